@@ -1,0 +1,258 @@
+//! The embedded schemas and the JSON Schema engine behind them.
+//!
+//! This is the only module that touches `jsonschema` types: its API moves between minor
+//! versions, so everything it returns is converted to [`Violation`] here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::paths::LocationSegment;
+use jsonschema::{Registry, ValidationError, Validator};
+use serde_json::Value;
+
+use super::order::{Documents, PropertyOrder};
+use super::violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind, Violations};
+
+/// The base of every schema's `$id`; a schema `afacturar/x` has the id `BASE_URI` + `afacturar/x.json`.
+const BASE_URI: &str = "https://einvoice-mock.local/schemas/";
+
+macro_rules! schema_files {
+    ($($name:literal),* $(,)?) => {
+        /// Every schema under `schemas/`, by name (its path without `.json`), embedded in the binary.
+        pub const SCHEMA_FILES: &[(&str, &str)] = &[
+            $(($name, include_str!(concat!("../../schemas/", $name, ".json"))),)*
+        ];
+    };
+}
+
+schema_files![
+    "common/defs",
+    "afacturar/unauthenticated",
+    "afacturar/error",
+    "afacturar/http_error",
+    "afacturar/historico_eventos.request",
+    "afacturar/historico_eventos.success",
+    "afacturar/historico_eventos.sin_eventos",
+    "afacturar/acuse_recibo_fev.request",
+    "afacturar/acuse_recibo_fev.data",
+    "afacturar/acuse_recibo_fev.success",
+    "afacturar/acuse_recibo_fev.semantic_error",
+    "afacturar/acuse_recibo_fev.data_error",
+    "afacturar/acuse_recibo_fev.dian_error",
+    "sovos/saldos.request",
+    "sovos/reporte.request",
+    "sovos/saldos.success",
+    "sovos/errors",
+];
+
+/// A schema that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// No embedded schema has that name.
+    #[error("no schema named `{0}`")]
+    Unknown(String),
+    /// An embedded schema is not valid JSON.
+    #[error("schema `{name}` is not valid JSON: {source}")]
+    Json {
+        /// The schema's name.
+        name: String,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// An embedded schema does not compile.
+    #[error("schema `{name}` does not compile: {message}")]
+    Compile {
+        /// The schema's name.
+        name: String,
+        /// The engine's message.
+        message: String,
+    },
+}
+
+struct CompiledSchema {
+    validator: Validator,
+    order: PropertyOrder,
+}
+
+pub(super) struct Engine {
+    schemas: HashMap<&'static str, CompiledSchema>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<_> = self.schemas.keys().collect();
+        names.sort();
+        f.debug_struct("Engine").field("schemas", &names).finish()
+    }
+}
+
+impl Engine {
+    pub(super) fn compile() -> Result<Engine, SchemaError> {
+        let documents = SCHEMA_FILES
+            .iter()
+            .map(|(name, text)| {
+                serde_json::from_str::<Value>(text)
+                    .map(|value| (*name, value))
+                    .map_err(|source| SchemaError::Json {
+                        name: (*name).to_owned(),
+                        source,
+                    })
+            })
+            .collect::<Result<Documents, _>>()?;
+        let documents = Arc::new(documents);
+
+        let compile_error = |name: &str, message: String| SchemaError::Compile {
+            name: name.to_owned(),
+            message,
+        };
+        let registry = documents
+            .iter()
+            .try_fold(Registry::new(), |registry, (name, document)| {
+                registry.add(format!("{BASE_URI}{name}.json"), document)
+            })
+            .and_then(|builder| builder.prepare())
+            .map_err(|error| compile_error("registry", error.to_string()))?;
+
+        let mut schemas = HashMap::new();
+        for (name, document) in documents.iter() {
+            let validator = jsonschema::options()
+                .with_registry(&registry)
+                .with_base_uri(format!("{BASE_URI}{name}.json"))
+                .should_validate_formats(true)
+                .build(document)
+                .map_err(|error| compile_error(name, error.to_string()))?;
+            let order = PropertyOrder::new(name, Arc::clone(&documents));
+            schemas.insert(*name, CompiledSchema { validator, order });
+        }
+        Ok(Engine { schemas })
+    }
+
+    pub(super) fn contains(&self, name: &str) -> bool {
+        self.schemas.contains_key(name)
+    }
+
+    pub(super) fn validate(&self, name: &str, instance: &Value) -> Violations {
+        let Some(schema) = self.schemas.get(name) else {
+            return Violations::default();
+        };
+        if schema.validator.is_valid(instance) {
+            return Violations::default();
+        }
+        let mut violations = Vec::new();
+        for error in schema.validator.iter_errors(instance) {
+            convert(&error, instance, &mut violations);
+        }
+        schema.order.sort(instance, &mut violations);
+        Violations(violations)
+    }
+}
+
+fn instance_path(error: &ValidationError<'_>) -> InstancePath {
+    InstancePath(
+        error
+            .instance_path()
+            .segments()
+            .map(|segment| match segment {
+                LocationSegment::Property(key) => PathSegment::Key(key.into_owned()),
+                LocationSegment::Index(index) => PathSegment::Index(index),
+            })
+            .collect(),
+    )
+}
+
+fn kind_of(t: jsonschema::JsonType) -> JsonKind {
+    use jsonschema::JsonType as T;
+    match t {
+        T::Null => JsonKind::Null,
+        T::Boolean => JsonKind::Boolean,
+        T::Integer => JsonKind::Integer,
+        T::Number => JsonKind::Number,
+        T::String => JsonKind::String,
+        T::Array => JsonKind::Array,
+        T::Object => JsonKind::Object,
+    }
+}
+
+fn convert(error: &ValidationError<'_>, root: &Value, out: &mut Vec<Violation>) {
+    let path = instance_path(error);
+    let message = error.to_string();
+    let kind = match error.kind() {
+        ValidationErrorKind::Required { property } => {
+            let property = property.as_str().unwrap_or_default().to_owned();
+            out.push(Violation {
+                path: path.child(PathSegment::Key(property.clone())),
+                message: format!("\"{property}\" is a required property"),
+                kind: ViolationKind::Required { property },
+            });
+            return;
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            for property in unexpected {
+                out.push(Violation {
+                    path: path.clone(),
+                    message: format!("Additional property \"{property}\" is not allowed"),
+                    kind: ViolationKind::AdditionalProperties {
+                        property: property.clone(),
+                    },
+                });
+            }
+            return;
+        }
+        ValidationErrorKind::Type { kind } => ViolationKind::Type {
+            found: path.lookup(root).map_or(JsonKind::Null, JsonKind::of),
+            expected: match kind {
+                TypeKind::Single(t) => vec![kind_of(*t)],
+                TypeKind::Multiple(set) => set.iter().map(kind_of).collect(),
+            },
+        },
+        ValidationErrorKind::Enum { options } => ViolationKind::Enum {
+            allowed: Value::clone(options),
+        },
+        ValidationErrorKind::Constant { expected_value } => ViolationKind::Const {
+            expected: Value::clone(expected_value),
+        },
+        ValidationErrorKind::MinLength { limit } => ViolationKind::MinLength { limit: *limit },
+        ValidationErrorKind::MaxLength { limit } => ViolationKind::MaxLength { limit: *limit },
+        ValidationErrorKind::Pattern { pattern } => ViolationKind::Pattern {
+            pattern: pattern.clone(),
+        },
+        ValidationErrorKind::Format { format } => ViolationKind::Format {
+            format: format.clone(),
+        },
+        ValidationErrorKind::Minimum { limit } => ViolationKind::Minimum {
+            limit: limit.clone(),
+        },
+        ValidationErrorKind::Maximum { limit } => ViolationKind::Maximum {
+            limit: limit.clone(),
+        },
+        ValidationErrorKind::ExclusiveMinimum { limit } => ViolationKind::ExclusiveMinimum {
+            limit: limit.clone(),
+        },
+        ValidationErrorKind::ExclusiveMaximum { limit } => ViolationKind::ExclusiveMaximum {
+            limit: limit.clone(),
+        },
+        ValidationErrorKind::MinItems { limit } => ViolationKind::MinItems {
+            limit: *limit,
+            found: path.lookup(root).and_then(Value::as_array).map_or(0, Vec::len),
+        },
+        ValidationErrorKind::MaxItems { limit } => ViolationKind::MaxItems {
+            limit: *limit,
+            found: path.lookup(root).and_then(Value::as_array).map_or(0, Vec::len),
+        },
+        ValidationErrorKind::UniqueItems => ViolationKind::UniqueItems,
+        ValidationErrorKind::AnyOf { .. } => ViolationKind::AnyOf,
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::OneOfMultipleValid { .. } => {
+            ViolationKind::OneOf
+        }
+        ValidationErrorKind::Not { .. } | ValidationErrorKind::FalseSchema => ViolationKind::Not,
+        other => ViolationKind::Other {
+            name: other.keyword().to_owned(),
+        },
+    };
+    out.push(Violation {
+        path,
+        kind,
+        message,
+    });
+}

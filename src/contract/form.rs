@@ -1,0 +1,125 @@
+//! The form level of the multipart operations: which fields must be there, and `data` must
+//! be JSON. What the fields *contain* is checked by the schemas.
+
+use serde_json::{Map, Value};
+
+use super::{Contract, Operation, Violations};
+
+/// A form that cannot be checked against the schemas at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormError {
+    /// The operation takes a JSON body, not a form.
+    #[error("`{0}` takes a JSON body, not a form")]
+    NotAForm(Operation),
+    /// Required fields are absent (in documentation order).
+    #[error("missing form field(s): {}", .0.join(", "))]
+    MissingFields(Vec<&'static str>),
+    /// The `data` field is not a JSON document.
+    #[error("the `data` field is not JSON: {message} (line {line}, column {column})")]
+    DataNotJson {
+        /// The parser's message.
+        message: String,
+        /// Where the parser stopped.
+        line: usize,
+        /// Where the parser stopped.
+        column: usize,
+    },
+}
+
+/// The fields of a form operation, with `data` parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormPayload {
+    /// Operation the form was sent to.
+    pub operation: Operation,
+    /// Every field, as a JSON object of strings. A repeated field keeps its last value, as
+    /// PHP's `$_POST` does.
+    pub fields: Value,
+    /// The parsed `data` field of `acuse_recibo_fev`.
+    pub data: Option<Value>,
+}
+
+impl FormPayload {
+    /// The value of a field.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.get(name).and_then(Value::as_str)
+    }
+
+    /// What [`crate::validate`] checks for this operation: the `data` document of
+    /// `acuse_recibo_fev`, the fields of `historico_eventos`.
+    pub fn payload(&self) -> &Value {
+        self.data.as_ref().unwrap_or(&self.fields)
+    }
+}
+
+/// The form fields each operation requires, in documentation order.
+fn required_fields(operation: Operation) -> &'static [&'static str] {
+    match operation {
+        Operation::HistoricoEventos => &["cufe"],
+        Operation::AcuseReciboFev => &["documento_obligado", "data"],
+        _ => &[],
+    }
+}
+
+/// Checks the form level of a form operation and parses its `data` field.
+///
+/// ```
+/// use einvoice_mock::{parse_form, FormError, Operation};
+///
+/// let form = [("documento_obligado".to_string(), "888888888".to_string())];
+/// assert_eq!(
+///     parse_form(Operation::AcuseReciboFev, form),
+///     Err(FormError::MissingFields(vec!["data"]))
+/// );
+/// ```
+pub fn parse_form<I>(operation: Operation, fields: I) -> Result<FormPayload, FormError>
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    if !operation.is_form() {
+        return Err(FormError::NotAForm(operation));
+    }
+    let mut map = Map::new();
+    for (name, value) in fields {
+        map.insert(name, Value::String(value));
+    }
+    let missing: Vec<&'static str> = required_fields(operation)
+        .iter()
+        .copied()
+        .filter(|name| !map.contains_key(*name))
+        .collect();
+    if !missing.is_empty() {
+        return Err(FormError::MissingFields(missing));
+    }
+    let data = match map.get("data").and_then(Value::as_str) {
+        Some(text) if operation == Operation::AcuseReciboFev => {
+            Some(serde_json::from_str::<Value>(text).map_err(|error| FormError::DataNotJson {
+                message: error.to_string(),
+                line: error.line(),
+                column: error.column(),
+            })?)
+        }
+        _ => None,
+    };
+    Ok(FormPayload {
+        operation,
+        fields: Value::Object(map),
+        data,
+    })
+}
+
+impl Contract {
+    /// Every violation of a parsed form: its fields against the form schema, then its `data`
+    /// document (paths of the `data` violations are relative to the document).
+    pub fn validate_form(&self, form: &FormPayload) -> Violations {
+        let mut violations = Violations::default();
+        if let Some(schema) = form.operation.form_schema() {
+            if let Ok(found) = self.validate_schema(schema, &form.fields) {
+                violations.0.extend(found);
+            }
+        }
+        if let Some(data) = &form.data {
+            violations.0.extend(self.validate(form.operation, data));
+        }
+        violations
+    }
+}

@@ -1,0 +1,206 @@
+//! The contract: the providers' documented payloads as JSON Schemas, and a validator that
+//! reports every violation.
+//!
+//! This module knows nothing about HTTP or about any provider's error format: it says *what*
+//! is wrong and *where*; `crate::provider::*` decides how each provider words it.
+
+mod engine;
+mod form;
+mod order;
+mod violation;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+pub use engine::{SchemaError, SCHEMA_FILES};
+pub use form::{parse_form, FormError, FormPayload};
+pub use violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind, Violations};
+
+/// The provider that documents an [`Operation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    /// Afacturar (Colombia, DIAN RADIAN events): Bearer token, multipart form.
+    Afacturar,
+    /// Sovos Mexico (Reachcore): `RCApiKey` header, JSON body.
+    Sovos,
+}
+
+/// The five documented operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// `POST /api/radian/historico_eventos`: the events registered for a CUFE.
+    HistoricoEventos,
+    /// `POST /api/radian/acuse_recibo_fev`: event 030, acknowledgement of receipt.
+    AcuseReciboFev,
+    /// `POST /api/rest/Timbre/saldos`: stamping balance.
+    Saldos,
+    /// `POST /api/rest/Timbre/saldos/pdf`: consumption report as PDF.
+    SaldosPdf,
+    /// `POST /api/rest/Timbre/saldos/csv`: consumption report as CSV.
+    SaldosCsv,
+}
+
+impl Operation {
+    /// Every operation, in documentation order.
+    pub const ALL: [Operation; 5] = [
+        Operation::HistoricoEventos,
+        Operation::AcuseReciboFev,
+        Operation::Saldos,
+        Operation::SaldosPdf,
+        Operation::SaldosCsv,
+    ];
+
+    /// The name used on the command line and in reports: `acuse_recibo_fev`, `saldos_pdf` …
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::HistoricoEventos => "historico_eventos",
+            Operation::AcuseReciboFev => "acuse_recibo_fev",
+            Operation::Saldos => "saldos",
+            Operation::SaldosPdf => "saldos_pdf",
+            Operation::SaldosCsv => "saldos_csv",
+        }
+    }
+
+    /// The provider that documents this operation.
+    pub fn provider(self) -> Provider {
+        match self {
+            Operation::HistoricoEventos | Operation::AcuseReciboFev => Provider::Afacturar,
+            Operation::Saldos | Operation::SaldosPdf | Operation::SaldosCsv => Provider::Sovos,
+        }
+    }
+
+    /// The path the provider serves the operation on (always `POST`).
+    pub fn path(self) -> &'static str {
+        match self {
+            Operation::HistoricoEventos => "/api/radian/historico_eventos",
+            Operation::AcuseReciboFev => "/api/radian/acuse_recibo_fev",
+            Operation::Saldos => "/api/rest/Timbre/saldos",
+            Operation::SaldosPdf => "/api/rest/Timbre/saldos/pdf",
+            Operation::SaldosCsv => "/api/rest/Timbre/saldos/csv",
+        }
+    }
+
+    /// Whether the request is a form (Afacturar) rather than a JSON body (Sovos).
+    pub fn is_form(self) -> bool {
+        self.provider() == Provider::Afacturar
+    }
+
+    /// The schema that [`validate`] checks for this operation.
+    ///
+    /// For `acuse_recibo_fev` that is the `data` document; for `historico_eventos`, the form
+    /// fields as an object; for Sovos, the JSON body.
+    pub fn payload_schema(self) -> &'static str {
+        match self {
+            Operation::HistoricoEventos => "afacturar/historico_eventos.request",
+            Operation::AcuseReciboFev => "afacturar/acuse_recibo_fev.data",
+            Operation::Saldos => "sovos/saldos.request",
+            Operation::SaldosPdf | Operation::SaldosCsv => "sovos/reporte.request",
+        }
+    }
+
+    /// The schema of the form fields, for the form operations.
+    pub fn form_schema(self) -> Option<&'static str> {
+        match self {
+            Operation::HistoricoEventos => Some("afacturar/historico_eventos.request"),
+            Operation::AcuseReciboFev => Some("afacturar/acuse_recibo_fev.request"),
+            _ => None,
+        }
+    }
+
+    /// The operation served on `path`, if any.
+    pub fn from_path(path: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|op| op.path() == path)
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An operation name that is not one of the five.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown operation `{0}`; expected one of: historico_eventos, acuse_recibo_fev, saldos, saldos_pdf, saldos_csv")]
+pub struct UnknownOperation(pub String);
+
+impl FromStr for Operation {
+    type Err = UnknownOperation;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let normalized = s.trim().replace(['-', '/'], "_");
+        Operation::ALL
+            .into_iter()
+            .find(|op| op.name() == normalized)
+            .ok_or_else(|| UnknownOperation(s.to_owned()))
+    }
+}
+
+/// Every embedded schema, compiled once.
+///
+/// [`Contract::global`] compiles them the first time it is called and shares them afterwards;
+/// the server calls it at start-up so that no request ever pays for it.
+#[derive(Debug)]
+pub struct Contract {
+    engine: engine::Engine,
+}
+
+impl Contract {
+    /// Compiles every embedded schema. Prefer [`Contract::global`]; this exists so that
+    /// benchmarks can time compilation on its own.
+    pub fn compile() -> Result<Contract, SchemaError> {
+        Ok(Contract {
+            engine: engine::Engine::compile()?,
+        })
+    }
+
+    /// The process-wide compiled contract.
+    pub fn global() -> &'static Contract {
+        static CONTRACT: OnceLock<Contract> = OnceLock::new();
+        CONTRACT.get_or_init(|| {
+            // The schemas are part of the binary and covered by tests: failing here is a bug.
+            #[allow(clippy::expect_used)]
+            Contract::compile().expect("the embedded schemas compile")
+        })
+    }
+
+    /// Validates `payload` against the operation's payload schema (see
+    /// [`Operation::payload_schema`]).
+    pub fn validate(&self, operation: Operation, payload: &Value) -> Violations {
+        self.engine.validate(operation.payload_schema(), payload)
+    }
+
+    /// Validates `instance` against the embedded schema called `name`
+    /// (`"afacturar/acuse_recibo_fev.success"`, `"sovos/errors"` …).
+    pub fn validate_schema(&self, name: &str, instance: &Value) -> Result<Violations, SchemaError> {
+        if !self.engine.contains(name) {
+            return Err(SchemaError::Unknown(name.to_owned()));
+        }
+        Ok(self.engine.validate(name, instance))
+    }
+
+    /// The names of every embedded schema.
+    pub fn schema_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        SCHEMA_FILES.iter().map(|(name, _)| *name)
+    }
+}
+
+/// Validates `payload` for `operation` and returns every violation, in document order.
+///
+/// ```
+/// use einvoice_mock::{validate, Operation};
+/// use serde_json::json;
+///
+/// let violations = validate(Operation::Saldos, &json!({ "MesConsulta": "2019-13" }));
+/// assert_eq!(violations.len(), 1);
+/// assert_eq!(violations[0].path.to_string(), "/MesConsulta");
+/// assert_eq!(violations[0].keyword(), "pattern");
+/// ```
+pub fn validate(operation: Operation, payload: &Value) -> Violations {
+    Contract::global().validate(operation, payload)
+}

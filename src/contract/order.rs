@@ -1,0 +1,179 @@
+//! Document order for violations.
+//!
+//! The engine reports violations in an order of its own. Reports are easier to read — and
+//! match what PHP's justinrainbow/json-schema produces — in *document order*: depth first,
+//! children in the order the schema declares its properties, and at each node the checks in a
+//! fixed sequence: `required`, `type`, the combinators, array bounds, the children,
+//! `additionalProperties`, then the value checks (lengths, pattern, format, bounds, enum, const).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::violation::{PathSegment, Violation, ViolationKind};
+
+/// The schema documents by name, as `engine` holds them while compiling.
+pub(super) type Documents = HashMap<&'static str, Value>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Required,
+    Type,
+    Combinator,
+    Collection,
+    Children,
+    AdditionalProperties,
+    MaxLength,
+    MinLength,
+    Pattern,
+    Format,
+    Numeric,
+    Enum,
+    Const,
+    Other,
+}
+
+fn phase(kind: &ViolationKind) -> Phase {
+    match kind {
+        ViolationKind::Required { .. } => Phase::Required,
+        ViolationKind::Type { .. } => Phase::Type,
+        ViolationKind::AnyOf | ViolationKind::OneOf | ViolationKind::Not => Phase::Combinator,
+        ViolationKind::MinItems { .. } | ViolationKind::MaxItems { .. } | ViolationKind::UniqueItems => {
+            Phase::Collection
+        }
+        ViolationKind::AdditionalProperties { .. } => Phase::AdditionalProperties,
+        ViolationKind::MaxLength { .. } => Phase::MaxLength,
+        ViolationKind::MinLength { .. } => Phase::MinLength,
+        ViolationKind::Pattern { .. } => Phase::Pattern,
+        ViolationKind::Format { .. } => Phase::Format,
+        ViolationKind::Minimum { .. }
+        | ViolationKind::Maximum { .. }
+        | ViolationKind::ExclusiveMinimum { .. }
+        | ViolationKind::ExclusiveMaximum { .. } => Phase::Numeric,
+        ViolationKind::Enum { .. } => Phase::Enum,
+        ViolationKind::Const { .. } => Phase::Const,
+        ViolationKind::Other { .. } => Phase::Other,
+    }
+}
+
+/// One schema with every `$ref` it can reach, so that the property order of any node can be
+/// looked up while sorting.
+#[derive(Debug)]
+pub(super) struct PropertyOrder {
+    root: &'static str,
+    documents: Arc<Documents>,
+}
+
+impl PropertyOrder {
+    pub(super) fn new(root: &'static str, documents: Arc<Documents>) -> PropertyOrder {
+        PropertyOrder { root, documents }
+    }
+
+    /// Sorts `violations` of `instance` into document order (stable for ties).
+    pub(super) fn sort(&self, instance: &Value, violations: &mut [Violation]) {
+        if violations.len() < 2 {
+            return;
+        }
+        violations.sort_by_cached_key(|violation| self.key(instance, violation));
+    }
+
+    fn key(&self, instance: &Value, violation: &Violation) -> Vec<(Phase, usize)> {
+        let segments = violation.path.segments();
+        // `required` belongs to the object that lacks the property.
+        let node_segments = match violation.kind {
+            ViolationKind::Required { .. } => &segments[..segments.len().saturating_sub(1)],
+            _ => segments,
+        };
+        let mut key = Vec::with_capacity(node_segments.len() + 1);
+        let mut schema = self.resolve(self.root, self.documents.get(self.root));
+        let mut value = Some(instance);
+        for segment in node_segments {
+            let (index, next) = match segment {
+                PathSegment::Key(name) => {
+                    let properties = schema.1.and_then(|s| s.get("properties")).and_then(Value::as_object);
+                    let index = properties
+                        .and_then(|p| p.keys().position(|k| k == name))
+                        .unwrap_or(usize::MAX);
+                    let next = properties
+                        .and_then(|p| p.get(name))
+                        .or_else(|| schema.1.and_then(|s| s.get("additionalProperties")));
+                    (index, next)
+                }
+                PathSegment::Index(i) => (*i, schema.1.and_then(|s| s.get("items"))),
+            };
+            key.push((Phase::Children, index));
+            schema = self.resolve(schema.0, next);
+            value = value.and_then(|v| match segment {
+                PathSegment::Key(name) => v.get(name.as_str()),
+                PathSegment::Index(i) => v.get(*i),
+            });
+        }
+        let within = match &violation.kind {
+            ViolationKind::Required { property } => schema
+                .1
+                .and_then(|s| s.get("required"))
+                .and_then(Value::as_array)
+                .and_then(|r| r.iter().position(|p| p.as_str() == Some(property)))
+                .unwrap_or(usize::MAX),
+            ViolationKind::AdditionalProperties { property } => value
+                .and_then(Value::as_object)
+                .and_then(|o| o.keys().position(|k| k == property))
+                .unwrap_or(usize::MAX),
+            _ => 0,
+        };
+        key.push((phase(&violation.kind), within));
+        key
+    }
+
+    /// Follows `$ref`s from `schema` (inside document `document`) to the schema that holds the
+    /// keywords. Only references to embedded documents are followed.
+    fn resolve<'a>(
+        &'a self,
+        mut document: &'static str,
+        mut schema: Option<&'a Value>,
+    ) -> (&'static str, Option<&'a Value>) {
+        for _ in 0..16 {
+            let Some(reference) = schema.and_then(|s| s.get("$ref")).and_then(Value::as_str) else {
+                break;
+            };
+            let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+            if !file.is_empty() {
+                let joined = join_relative(document, file);
+                match self.documents.get_key_value(joined.as_str()) {
+                    Some((name, _)) => document = name,
+                    None => return (document, None),
+                }
+            }
+            schema = self.documents.get(document).and_then(|d| d.pointer(pointer));
+        }
+        (document, schema)
+    }
+}
+
+/// `join_relative("afacturar/x", "../common/defs.json")` is `"common/defs"`.
+fn join_relative(from: &str, relative: &str) -> String {
+    let mut parts: Vec<&str> = from.split('/').collect();
+    parts.pop();
+    for part in relative.trim_end_matches(".json").split('/') {
+        match part {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_relative;
+
+    #[test]
+    fn relative_references_resolve_against_the_schema_folder() {
+        assert_eq!(join_relative("afacturar/x", "../common/defs.json"), "common/defs");
+        assert_eq!(join_relative("afacturar/x", "error.json"), "afacturar/error");
+    }
+}

@@ -1,0 +1,220 @@
+//! Afacturar's response bodies, field for field as seeds 001 and 003 show them.
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::php_validator::{descripcion, propiedad};
+use crate::contract::{FormError, Violations};
+
+/// The fields every processed request carries besides its result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta {
+    /// Seconds the provider spent, as PHP's `microtime(true)` difference.
+    pub tiempo_ejecucion: f64,
+    /// PHP `uniqid()`, prefixed by the base64 of the obligated party's NIT on `acuse_recibo_fev`.
+    pub transaccion: String,
+    /// What follows `Este documento se envia al entorno: `.
+    pub entorno: String,
+}
+
+impl Meta {
+    fn entorno_text(&self) -> String {
+        format!("Este documento se envia al entorno: {}", self.entorno)
+    }
+}
+
+/// `descripcion_error` of the semantic 400.
+pub const SEMANTIC_ERROR: &str = "Hay un problema con la informacion entregada";
+/// `descripcion_error` of the data 400 (business rules, nested arrays).
+pub const DATA_ERROR: &str = "Hay problema(s) con la información entregada";
+/// `descripcion_error` of a DIAN rejection.
+pub const DIAN_ERROR: &str = "La validación en la DIAN devuelve error(es)";
+/// PHP's `json_last_error_msg()` for a document that is not JSON.
+pub const JSON_SYNTAX_ERROR: &str = "Syntax error";
+
+/// A PHP `uniqid()` for a moment given in microseconds since the Unix epoch: 8 hex digits of
+/// seconds and 5 of microseconds.
+pub fn uniqid(micros_since_epoch: u64) -> String {
+    format!(
+        "{:08x}{:05x}",
+        micros_since_epoch / 1_000_000,
+        micros_since_epoch % 1_000_000
+    )
+}
+
+/// `transaccion` of `acuse_recibo_fev`: base64 of the NIT, then a `uniqid()`.
+pub fn transaccion_for(documento_obligado: &str, micros_since_epoch: u64) -> String {
+    format!(
+        "{}{}",
+        base64::engine::general_purpose::STANDARD.encode(documento_obligado),
+        uniqid(micros_since_epoch)
+    )
+}
+
+/// The stock body of a missing or unknown Bearer token.
+pub fn unauthenticated() -> Value {
+    json!({ "codigo_error": 401, "descripcion_error": "Unauthenticated." })
+}
+
+/// A row of the error table with no further fields (403, 404, 405, 409, 415, 422, 429, 500, 503 …).
+pub fn http_error(codigo_error: u16, descripcion_error: &str) -> Value {
+    json!({ "codigo_error": codigo_error, "descripcion_error": descripcion_error })
+}
+
+/// The `resultado` entries of a semantic 400. `instance` is the document the violations'
+/// paths point into.
+pub fn resultado(violations: &Violations, instance: &Value) -> Vec<Value> {
+    violations
+        .iter()
+        .map(|violation| {
+            json!({
+                "propiedad": propiedad(&violation.path),
+                "descripcion": descripcion(violation, violation.path.lookup(instance)),
+            })
+        })
+        .collect()
+}
+
+/// The `resultado` entries of a form that could not be read.
+pub fn resultado_for_form_error(error: &FormError) -> Vec<Value> {
+    match error {
+        FormError::MissingFields(fields) => fields
+            .iter()
+            .map(|field| {
+                json!({ "propiedad": field, "descripcion": format!("The property {field} is required") })
+            })
+            .collect(),
+        FormError::DataNotJson { .. } => {
+            vec![json!({ "propiedad": "data", "descripcion": JSON_SYNTAX_ERROR })]
+        }
+        FormError::NotAForm(_) => Vec::new(),
+    }
+}
+
+/// The semantic 400 of seed 003.
+pub fn semantic_error(resultado: Vec<Value>, meta: &Meta) -> Value {
+    json!({
+        "codigo_error": 400,
+        "descripcion_error": SEMANTIC_ERROR,
+        "tiempo_ejecucion": meta.tiempo_ejecucion,
+        "transaccion": meta.transaccion,
+        "resultado": resultado,
+        "entorno": meta.entorno_text(),
+        "ErrorMessage_DIAN": "",
+    })
+}
+
+/// The data 400 of seed 003: business-rule errors grouped in nested arrays.
+pub fn data_error(groups: Vec<Vec<(String, String)>>) -> Value {
+    let resultado: Vec<Vec<Value>> = groups
+        .into_iter()
+        .map(|group| {
+            group
+                .into_iter()
+                .map(|(propiedad, descripcion)| json!({ "propiedad": propiedad, "descripcion": descripcion }))
+                .collect()
+        })
+        .collect();
+    json!({ "codigo_error": 400, "descripcion_error": DATA_ERROR, "resultado": resultado })
+}
+
+/// The registered event, as `acuse_recibo_fev` reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcuseResultado {
+    /// The event's CUDE.
+    pub cude: String,
+    /// `numero_evento`: the per-CUFE number on success, the event id (`PAR170`) on rejection.
+    pub numero_evento: String,
+    /// Where the event's XML is kept.
+    pub url_representacion_xml: String,
+    /// `yyyy-mm-dd hh:mm:ss`, shown on rejections only.
+    pub fecha_evento: String,
+}
+
+/// The success body of `acuse_recibo_fev`.
+pub fn acuse_success(resultado: &AcuseResultado, meta: &Meta) -> Value {
+    json!({
+        "codigo_error": 0,
+        "descripcion_error": "OK",
+        "tiempo_ejecucion": meta.tiempo_ejecucion,
+        "transaccion": meta.transaccion,
+        "resultado": {
+            "cude": resultado.cude,
+            "numero_evento": resultado.numero_evento,
+            "url_representacion_xml": resultado.url_representacion_xml,
+        },
+        "entorno": meta.entorno_text(),
+        "ErrorMessage_DIAN": "",
+    })
+}
+
+/// The DIAN rejection (codigo 15) of `acuse_recibo_fev`.
+pub fn dian_error(resultado: &AcuseResultado, error_message_dian: &str, meta: &Meta) -> Value {
+    json!({
+        "codigo_error": 15,
+        "descripcion_error": DIAN_ERROR,
+        "tiempo_ejecucion": meta.tiempo_ejecucion,
+        "transaccion": meta.transaccion,
+        "resultado": {
+            "cude": resultado.cude,
+            "numero_evento": resultado.numero_evento,
+            "url_representacion_xml": resultado.url_representacion_xml,
+            "fecha_evento": resultado.fecha_evento,
+        },
+        "entorno": meta.entorno_text(),
+        "ErrorMessage_DIAN": error_message_dian,
+    })
+}
+
+/// One row of `historico_eventos`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HistoricoEvento {
+    /// Per-CUFE number, from 1.
+    pub numero: String,
+    /// Event code: `030`, `032` …
+    pub codigo: String,
+    /// The event's name, in the seed's wording.
+    pub descripcion: String,
+    /// `yyyy-mm-dd hh:mm:ss`.
+    pub fecha: String,
+    /// The event's CUDE.
+    pub cude: String,
+    /// Prefix and sequence: `PAR29`.
+    pub identificacion_evento: String,
+    /// Who sent the event.
+    pub emisor_nombre: String,
+    /// Who sent the event.
+    pub emisor_identificacion: String,
+    /// Who received it.
+    pub receptor_nombre: String,
+    /// Who received it.
+    pub receptor_identificacion: String,
+}
+
+/// `historico_eventos` with events (codigo 0) or without (codigo 12, "Sin eventos").
+pub fn historico(eventos: &[HistoricoEvento], meta: &Meta) -> Value {
+    let (codigo, descripcion) = if eventos.is_empty() {
+        (12, "Sin eventos")
+    } else {
+        (0, "OK")
+    };
+    json!({
+        "codigo_error": codigo,
+        "descripcion_error": descripcion,
+        "tiempo_ejecucion": meta.tiempo_ejecucion,
+        "transaccion": meta.transaccion,
+        "resultado": eventos,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaccion_is_base64_of_the_nit_then_a_uniqid() {
+        // Seed 003: ODMwMDIwNDcw is base64 of 830020470.
+        let t = transaccion_for("830020470", 0x62d1ddf2 * 1_000_000 + 0x2a438);
+        assert_eq!(t, "ODMwMDIwNDcw62d1ddf22a438");
+    }
+}

@@ -1,0 +1,4 @@
+//! The providers.
+
+pub mod afacturar;
+pub mod sovos;

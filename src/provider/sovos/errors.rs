@@ -1,0 +1,115 @@
+//! Sovos errors: `{"errors":[{"Code":"400-001","Message":"…"}]}` with the seed's messages.
+
+use serde_json::{json, Value};
+
+use crate::contract::{Operation, PathSegment, Violations, ViolationKind};
+
+/// Every error Sovos documents (seed 002, "Response Codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum SovosError {
+    /// 400-001: `MesConsulta` is not a yyyy-mm month (or is missing).
+    MesConsultaInvalido,
+    /// 400-002 on `saldos`: the RFC does not belong to the account.
+    RfcNoRegistrado,
+    /// 400-002 on the reports: `RFCConsulta` must not be sent.
+    RfcNoNecesario,
+    /// 400-003: the report format is not supported.
+    FormatoNoSoportado,
+    /// 401: the API key is not valid.
+    Unauthorized,
+    /// 404: the URL does not exist.
+    NotFound,
+    /// 500: Sovos platform error.
+    Internal,
+}
+
+impl SovosError {
+    /// Every documented error.
+    pub const ALL: [SovosError; 7] = [
+        SovosError::MesConsultaInvalido,
+        SovosError::RfcNoRegistrado,
+        SovosError::RfcNoNecesario,
+        SovosError::FormatoNoSoportado,
+        SovosError::Unauthorized,
+        SovosError::NotFound,
+        SovosError::Internal,
+    ];
+
+    /// The HTTP status.
+    pub fn status(self) -> u16 {
+        match self {
+            SovosError::MesConsultaInvalido
+            | SovosError::RfcNoRegistrado
+            | SovosError::RfcNoNecesario
+            | SovosError::FormatoNoSoportado => 400,
+            SovosError::Unauthorized => 401,
+            SovosError::NotFound => 404,
+            SovosError::Internal => 500,
+        }
+    }
+
+    /// The `Code` field.
+    pub fn code(self) -> &'static str {
+        match self {
+            SovosError::MesConsultaInvalido => "400-001",
+            SovosError::RfcNoRegistrado | SovosError::RfcNoNecesario => "400-002",
+            SovosError::FormatoNoSoportado => "400-003",
+            SovosError::Unauthorized => "401",
+            SovosError::NotFound => "404",
+            SovosError::Internal => "500",
+        }
+    }
+
+    /// The `Message` field. 400-001 and the reports' 400-002 are the seed's own words; the
+    /// others are not in the seed and are worded after its English table
+    /// (`docs/contract-notes.md`).
+    pub fn message(self) -> &'static str {
+        match self {
+            SovosError::MesConsultaInvalido => "'MesConsulta' se encuentra en un formato inválido.",
+            SovosError::RfcNoNecesario => "No es necesario mandar el 'RFCConsulta'",
+            SovosError::RfcNoRegistrado => {
+                "El 'RFCConsulta' no pertenece a los RFC registrados en la cuenta del API KEY."
+            }
+            SovosError::FormatoNoSoportado => "El formato solicitado no es soportado.",
+            SovosError::Unauthorized => "El API Key no es válido.",
+            SovosError::NotFound => "La URL no existe.",
+            SovosError::Internal => "Error de la plataforma Sovos.",
+        }
+    }
+
+    /// The body of this error alone.
+    pub fn body(self) -> Value {
+        body(&[self])
+    }
+
+    /// The error a request's contract violations produce on `operation`, if any: a bad or
+    /// missing `MesConsulta` (or a body that is not an object) is 400-001, a bad `RFCConsulta`
+    /// is 400-002.
+    pub fn for_violations(operation: Operation, violations: &Violations) -> Option<SovosError> {
+        let mut found = None;
+        for violation in violations {
+            let field = match (&violation.kind, violation.path.segments().first()) {
+                (_, Some(PathSegment::Key(key))) => key.as_str(),
+                (ViolationKind::Required { property }, None) => property.as_str(),
+                _ => "MesConsulta",
+            };
+            let error = match field {
+                "RFCConsulta" if operation == Operation::Saldos => SovosError::RfcNoRegistrado,
+                "RFCConsulta" => SovosError::RfcNoNecesario,
+                "MesConsulta" => return Some(SovosError::MesConsultaInvalido),
+                _ => continue,
+            };
+            found.get_or_insert(error);
+        }
+        found
+    }
+}
+
+/// An error body with one entry per error.
+pub fn body(errors: &[SovosError]) -> Value {
+    let errors: Vec<Value> = errors
+        .iter()
+        .map(|error| json!({ "Code": error.code(), "Message": error.message() }))
+        .collect();
+    json!({ "errors": errors })
+}

@@ -1,0 +1,3 @@
+//! Sovos Mexico (Reachcore): its error format.
+
+pub mod errors;

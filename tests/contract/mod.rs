@@ -1,0 +1,1 @@
+//! Contract tests (owned by the contract helper).
