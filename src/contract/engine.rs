@@ -234,17 +234,22 @@ fn convert(error: &ValidationError<'_>, root: &Value, out: &mut Vec<Violation>) 
         },
         ValidationErrorKind::MinItems { limit } => ViolationKind::MinItems {
             limit: *limit,
-            found: path.lookup(root).and_then(Value::as_array).map_or(0, Vec::len),
+            found: path
+                .lookup(root)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len),
         },
         ValidationErrorKind::MaxItems { limit } => ViolationKind::MaxItems {
             limit: *limit,
-            found: path.lookup(root).and_then(Value::as_array).map_or(0, Vec::len),
+            found: path
+                .lookup(root)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len),
         },
         ValidationErrorKind::UniqueItems => ViolationKind::UniqueItems,
         ValidationErrorKind::AnyOf { .. } => ViolationKind::AnyOf,
-        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::OneOfMultipleValid { .. } => {
-            ViolationKind::OneOf
-        }
+        ValidationErrorKind::OneOfNotValid { .. }
+        | ValidationErrorKind::OneOfMultipleValid { .. } => ViolationKind::OneOf,
         ValidationErrorKind::Not { .. } | ValidationErrorKind::FalseSchema => ViolationKind::Not,
         other => ViolationKind::Other {
             name: other.keyword().to_owned(),

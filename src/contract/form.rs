@@ -91,13 +91,13 @@ where
         return Err(FormError::MissingFields(missing));
     }
     let data = match map.get("data").and_then(Value::as_str) {
-        Some(text) if operation == Operation::AcuseReciboFev => {
-            Some(serde_json::from_str::<Value>(text).map_err(|error| FormError::DataNotJson {
+        Some(text) if operation == Operation::AcuseReciboFev => Some(
+            serde_json::from_str::<Value>(text).map_err(|error| FormError::DataNotJson {
                 message: error.to_string(),
                 line: error.line(),
                 column: error.column(),
-            })?)
-        }
+            })?,
+        ),
         _ => None,
     };
     Ok(FormPayload {

@@ -39,9 +39,9 @@ fn phase(kind: &ViolationKind) -> Phase {
         ViolationKind::Required { .. } => Phase::Required,
         ViolationKind::Type { .. } => Phase::Type,
         ViolationKind::AnyOf | ViolationKind::OneOf | ViolationKind::Not => Phase::Combinator,
-        ViolationKind::MinItems { .. } | ViolationKind::MaxItems { .. } | ViolationKind::UniqueItems => {
-            Phase::Collection
-        }
+        ViolationKind::MinItems { .. }
+        | ViolationKind::MaxItems { .. }
+        | ViolationKind::UniqueItems => Phase::Collection,
         ViolationKind::AdditionalProperties { .. } => Phase::AdditionalProperties,
         ViolationKind::MaxLength { .. } => Phase::MaxLength,
         ViolationKind::MinLength { .. } => Phase::MinLength,
@@ -91,7 +91,10 @@ impl PropertyOrder {
         for segment in node_segments {
             let (index, next) = match segment {
                 PathSegment::Key(name) => {
-                    let properties = schema.1.and_then(|s| s.get("properties")).and_then(Value::as_object);
+                    let properties = schema
+                        .1
+                        .and_then(|s| s.get("properties"))
+                        .and_then(Value::as_object);
                     let index = properties
                         .and_then(|p| p.keys().position(|k| k == name))
                         .unwrap_or(usize::MAX);
@@ -145,7 +148,10 @@ impl PropertyOrder {
                     None => return (document, None),
                 }
             }
-            schema = self.documents.get(document).and_then(|d| d.pointer(pointer));
+            schema = self
+                .documents
+                .get(document)
+                .and_then(|d| d.pointer(pointer));
         }
         (document, schema)
     }
@@ -173,7 +179,13 @@ mod tests {
 
     #[test]
     fn relative_references_resolve_against_the_schema_folder() {
-        assert_eq!(join_relative("afacturar/x", "../common/defs.json"), "common/defs");
-        assert_eq!(join_relative("afacturar/x", "error.json"), "afacturar/error");
+        assert_eq!(
+            join_relative("afacturar/x", "../common/defs.json"),
+            "common/defs"
+        );
+        assert_eq!(
+            join_relative("afacturar/x", "error.json"),
+            "afacturar/error"
+        );
     }
 }

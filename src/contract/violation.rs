@@ -38,10 +38,12 @@ impl InstancePath {
 
     /// The value this path points at in `root`, if any.
     pub fn lookup<'v>(&self, root: &'v Value) -> Option<&'v Value> {
-        self.0.iter().try_fold(root, |value, segment| match segment {
-            PathSegment::Key(key) => value.get(key.as_str()),
-            PathSegment::Index(index) => value.get(*index),
-        })
+        self.0
+            .iter()
+            .try_fold(root, |value, segment| match segment {
+                PathSegment::Key(key) => value.get(key.as_str()),
+                PathSegment::Index(index) => value.get(*index),
+            })
     }
 }
 
@@ -49,7 +51,9 @@ impl fmt::Display for InstancePath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for segment in &self.0 {
             match segment {
-                PathSegment::Key(key) => write!(f, "/{}", key.replace('~', "~0").replace('/', "~1"))?,
+                PathSegment::Key(key) => {
+                    write!(f, "/{}", key.replace('~', "~0").replace('/', "~1"))?
+                }
                 PathSegment::Index(index) => write!(f, "/{index}")?,
             }
         }

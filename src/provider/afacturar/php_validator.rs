@@ -183,12 +183,18 @@ mod tests {
         use JsonKind::*;
         assert_eq!(expected_wording(&[Integer]), "an integer");
         assert_eq!(expected_wording(&[Array, Object]), "an array or an object");
-        assert_eq!(expected_wording(&[String, Null, Integer]), "a string, a null or an integer");
+        assert_eq!(
+            expected_wording(&[String, Null, Integer]),
+            "a string, a null or an integer"
+        );
     }
 
     #[test]
     fn json_encode_escapes_slashes_and_non_ascii_like_php() {
-        assert_eq!(php_json_encode(&json!(["a/b", "ñ"])), r#"["a\/b","\u00f1"]"#);
+        assert_eq!(
+            php_json_encode(&json!(["a/b", "ñ"])),
+            r#"["a\/b","\u00f1"]"#
+        );
         assert_eq!(php_json_encode(&json!([1, 2])), "[1,2]");
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::contract::{Operation, PathSegment, Violations, ViolationKind};
+use crate::contract::{Operation, PathSegment, ViolationKind, Violations};
 
 /// Every error Sovos documents (seed 002, "Response Codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

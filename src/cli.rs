@@ -1,0 +1,325 @@
+//! The command line: `serve` and `validate`. `main.rs` only maps the outcome to an exit code.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::Value;
+
+use crate::contract::{parse_form, Contract, FormError, Operation, Provider, Violations};
+use crate::provider::afacturar::body as afacturar;
+use crate::provider::sovos::errors::SovosError;
+use crate::server::{AppState, Config};
+
+/// Contract testing for e-invoicing provider APIs: Afacturar (Colombia, DIAN RADIAN) and
+/// Sovos Mexico (Reachcore).
+#[derive(Debug, Parser)]
+#[command(name = "einvoice-mock", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the fake provider: every documented endpoint of both providers on one port.
+    ///
+    /// The first line on stdout is `listening on http://HOST:PORT`. Stops cleanly on Ctrl-C
+    /// or SIGTERM.
+    Serve(ServeArgs),
+    /// Check payloads against the documented contract.
+    ///
+    /// Each FILE holds the payload of OPERATION: the `data` JSON document of
+    /// acuse_recibo_fev (or its whole form as {"documento_obligado": …, "data": "…"}), the
+    /// form fields of historico_eventos as a JSON object, or the JSON body of saldos,
+    /// saldos_pdf and saldos_csv. `-` reads standard input.
+    ///
+    /// Exit status: 0 every file conforms, 1 some file breaks the contract, 2 usage or I/O
+    /// error.
+    Validate(ValidateArgs),
+}
+
+/// Options of `serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Only loopback by default: the fake has no real security.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 picks a free port.
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// TOML configuration: tokens, API keys, accounts, seed events, fixed clock. Without it
+    /// the embedded default runs (any non-empty token or key, the documents' example data).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Output formats of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A readable report, one line per violation.
+    Text,
+    /// For each file that breaks the contract, the error body the provider would answer.
+    Json,
+}
+
+/// Options of `validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// historico_eventos, acuse_recibo_fev, saldos, saldos_pdf or saldos_csv.
+    pub operation: Operation,
+    /// Files to check; `-` is standard input.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// What a command ended with, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything conformed (exit 0).
+    Ok,
+    /// Some payload broke the contract (exit 1).
+    Violations,
+}
+
+/// A command that could not do its work (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::server::ConfigError),
+    /// Writing the report or serving failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Validates each file and writes the report to `out`.
+pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<Outcome, CliError> {
+    let contract = Contract::global();
+    let mut outcome = Outcome::Ok;
+    for path in &args.files {
+        let shown = path.display().to_string();
+        let text = read_input(path).map_err(|source| CliError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let started = Instant::now();
+        let checked = check(contract, args.operation, &text);
+        if checked.conforms() {
+            if args.format == Format::Text {
+                writeln!(out, "{shown}: conforms to {}", args.operation)?;
+            }
+            continue;
+        }
+        outcome = Outcome::Violations;
+        match args.format {
+            Format::Text => checked.write_text(&shown, args.operation, out)?,
+            Format::Json => {
+                let body = checked.provider_body(args.operation, started);
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&body).unwrap_or_default()
+                )?;
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+fn read_input(path: &PathBuf) -> std::io::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path)
+    }
+}
+
+/// The result of checking one payload.
+enum Checked {
+    NotJson(String),
+    Form(FormError),
+    Validated {
+        /// Violations of the form fields (acuse form input only), against `fields`.
+        form: Option<(Violations, Value)>,
+        /// Violations of the payload, against `payload`.
+        payload: Violations,
+        instance: Value,
+    },
+}
+
+fn check(contract: &Contract, operation: Operation, text: &str) -> Checked {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(error) => return Checked::NotJson(error.to_string()),
+    };
+    let is_whole_form =
+        operation == Operation::AcuseReciboFev && value.get("data").is_some_and(Value::is_string);
+    if !is_whole_form {
+        return Checked::Validated {
+            form: None,
+            payload: contract.validate(operation, &value),
+            instance: value,
+        };
+    }
+    let fields = value.as_object().into_iter().flatten().map(|(k, v)| {
+        (
+            k.clone(),
+            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+        )
+    });
+    match parse_form(operation, fields) {
+        Err(error) => Checked::Form(error),
+        Ok(form) => {
+            let schema = operation.form_schema().unwrap_or_default();
+            let form_violations = contract
+                .validate_schema(schema, &form.fields)
+                .unwrap_or_default();
+            let data = form.data.clone().unwrap_or_default();
+            Checked::Validated {
+                form: Some((form_violations, form.fields)),
+                payload: contract.validate(operation, &data),
+                instance: data,
+            }
+        }
+    }
+}
+
+impl Checked {
+    fn conforms(&self) -> bool {
+        match self {
+            Checked::Validated { form, payload, .. } => {
+                payload.is_valid() && form.as_ref().is_none_or(|(v, _)| v.is_valid())
+            }
+            _ => false,
+        }
+    }
+
+    fn write_text(
+        &self,
+        shown: &str,
+        operation: Operation,
+        out: &mut impl Write,
+    ) -> std::io::Result<()> {
+        match self {
+            Checked::NotJson(error) => writeln!(out, "{shown}: not JSON: {error}"),
+            Checked::Form(error) => writeln!(out, "{shown}: {error}"),
+            Checked::Validated { form, payload, .. } => {
+                let form_violations = form.as_ref().map_or(0, |(v, _)| v.len());
+                let count = form_violations + payload.len();
+                let plural = if count == 1 { "" } else { "s" };
+                writeln!(out, "{shown}: {count} violation{plural} of {operation}")?;
+                if let Some((violations, _)) = form {
+                    for violation in violations {
+                        writeln!(out, "  form field {violation}")?;
+                    }
+                }
+                for violation in payload {
+                    writeln!(out, "  {violation}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The body the provider would answer to this payload.
+    fn provider_body(&self, operation: Operation, started: Instant) -> Value {
+        match operation.provider() {
+            Provider::Afacturar => {
+                let resultado = match self {
+                    Checked::NotJson(_) => vec![
+                        serde_json::json!({ "propiedad": "data", "descripcion": afacturar::JSON_SYNTAX_ERROR }),
+                    ],
+                    Checked::Form(error) => afacturar::resultado_for_form_error(error),
+                    Checked::Validated {
+                        form,
+                        payload,
+                        instance,
+                    } => {
+                        let mut resultado = Vec::new();
+                        if let Some((violations, fields)) = form {
+                            resultado.extend(afacturar::resultado(violations, fields));
+                        }
+                        resultado.extend(afacturar::resultado(payload, instance));
+                        resultado
+                    }
+                };
+                let micros =
+                    u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
+                let meta = afacturar::Meta {
+                    tiempo_ejecucion: started.elapsed().as_secs_f64(),
+                    transaccion: afacturar::uniqid(micros),
+                    entorno: Config::embedded_default().afacturar.entorno,
+                };
+                afacturar::semantic_error(resultado, &meta)
+            }
+            Provider::Sovos => {
+                let error = match self {
+                    Checked::Validated { payload, .. } => {
+                        SovosError::for_violations(operation, payload)
+                            .unwrap_or(SovosError::MesConsultaInvalido)
+                    }
+                    _ => SovosError::MesConsultaInvalido,
+                };
+                error.body()
+            }
+        }
+    }
+}
+
+/// Runs the fake provider until SIGINT or SIGTERM.
+pub async fn serve(args: &ServeArgs) -> Result<(), CliError> {
+    let config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::embedded_default(),
+    };
+    let state = AppState::new(config)?;
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+    let address = listener.local_addr()?;
+    {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{address}")?;
+        stdout.flush()?;
+    }
+    tracing::info!(%address, "einvoice-mock serving");
+    crate::server::serve_until(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,148 @@
+//! Sovos's balance endpoint and its two reports as axum handlers.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::errors::SovosError;
+use super::ledger::{Account, Month};
+use super::{report_csv, report_pdf};
+use crate::contract::Operation;
+use crate::server::AppState;
+
+/// A Sovos failure, answered in the `errors[{Code, Message}]` shape.
+#[derive(Debug)]
+pub enum Failure {
+    /// A documented error.
+    Documented(SovosError),
+    /// The body is not `application/json` (415; the seed only says JSON is required).
+    NotJson,
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        match self {
+            Failure::Documented(error) => {
+                let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+                (status, Json(error.body())).into_response()
+            }
+            Failure::NotJson => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Json(json!({ "errors": [{
+                    "Code": "415",
+                    "Message": "El API REST solo procesa estructuras JSON (Content-Type: application/json)."
+                }]})),
+            )
+                .into_response(),
+        }
+    }
+}
+
+impl From<SovosError> for Failure {
+    fn from(error: SovosError) -> Failure {
+        Failure::Documented(error)
+    }
+}
+
+/// The account the request's `RCApiKey` reaches, after checking the header and the body's
+/// content type; then the parsed body, checked against the contract.
+fn front(
+    state: &AppState,
+    operation: Operation,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Account, Value), Failure> {
+    let key = headers
+        .get("RCApiKey")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or(SovosError::Unauthorized)?;
+    let keys = &state.config().sovos.api_keys;
+    if !keys.is_empty() && !keys.iter().any(|k| k == key) {
+        return Err(SovosError::Unauthorized.into());
+    }
+    let account = state
+        .accounts()
+        .iter()
+        .find(|(k, _)| k.as_deref().is_none_or(|k| k == key))
+        .map(|(_, account)| account.clone())
+        .ok_or(SovosError::Unauthorized)?;
+
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(Failure::NotJson);
+    }
+    // A body that is not JSON binds to nothing: MesConsulta is then missing (400-001).
+    let payload: Value =
+        serde_json::from_slice(body).map_err(|_| SovosError::MesConsultaInvalido)?;
+    let violations = state.contract().validate(operation, &payload);
+    if let Some(error) = SovosError::for_violations(operation, &violations) {
+        return Err(error.into());
+    }
+    Ok((account, payload))
+}
+
+fn month_of(payload: &Value) -> Result<Month, SovosError> {
+    payload["MesConsulta"]
+        .as_str()
+        .ok_or(SovosError::MesConsultaInvalido)?
+        .parse()
+}
+
+/// `POST /api/rest/Timbre/saldos`.
+pub async fn saldos(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let (account, payload) = front(&state, Operation::Saldos, &headers, &body)?;
+    let month = month_of(&payload)?;
+    let rfc = payload["RFCConsulta"].as_str();
+    let saldos = account.saldos(month, rfc, state.clock().mexico())?;
+    Ok(Json(saldos).into_response())
+}
+
+/// `POST /api/rest/Timbre/saldos/{formato}`: `pdf` and `csv`; any other format is 400-003.
+pub async fn report(
+    State(state): State<AppState>,
+    Path(formato): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    let operation = match formato.to_ascii_lowercase().as_str() {
+        "pdf" => Operation::SaldosPdf,
+        "csv" => Operation::SaldosCsv,
+        _ => {
+            // The key and the body are checked first, as for a supported format.
+            front(&state, Operation::SaldosCsv, &headers, &body)?;
+            return Err(SovosError::FormatoNoSoportado.into());
+        }
+    };
+    let (account, payload) = front(&state, operation, &headers, &body)?;
+    let month = month_of(&payload)?;
+    let report = account.report(month, state.clock().mexico());
+    let (content_type, extension, bytes) = match operation {
+        Operation::SaldosPdf => ("application/pdf", "pdf", report_pdf::render(&report)),
+        _ => (
+            "text/csv; charset=utf-8",
+            "csv",
+            report_csv::render(&report).into_bytes(),
+        ),
+    };
+    let disposition = format!("attachment; filename=\"ReporteConsumo_{month}.{extension}\"");
+    let mut response = (StatusCode::OK, bytes).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}

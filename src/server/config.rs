@@ -1,0 +1,245 @@
+//! The configuration of the fake provider (`serve --config FILE`, TOML).
+
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset};
+use serde::Deserialize;
+
+use crate::provider::sovos::ledger::Account;
+
+/// The embedded default configuration, used when no file is given.
+pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not have the expected fields.
+    #[error("invalid configuration: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// A value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Everything `serve` can be told.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Server-wide settings.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// Afacturar's tokens and seed data.
+    #[serde(default)]
+    pub afacturar: AfacturarConfig,
+    /// Sovos's API keys and accounts.
+    #[serde(default)]
+    pub sovos: SovosConfig,
+}
+
+/// Server-wide settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Freeze the clock at this moment (RFC 3339), for reproducible responses.
+    pub fixed_clock: Option<DateTime<FixedOffset>>,
+    /// Report this `tiempo_ejecucion` instead of the measured one.
+    pub fixed_tiempo_ejecucion: Option<f64>,
+}
+
+/// A party that appears in histories.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Party {
+    /// Its identification (NIT or other document).
+    pub identificacion: String,
+    /// Its name.
+    pub nombre: String,
+}
+
+/// The issuer of invoices the fake does not know.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seller {
+    /// Its identification.
+    pub identificacion: String,
+    /// Its name.
+    pub nombre: String,
+    /// The invoice number that enters the CUDE.
+    pub numero_factura: String,
+}
+
+/// An invoice the fake knows.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Invoice {
+    /// Its CUFE.
+    pub cufe: String,
+    /// Who issued it, and its number.
+    #[serde(flatten)]
+    pub seller: Seller,
+}
+
+/// A seeded event: a history row plus the CUFE it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SeedEvent {
+    /// The invoice.
+    pub cufe: String,
+    /// The row, without `numero` (events are numbered in order per CUFE).
+    #[serde(flatten)]
+    pub row: SeedRow,
+}
+
+/// The fields of a seeded history row.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedRow {
+    /// `030` … `034`.
+    pub codigo: String,
+    /// `yyyy-mm-dd hh:mm:ss`.
+    pub fecha: String,
+    /// The CUDE, verbatim (computed when absent).
+    pub cude: Option<String>,
+    /// `PAR29` … (allocated when absent).
+    pub identificacion_evento: Option<String>,
+    /// Who sent it.
+    pub emisor_nombre: String,
+    /// Who sent it.
+    pub emisor_identificacion: String,
+    /// Who received it.
+    pub receptor_nombre: String,
+    /// Who received it.
+    pub receptor_identificacion: String,
+}
+
+/// Afacturar's tokens and seed data.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AfacturarConfig {
+    /// Accepted Bearer tokens; empty accepts any non-empty token.
+    pub tokens: Vec<String>,
+    /// What follows `Este documento se envia al entorno: `.
+    pub entorno: String,
+    /// The software PIN that enters every CUDE.
+    pub software_pin: String,
+    /// Everything before `/eventos/` in `url_representacion_xml`.
+    pub xml_base_url: String,
+    /// The first sequence number of `identificacion_evento` for new events.
+    pub first_event_sequence: u64,
+    /// Names of parties by identification.
+    pub parties: Vec<Party>,
+    /// The issuer of unknown invoices.
+    pub default_seller: Seller,
+    /// Known invoices.
+    pub invoices: Vec<Invoice>,
+    /// Seeded history, in order.
+    pub events: Vec<SeedEvent>,
+}
+
+impl Default for AfacturarConfig {
+    fn default() -> Self {
+        AfacturarConfig {
+            tokens: Vec::new(),
+            entorno: "DOCUMENTO_NO_VALIDO".into(),
+            software_pin: "12345".into(),
+            xml_base_url:
+                "https://afacturar.archivamos.com/310c4707/1e552c715fe8f7e53626bd261ce6681d3db495f8"
+                    .into(),
+            first_event_sequence: 100,
+            parties: Vec::new(),
+            default_seller: Seller {
+                identificacion: "5555555".into(),
+                nombre: "ENERGIA".into(),
+                numero_factura: "SETP990000001".into(),
+            },
+            invoices: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+}
+
+/// A Sovos account and the API key that reaches it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SovosAccount {
+    /// The key; `None` matches any accepted key.
+    pub api_key: Option<String>,
+    /// The account.
+    #[serde(flatten)]
+    pub account: Account,
+}
+
+/// Sovos's API keys and accounts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SovosConfig {
+    /// Accepted keys; empty accepts any non-empty key.
+    pub api_keys: Vec<String>,
+    /// Accounts; empty means seed 002's account.
+    pub accounts: Vec<SovosAccount>,
+}
+
+impl Config {
+    /// The embedded default.
+    pub fn embedded_default() -> Config {
+        // The embedded default is covered by tests: failing here is a bug.
+        #[allow(clippy::expect_used)]
+        Config::from_toml(DEFAULT_CONFIG).expect("the embedded default configuration parses")
+    }
+
+    /// Parses a configuration. Fields left out take the defaults of an empty file (no seed
+    /// history, any token), not those of the embedded default.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads a configuration file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml(&text)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if let Some(t) = self.server.fixed_tiempo_ejecucion {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(ConfigError::Invalid(format!(
+                    "server.fixed_tiempo_ejecucion must be a non-negative number, got {t}"
+                )));
+            }
+        }
+        if self.afacturar.tokens.iter().any(String::is_empty)
+            || self.sovos.api_keys.iter().any(String::is_empty)
+        {
+            return Err(ConfigError::Invalid(
+                "tokens and API keys must not be empty strings".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The name of a party, if configured.
+    pub fn party_name(&self, identificacion: &str) -> Option<&str> {
+        self.afacturar
+            .parties
+            .iter()
+            .find(|p| p.identificacion == identificacion)
+            .map(|p| p.nombre.as_str())
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::embedded_default()
+    }
+}

@@ -1,0 +1,216 @@
+//! The shared state behind every handler: configuration, clock, ids and the providers' data.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+
+use super::config::{Config, ConfigError};
+use crate::contract::Contract;
+use crate::provider::afacturar::events::EventCode;
+use crate::provider::afacturar::ledger::{EventLedger, EventParty, NewEvent};
+use crate::provider::sovos::ledger::Account;
+
+/// Colombia's offset: UTC−5, no daylight saving.
+const COLOMBIA: i32 = -5 * 3600;
+/// Mexico City's offset: UTC−6, no daylight saving since 2022.
+const MEXICO: i32 = -6 * 3600;
+
+/// The clock: the real one, or frozen at a configured moment.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    fixed: Option<DateTime<Utc>>,
+}
+
+impl Clock {
+    /// Now, in UTC.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.fixed.unwrap_or_else(Utc::now)
+    }
+
+    fn local(&self, offset_seconds: i32) -> NaiveDateTime {
+        // Both offsets are constants well inside chrono's ±24 h range.
+        #[allow(clippy::expect_used)]
+        let offset = FixedOffset::east_opt(offset_seconds).expect("a valid offset");
+        self.now().with_timezone(&offset).naive_local()
+    }
+
+    /// Now in Colombia (Afacturar's dates).
+    pub fn colombia(&self) -> NaiveDateTime {
+        self.local(COLOMBIA)
+    }
+
+    /// Now in Mexico City (Sovos's dates).
+    pub fn mexico(&self) -> NaiveDateTime {
+        self.local(MEXICO)
+    }
+}
+
+/// The state of the fake provider. Cheap to clone: everything is behind one `Arc`.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    contract: &'static Contract,
+    clock: Clock,
+    last_uniqid_micros: AtomicU64,
+    afacturar: Mutex<EventLedger>,
+    sovos: Mutex<Vec<(Option<String>, Account)>>,
+}
+
+impl AppState {
+    /// Builds the state from a configuration: compiles the contract (once per process) and
+    /// loads the seed data, checking seeded events against DIAN's ordering rules.
+    pub fn new(config: Config) -> Result<AppState, ConfigError> {
+        let contract = Contract::global();
+        let ledger = seed_ledger(&config)?;
+        for entry in &config.sovos.accounts {
+            entry
+                .account
+                .validate()
+                .map_err(|e| ConfigError::Invalid(format!("sovos.accounts: {e}")))?;
+        }
+        let accounts = if config.sovos.accounts.is_empty() {
+            vec![(None, Account::default_seed())]
+        } else {
+            config
+                .sovos
+                .accounts
+                .iter()
+                .map(|a| (a.api_key.clone(), a.account.clone()))
+                .collect()
+        };
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                clock: Clock {
+                    fixed: config.server.fixed_clock.map(|t| t.with_timezone(&Utc)),
+                },
+                config,
+                contract,
+                last_uniqid_micros: AtomicU64::new(0),
+                afacturar: Mutex::new(ledger),
+                sovos: Mutex::new(accounts),
+            }),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The compiled contract.
+    pub fn contract(&self) -> &'static Contract {
+        self.inner.contract
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> Clock {
+        self.inner.clock
+    }
+
+    /// The Afacturar events. Handlers hold the lock only for the bookkeeping itself.
+    pub fn events(&self) -> MutexGuard<'_, EventLedger> {
+        lock(&self.inner.afacturar)
+    }
+
+    /// The Sovos accounts with the key that reaches each (`None`: any key).
+    pub fn accounts(&self) -> MutexGuard<'_, Vec<(Option<String>, Account)>> {
+        lock(&self.inner.sovos)
+    }
+
+    /// Puts the Afacturar events back to the configured seed.
+    pub fn reset(&self) -> Result<(), ConfigError> {
+        let ledger = seed_ledger(&self.inner.config)?;
+        *self.events() = ledger;
+        Ok(())
+    }
+
+    /// A unique moment for PHP's `uniqid()`, in microseconds: the clock's, moved forward when
+    /// needed so that two requests never share one (a frozen clock gives 1, 2, 3 … µs later).
+    pub fn uniqid_micros(&self) -> u64 {
+        let now = u64::try_from(self.clock().now().timestamp_micros()).unwrap_or_default();
+        let mut last = self.inner.last_uniqid_micros.load(Ordering::Relaxed);
+        loop {
+            let next = now.max(last + 1);
+            match self.inner.last_uniqid_micros.compare_exchange_weak(
+                last,
+                next,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return next,
+                Err(actual) => last = actual,
+            }
+        }
+    }
+
+    /// `tiempo_ejecucion` of a request that started at `started`.
+    pub fn tiempo_ejecucion(&self, started: Instant) -> f64 {
+        self.inner
+            .config
+            .server
+            .fixed_tiempo_ejecucion
+            .unwrap_or_else(|| started.elapsed().as_secs_f64())
+    }
+}
+
+/// A poisoned lock means a handler panicked mid-update; the data is still the best we have.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn seed_ledger(config: &Config) -> Result<EventLedger, ConfigError> {
+    let afacturar = &config.afacturar;
+    let mut ledger = EventLedger::new(afacturar.first_event_sequence);
+    for (index, seed) in afacturar.events.iter().enumerate() {
+        let invalid =
+            |why: String| ConfigError::Invalid(format!("afacturar.events[{index}]: {why}"));
+        let row = &seed.row;
+        let code: EventCode = row
+            .codigo
+            .parse()
+            .map_err(|_| invalid(format!("unknown event code `{}`", row.codigo)))?;
+        let at = NaiveDateTime::parse_from_str(&row.fecha, "%Y-%m-%d %H:%M:%S").map_err(|e| {
+            invalid(format!(
+                "fecha `{}`: {e}; expected yyyy-mm-dd hh:mm:ss",
+                row.fecha
+            ))
+        })?;
+        let numero_factura = afacturar
+            .invoices
+            .iter()
+            .find(|i| i.cufe == seed.cufe)
+            .map_or(&afacturar.default_seller.numero_factura, |i| {
+                &i.seller.numero_factura
+            })
+            .clone();
+        ledger
+            .record(NewEvent {
+                cufe: seed.cufe.clone(),
+                code,
+                at,
+                emisor: EventParty {
+                    nombre: row.emisor_nombre.clone(),
+                    identificacion: row.emisor_identificacion.clone(),
+                },
+                receptor: EventParty {
+                    nombre: row.receptor_nombre.clone(),
+                    identificacion: row.receptor_identificacion.clone(),
+                },
+                numero_factura,
+                software_pin: afacturar.software_pin.clone(),
+                cude: row.cude.clone(),
+                identificacion_evento: row.identificacion_evento.clone(),
+            })
+            .map_err(|rejected| invalid(rejected.rejection.to_string()))?;
+    }
+    Ok(ledger)
+}

@@ -1,0 +1,149 @@
+//! The binary: `validate` exit codes and reports, `serve` start-up and shutdown.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_einvoice-mock");
+
+fn fixture_path(path: &str) -> String {
+    format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn validate_accepts_the_documents_ejemplo_1_with_exit_0() {
+    let (code, stdout, _) = run(&[
+        "validate",
+        "acuse_recibo_fev",
+        &fixture_path("afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json"),
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(stdout.contains("conforms to acuse_recibo_fev"));
+}
+
+#[test]
+fn validate_reports_violations_with_exit_1_and_json_prints_the_providers_body() {
+    let file = fixture_path(
+        "afacturar/acuse_recibo_fev.data/invalid/seed_003_apellido_en_vez_de_apellidos.json",
+    );
+    let (code, stdout, _) = run(&["validate", "acuse_recibo_fev", &file]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("2 violations of acuse_recibo_fev"),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = run(&["validate", "acuse_recibo_fev", "--format", "json", &file]);
+    assert_eq!(code, 1);
+    let body: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+    let documented: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture_path(
+            "afacturar/acuse_recibo_fev.semantic_error/valid/seed_003_errores_de_semantica.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(body["resultado"], documented["resultado"]);
+    assert_eq!(body["codigo_error"], 400);
+}
+
+#[test]
+fn validate_reads_standard_input_and_prints_sovos_errors() {
+    let mut child = Command::new(BIN)
+        .args(["validate", "saldos", "-", "--format", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"MesConsulta":"2019-13"}"#)
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(body["errors"][0]["Code"], "400-001");
+}
+
+#[test]
+fn validate_exits_2_on_a_missing_file_or_an_unknown_operation() {
+    let (code, _, stderr) = run(&["validate", "saldos", "/no/such/file.json"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot read /no/such/file.json"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["validate", "facturas", "x.json"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("unknown operation"), "{stderr}");
+}
+
+#[test]
+fn serve_prints_its_address_first_answers_and_stops_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("first line names the address")
+        .to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = runtime.block_on(async {
+        super::client()
+            .post(format!("{url}/api/rest/Timbre/saldos"))
+            .header("RCApiKey", "k")
+            .json(&serde_json::json!({ "MesConsulta": "2019-11" }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "graceful shutdown exits 0");
+}
+
+#[test]
+fn serve_refuses_a_broken_configuration_with_exit_2() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("broken.toml");
+    std::fs::write(&config, "[afacturar]\ntokens = [\"\"]\n").unwrap();
+    let (code, _, stderr) = run(&["serve", "--port", "0", "--config", config.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("invalid configuration"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

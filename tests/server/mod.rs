@@ -1,0 +1,39 @@
+//! The fake provider over real loopback HTTP.
+
+mod afacturar;
+mod cli;
+mod sovos;
+
+use einvoice_mock::{Config, FakeProvider};
+
+/// The embedded default with a frozen clock and a fixed `tiempo_ejecucion`, so that bodies
+/// can be snapshotted. The moment is seed 002's `FechaActual` of its CSV example.
+pub fn deterministic_config() -> Config {
+    let mut config = Config::embedded_default();
+    config.server.fixed_clock = Some(
+        chrono::DateTime::parse_from_rfc3339("2019-11-20T16:57:53-06:00").expect("a valid moment"),
+    );
+    config.server.fixed_tiempo_ejecucion = Some(0.05);
+    config
+}
+
+pub async fn deterministic_fake() -> FakeProvider {
+    FakeProvider::start_with(deterministic_config()).await
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a client")
+}
+
+/// Reads a fixture under `fixtures/`.
+pub fn fixture(path: &str) -> String {
+    let full = format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+pub fn fixture_json(path: &str) -> serde_json::Value {
+    serde_json::from_str(&fixture(path)).expect("fixture is JSON")
+}
