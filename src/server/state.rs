@@ -8,8 +8,9 @@ use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 use super::config::{Config, ConfigError};
 use crate::contract::Contract;
+use crate::provider::afacturar::body::HistoricoEvento;
 use crate::provider::afacturar::events::EventCode;
-use crate::provider::afacturar::ledger::{EventLedger, EventParty, NewEvent};
+use crate::provider::afacturar::ledger::{EventLedger, EventParty, NewEvent, Rejected};
 use crate::provider::sovos::ledger::Account;
 
 /// Colombia's offset: UTC−5, no daylight saving.
@@ -122,6 +123,46 @@ impl AppState {
     /// The Sovos accounts with the key that reaches each (`None`: any key).
     pub fn accounts(&self) -> MutexGuard<'_, Vec<(Option<String>, Account)>> {
         lock(&self.inner.sovos)
+    }
+
+    /// Registers an event for `cufe` sent by `emisor_identificacion` now, under DIAN's ordering
+    /// rules, as the real provider would after the matching request: the way to build histories
+    /// with 031–034 from Rust tests. The receiver is the invoice's seller (configured invoice,
+    /// or `afacturar.default_seller`).
+    pub fn record_event(
+        &self,
+        cufe: &str,
+        code: EventCode,
+        emisor_identificacion: &str,
+    ) -> Result<HistoricoEvento, Rejected> {
+        let config = &self.inner.config;
+        let afacturar = &config.afacturar;
+        let seller = afacturar
+            .invoices
+            .iter()
+            .find(|i| i.cufe == cufe)
+            .map_or(&afacturar.default_seller, |i| &i.seller);
+        let event = NewEvent {
+            cufe: cufe.to_owned(),
+            code,
+            at: self.clock().colombia(),
+            emisor: EventParty {
+                nombre: config
+                    .party_name(emisor_identificacion)
+                    .unwrap_or(emisor_identificacion)
+                    .to_owned(),
+                identificacion: emisor_identificacion.to_owned(),
+            },
+            receptor: EventParty {
+                nombre: seller.nombre.clone(),
+                identificacion: seller.identificacion.clone(),
+            },
+            numero_factura: seller.numero_factura.clone(),
+            software_pin: afacturar.software_pin.clone(),
+            cude: None,
+            identificacion_evento: None,
+        };
+        self.events().record(event).map(|stored| stored.row.clone())
     }
 
     /// Puts the Afacturar events back to the configured seed.

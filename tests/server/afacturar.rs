@@ -308,3 +308,126 @@ async fn the_cude_of_a_registered_acuse_is_96_lowercase_hex_and_deterministic() 
     }
     assert_eq!(cudes[0], cudes[1]);
 }
+
+#[tokio::test]
+async fn events_031_to_034_recorded_from_rust_obey_dians_order_and_show_in_the_history() {
+    use einvoice_mock::provider::afacturar::events::EventCode;
+    let fake = deterministic_fake().await;
+    let state = fake.state();
+    let cufe = "d".repeat(96);
+
+    let rejected = state
+        .record_event(&cufe, EventCode::ReciboBien, "830020470")
+        .unwrap_err();
+    assert_eq!(rejected.rejection.rule, "LGC09", "032 needs a 030 first");
+
+    let (_, acuse_body) = acuse(&fake, &ejemplo_1_with_cufe(&cufe), "830020470").await;
+    assert_eq!(acuse_body["codigo_error"], 0);
+    state
+        .record_event(&cufe, EventCode::ReciboBien, "830020470")
+        .unwrap();
+    state
+        .record_event(&cufe, EventCode::AceptacionExpresa, "830020470")
+        .unwrap();
+    let rejected = state
+        .record_event(&cufe, EventCode::Reclamo, "830020470")
+        .unwrap_err();
+    assert_eq!(
+        rejected.rejection.rule, "LGC02",
+        "no claim after an acceptance"
+    );
+
+    let (_, history) = historico(&fake, &cufe).await;
+    let codes: Vec<&str> = history["resultado"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["codigo"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["030", "032", "033"]);
+    let numbers: Vec<&str> = history["resultado"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["numero"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        ["1", "2", "3"],
+        "numbered without gaps, rejections excluded"
+    );
+    insta::assert_json_snapshot!("historico_030_032_033_from_rust", history);
+}
+
+#[tokio::test]
+async fn seeded_events_are_checked_against_dians_order_at_start_up() {
+    let config = einvoice_mock::Config::from_toml(
+        r#"
+        [[afacturar.events]]
+        cufe = "aaaa"
+        codigo = "033"
+        fecha = "2022-11-30 21:22:17"
+        emisor_nombre = "A"
+        emisor_identificacion = "1"
+        receptor_nombre = "B"
+        receptor_identificacion = "2"
+        "#,
+    )
+    .unwrap();
+    let error = FakeProvider::try_start(config)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("afacturar.events[0]") && error.contains("LGC13"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn seeded_events_from_configuration_build_a_history_with_computed_cudes() {
+    let config = einvoice_mock::Config::from_toml(
+        r#"
+        [server]
+        fixed_clock = "2022-11-30T21:22:17-05:00"
+        fixed_tiempo_ejecucion = 0.05
+
+        [[afacturar.events]]
+        cufe = "eeee"
+        codigo = "030"
+        fecha = "2022-11-30 21:22:17"
+        emisor_nombre = "SOFTWARE SAS"
+        emisor_identificacion = "9999999"
+        receptor_nombre = "ENERGIA"
+        receptor_identificacion = "5555555"
+
+        [[afacturar.events]]
+        cufe = "eeee"
+        codigo = "032"
+        fecha = "2022-11-30 21:22:37"
+        emisor_nombre = "SOFTWARE SAS"
+        emisor_identificacion = "9999999"
+        receptor_nombre = "ENERGIA"
+        receptor_identificacion = "5555555"
+
+        [[afacturar.events]]
+        cufe = "eeee"
+        codigo = "034"
+        fecha = "2022-12-05 08:00:00"
+        emisor_nombre = "ENERGIA"
+        emisor_identificacion = "5555555"
+        receptor_nombre = "SOFTWARE SAS"
+        receptor_identificacion = "9999999"
+        "#,
+    )
+    .unwrap();
+    let fake = FakeProvider::start_with(config).await;
+    let (_, history) = historico(&fake, "eeee").await;
+    let rows = history["resultado"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[2]["descripcion"], "Aceptación tácita");
+    for row in rows {
+        assert_eq!(row["cude"].as_str().unwrap().len(), 96);
+    }
+    insta::assert_json_snapshot!("historico_seeded_from_configuration", history);
+}

@@ -10,7 +10,6 @@ use serde_json::Value;
 
 use super::body::{self, AcuseResultado, Meta};
 use super::events::{url_representacion_xml, EventCode};
-use super::ledger::{EventParty, NewEvent};
 use crate::contract::{parse_form, FormError, FormPayload, Operation};
 use crate::server::AppState;
 
@@ -220,58 +219,25 @@ pub async fn acuse_recibo_fev(State(state): State<AppState>, request: Request) -
         );
     }
 
-    let config = state.config();
-    let afacturar = &config.afacturar;
-    let at = state.clock().colombia();
-    let emisor = EventParty {
-        nombre: config
-            .party_name(&documento)
-            .unwrap_or(&documento)
-            .to_owned(),
-        identificacion: documento.clone(),
-    };
-    let cufes: Vec<String> = data["evento"]
+    let cufes = data["evento"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter_map(|e| e["informacion_documento_referencia"]["cufe"].as_str())
-        .map(str::to_owned)
-        .collect();
+        .filter_map(|e| e["informacion_documento_referencia"]["cufe"].as_str());
+    let at = state.clock().colombia();
     let mut outcome = None;
     for cufe in cufes {
-        let seller = afacturar
-            .invoices
-            .iter()
-            .find(|i| i.cufe == cufe)
-            .map_or(&afacturar.default_seller, |i| &i.seller);
-        let event = NewEvent {
-            cufe,
-            code: EventCode::AcuseRecibo,
-            at,
-            emisor: emisor.clone(),
-            receptor: EventParty {
-                nombre: seller.nombre.clone(),
-                identificacion: seller.identificacion.clone(),
-            },
-            numero_factura: seller.numero_factura.clone(),
-            software_pin: afacturar.software_pin.clone(),
-            cude: None,
-            identificacion_evento: None,
-        };
-        let recorded = state
-            .events()
-            .record(event)
-            .map(|stored| stored.row.clone());
+        let recorded = state.record_event(cufe, EventCode::AcuseRecibo, &documento);
         let failed = recorded.is_err();
         outcome = Some(recorded);
         if failed {
             break;
         }
     }
+    let xml_base_url = &state.config().afacturar.xml_base_url;
     let meta = meta(&state, Some(&documento), started);
-    let xml_url = |sequence: &str| {
-        url_representacion_xml(&afacturar.xml_base_url, at.date(), &documento, sequence)
-    };
+    let xml_url =
+        |sequence: &str| url_representacion_xml(xml_base_url, at.date(), &documento, sequence);
     match outcome {
         Some(Ok(row)) => {
             let resultado = AcuseResultado {
