@@ -55,6 +55,16 @@ pub struct ServeArgs {
     /// the embedded default runs (any non-empty token or key, the documents' example data).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// At shutdown, exit with status 1 if any request broke the contract (for CI).
+    #[arg(long)]
+    pub fail_on_violation: bool,
+    /// At shutdown, write a JUnit XML report of every request and its violations to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Answer Afacturar's 429 past N requests per minute per token (the provider's limit is
+    /// 120). Off by default, so that fast test suites do not trip it.
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
 }
 
 /// Output formats of `validate`.
@@ -94,6 +104,14 @@ pub enum CliError {
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A report could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
         /// The file.
         path: String,
         /// Why.
@@ -283,12 +301,16 @@ impl Checked {
     }
 }
 
-/// Runs the fake provider until SIGINT or SIGTERM.
-pub async fn serve(args: &ServeArgs) -> Result<(), CliError> {
-    let config = match &args.config {
+/// Runs the fake provider until SIGINT or SIGTERM; then writes the JUnit report and judges
+/// the journal when asked to.
+pub async fn serve(args: &ServeArgs) -> Result<Outcome, CliError> {
+    let mut config = match &args.config {
         Some(path) => Config::from_file(path)?,
         None => Config::embedded_default(),
     };
+    if args.rate_limit.is_some() {
+        config.server.rate_limit_per_minute = args.rate_limit;
+    }
     let state = AppState::new(config)?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let address = listener.local_addr()?;
@@ -298,9 +320,28 @@ pub async fn serve(args: &ServeArgs) -> Result<(), CliError> {
         stdout.flush()?;
     }
     tracing::info!(%address, "einvoice-mock serving");
-    crate::server::serve_until(listener, state, shutdown_signal()).await?;
-    tracing::info!("stopped");
-    Ok(())
+    crate::server::serve_until(listener, state.clone(), shutdown_signal()).await?;
+    let journal = state.journal();
+    let summary = journal.summary();
+    tracing::info!(
+        requests = summary.requests,
+        violating = summary.violating,
+        "stopped"
+    );
+    if let Some(path) = &args.junit {
+        std::fs::write(path, journal.junit()).map_err(|source| CliError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+    }
+    if args.fail_on_violation && summary.violating > 0 {
+        eprintln!(
+            "einvoice-mock: {} of {} requests broke the contract (GET /__admin/violations lists them)",
+            summary.violating, summary.requests
+        );
+        return Ok(Outcome::Violations);
+    }
+    Ok(Outcome::Ok)
 }
 
 async fn shutdown_signal() {

@@ -31,8 +31,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            runtime.block_on(cli::serve(&args))?;
-            Ok(Outcome::Ok)
+            Ok(runtime.block_on(cli::serve(&args))?)
         }
     }
 }

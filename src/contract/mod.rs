@@ -129,6 +129,13 @@ impl fmt::Display for Operation {
 #[error("unknown operation `{0}`; expected one of: historico_eventos, acuse_recibo_fev, saldos, saldos_pdf, saldos_csv")]
 pub struct UnknownOperation(pub String);
 
+impl<'de> serde::Deserialize<'de> for Operation {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for Operation {
     type Err = UnknownOperation;
 

@@ -52,6 +52,13 @@ pub struct ServerConfig {
     pub fixed_clock: Option<DateTime<FixedOffset>>,
     /// Report this `tiempo_ejecucion` instead of the measured one.
     pub fixed_tiempo_ejecucion: Option<f64>,
+    /// Afacturar's limit of transactions per minute per token (the provider's is 120). Off
+    /// when absent: a test suite should not fail because it is fast.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Hosts that `generalidades.webhook` deliveries may go to, besides loopback. Empty: any
+    /// host over https.
+    #[serde(default)]
+    pub webhook_hosts: Vec<String>,
 }
 
 /// A party that appears in histories.

@@ -1,7 +1,15 @@
 //! The fake provider: the axum application, `serve`, and [`FakeProvider`] for in-process use.
 
+mod admin;
 pub mod config;
+pub mod forms;
+mod intercept;
+pub mod journal;
+mod listener;
+pub mod scenarios;
 mod state;
+pub mod verify;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 
@@ -14,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use config::{Config, ConfigError};
+pub use listener::ConnectionControl;
 pub use state::{AppState, Clock};
 
 use crate::contract::{Operation, Provider};
@@ -21,9 +30,20 @@ use crate::provider::afacturar::handlers as afacturar;
 use crate::provider::sovos::errors::SovosError;
 use crate::provider::sovos::handlers as sovos;
 
-/// The application: every documented endpoint, with unknown paths and methods answered in
-/// the format of the provider whose path prefix they share.
+/// The application: the provider routes behind contract verification, scenarios and the
+/// journal, and the admin API under `/__admin/`.
 pub fn app(state: AppState) -> Router {
+    provider_routes(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            intercept::intercept,
+        ))
+        .merge(admin::routes().with_state(state))
+}
+
+/// The provider routes alone: every documented endpoint, with unknown paths and methods
+/// answered in the format of the provider whose path prefix they share.
+pub fn provider_routes(state: AppState) -> Router {
     Router::new()
         .route(
             Operation::HistoricoEventos.path(),
@@ -40,7 +60,7 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn provider_of(path: &str) -> Option<Provider> {
+pub(crate) fn provider_of(path: &str) -> Option<Provider> {
     if path.starts_with("/api/radian/") {
         Some(Provider::Afacturar)
     } else if path.starts_with("/api/rest/") {
@@ -83,9 +103,7 @@ pub async fn serve_until(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    listener::serve(listener, app(state), shutdown).await
 }
 
 /// A fake provider running in-process on a free loopback port, for tests. It stops when

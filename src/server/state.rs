@@ -1,5 +1,6 @@
 //! The shared state behind every handler: configuration, clock, ids and the providers' data.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -7,6 +8,8 @@ use std::time::Instant;
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 
 use super::config::{Config, ConfigError};
+use super::journal::Journal;
+use super::scenarios::Scenarios;
 use crate::contract::Contract;
 use crate::provider::afacturar::body::HistoricoEvento;
 use crate::provider::afacturar::events::EventCode;
@@ -62,6 +65,9 @@ struct Inner {
     last_uniqid_micros: AtomicU64,
     afacturar: Mutex<EventLedger>,
     sovos: Mutex<Vec<(Option<String>, Account)>>,
+    scenarios: Mutex<Scenarios>,
+    journal: Mutex<Journal>,
+    rate_windows: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl AppState {
@@ -76,16 +82,7 @@ impl AppState {
                 .validate()
                 .map_err(|e| ConfigError::Invalid(format!("sovos.accounts: {e}")))?;
         }
-        let accounts = if config.sovos.accounts.is_empty() {
-            vec![(None, Account::default_seed())]
-        } else {
-            config
-                .sovos
-                .accounts
-                .iter()
-                .map(|a| (a.api_key.clone(), a.account.clone()))
-                .collect()
-        };
+        let accounts = seed_accounts(&config);
         Ok(AppState {
             inner: Arc::new(Inner {
                 clock: Clock {
@@ -96,6 +93,9 @@ impl AppState {
                 last_uniqid_micros: AtomicU64::new(0),
                 afacturar: Mutex::new(ledger),
                 sovos: Mutex::new(accounts),
+                scenarios: Mutex::new(Scenarios::default()),
+                journal: Mutex::new(Journal::default()),
+                rate_windows: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -165,10 +165,49 @@ impl AppState {
         self.events().record(event).map(|stored| stored.row.clone())
     }
 
-    /// Puts the Afacturar events back to the configured seed.
+    /// The armed scenarios.
+    pub fn scenarios(&self) -> MutexGuard<'_, Scenarios> {
+        lock(&self.inner.scenarios)
+    }
+
+    /// The request journal.
+    pub fn journal(&self) -> MutexGuard<'_, Journal> {
+        lock(&self.inner.journal)
+    }
+
+    /// Counts a request of `credential` against the rate limit (`server.rate_limit_per_minute`);
+    /// `false` when it is over the limit. A sliding window of 60 s per credential, as the
+    /// provider's "120 transacciones por minuto" reads.
+    pub fn admit(&self, credential: &str) -> bool {
+        let Some(limit) = self.inner.config.server.rate_limit_per_minute else {
+            return true;
+        };
+        let now = Instant::now();
+        let window = std::time::Duration::from_secs(60);
+        let mut windows = lock(&self.inner.rate_windows);
+        let times = windows.entry(credential.to_owned()).or_default();
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            times.pop_front();
+        }
+        if times.len() >= limit as usize {
+            return false;
+        }
+        times.push_back(now);
+        true
+    }
+
+    /// Puts everything back as at start-up: the seed events and accounts, no scenario, an
+    /// empty journal, fresh rate-limit windows.
     pub fn reset(&self) -> Result<(), ConfigError> {
         let ledger = seed_ledger(&self.inner.config)?;
         *self.events() = ledger;
+        *self.accounts() = seed_accounts(&self.inner.config);
+        self.scenarios().clear();
+        self.journal().clear();
+        lock(&self.inner.rate_windows).clear();
         Ok(())
     }
 
@@ -206,6 +245,19 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn seed_accounts(config: &Config) -> Vec<(Option<String>, Account)> {
+    if config.sovos.accounts.is_empty() {
+        vec![(None, Account::default_seed())]
+    } else {
+        config
+            .sovos
+            .accounts
+            .iter()
+            .map(|a| (a.api_key.clone(), a.account.clone()))
+            .collect()
+    }
 }
 
 fn seed_ledger(config: &Config) -> Result<EventLedger, ConfigError> {

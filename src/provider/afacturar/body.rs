@@ -18,7 +18,8 @@ pub struct Meta {
 }
 
 impl Meta {
-    fn entorno_text(&self) -> String {
+    /// The `entorno` field as the provider writes it.
+    pub fn entorno_text(&self) -> String {
         format!("Este documento se envia al entorno: {}", self.entorno)
     }
 }
@@ -60,6 +61,91 @@ pub fn unauthenticated() -> Value {
 pub fn http_error(codigo_error: u16, descripcion_error: &str) -> Value {
     json!({ "codigo_error": codigo_error, "descripcion_error": descripcion_error })
 }
+
+/// The "Estado" column of seed 003's error table.
+pub fn table_estado(codigo: u16) -> &'static str {
+    match codigo {
+        28 => "Timeout",
+        15 => "Error retornado por la DIAN",
+        400 => "Solicitud incorrecta",
+        401 => "No autorizado",
+        403 => "Prohibido",
+        404 => "No encontrado",
+        405 => "Método no permitido",
+        409 => "Conflicto",
+        415 => "Tipo de medio no admitido",
+        422 => "Entidad no procesable",
+        429 => "Exceder el límite de envío",
+        503 => "Servicio no disponible",
+        _ => "Error de servidor interno",
+    }
+}
+
+/// Every response that can be armed by code (`POST /__admin/scenarios`): the rows of seed 003's
+/// error table, codigo 12 of seed 001, and `400-datos` for the data 400.
+pub const DOCUMENTED_CODES: [&str; 15] = [
+    "12",
+    "15",
+    "28",
+    "400",
+    "400-datos",
+    "401",
+    "403",
+    "404",
+    "405",
+    "409",
+    "415",
+    "422",
+    "429",
+    "500",
+    "503",
+];
+
+/// The documented response armed by `code`: its HTTP status and body. Bodies the documents
+/// print are answered verbatim; table rows without an example use the table's wording
+/// (`docs/contract-notes.md`, A11 and A26).
+pub fn documented_response(code: &str, meta: &Meta) -> Option<(u16, Value)> {
+    let verbatim = |text: &str| serde_json::from_str::<Value>(text).ok();
+    Some(match code {
+        "12" => (200, historico(&[], meta)),
+        "15" => (200, verbatim(SEED_DIAN_ERROR)?),
+        "28" => (
+            200,
+            json!({
+                "codigo_error": 28,
+                "descripcion_error": "La operación duro más de 60 seg",
+                "tiempo_ejecucion": meta.tiempo_ejecucion,
+                "transaccion": meta.transaccion,
+                "resultado": [],
+                "entorno": meta.entorno_text(),
+                "ErrorMessage_DIAN": "",
+            }),
+        ),
+        "400" => (400, verbatim(SEED_SEMANTIC_ERROR)?),
+        "400-datos" => (400, verbatim(SEED_DATA_ERROR)?),
+        "401" => (401, unauthenticated()),
+        "500" => (500, verbatim(SEED_HTTP_ERROR)?),
+        other => {
+            let codigo: u16 = other.parse().ok().filter(|c| (403..=503).contains(c))?;
+            if !DOCUMENTED_CODES.contains(&other) {
+                return None;
+            }
+            (codigo, http_error(codigo, table_estado(codigo)))
+        }
+    })
+}
+
+const SEED_DIAN_ERROR: &str = include_str!(
+    "../../../fixtures/afacturar/acuse_recibo_fev.dian_error/valid/seed_003_error_dian.json"
+);
+const SEED_SEMANTIC_ERROR: &str = include_str!(
+    "../../../fixtures/afacturar/acuse_recibo_fev.semantic_error/valid/seed_003_errores_de_semantica.json"
+);
+const SEED_DATA_ERROR: &str = include_str!(
+    "../../../fixtures/afacturar/acuse_recibo_fev.data_error/valid/seed_003_errores_de_datos.json"
+);
+const SEED_HTTP_ERROR: &str =
+    include_str!("../../../fixtures/afacturar/http_error/valid/seed_003_errores_http.json");
 
 /// The `resultado` entries of a semantic 400. `instance` is the document the violations'
 /// paths point into.

@@ -2,7 +2,8 @@
 
 use std::time::Instant;
 
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -11,6 +12,7 @@ use serde_json::Value;
 use super::body::{self, AcuseResultado, Meta};
 use super::events::{url_representacion_xml, EventCode};
 use crate::contract::{parse_form, FormError, FormPayload, Operation};
+use crate::server::forms::{read_fields, FormBodyError};
 use crate::server::AppState;
 
 /// An Afacturar answer: an HTTP status and one of the documented bodies.
@@ -30,32 +32,13 @@ impl Answer {
     /// A row of the error table (`descripcion_error` is the table's "Estado").
     pub fn table(codigo: u16) -> Answer {
         let status = StatusCode::from_u16(codigo).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Answer::new(status, body::http_error(codigo, table_estado(codigo)))
+        Answer::new(status, body::http_error(codigo, body::table_estado(codigo)))
     }
 }
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
         (self.status, Json(self.body)).into_response()
-    }
-}
-
-/// The "Estado" column of seed 003's error table.
-pub fn table_estado(codigo: u16) -> &'static str {
-    match codigo {
-        28 => "Timeout",
-        15 => "Error retornado por la DIAN",
-        400 => "Solicitud incorrecta",
-        401 => "No autorizado",
-        403 => "Prohibido",
-        404 => "No encontrado",
-        405 => "Método no permitido",
-        409 => "Conflicto",
-        415 => "Tipo de medio no admitido",
-        422 => "Entidad no procesable",
-        429 => "Exceder el límite de envío",
-        503 => "Servicio no disponible",
-        _ => "Error de servidor interno",
     }
 }
 
@@ -74,66 +57,24 @@ fn authenticated(state: &AppState, headers: &HeaderMap) -> bool {
     tokens.is_empty() || tokens.iter().any(|t| t == token)
 }
 
-/// Reads the form fields of a multipart or urlencoded body; anything else is a 415.
-async fn read_fields(request: Request) -> Result<Vec<(String, String)>, FieldsError> {
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if content_type.starts_with("multipart/form-data") {
-        let mut multipart = Multipart::from_request(request, &())
-            .await
-            .map_err(|e| FieldsError::Malformed(e.body_text()))?;
-        let mut fields = Vec::new();
-        loop {
-            match multipart.next_field().await {
-                Ok(Some(field)) => {
-                    let name = field.name().unwrap_or_default().to_owned();
-                    let value = field
-                        .text()
-                        .await
-                        .map_err(|e| FieldsError::Malformed(e.body_text()))?;
-                    fields.push((name, value));
-                }
-                Ok(None) => return Ok(fields),
-                Err(e) => return Err(FieldsError::Malformed(e.body_text())),
-            }
-        }
-    } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        let bytes = axum::body::to_bytes(request.into_body(), usize::MAX)
-            .await
-            .map_err(|e| FieldsError::Malformed(e.to_string()))?;
-        serde_urlencoded::from_bytes(&bytes).map_err(|e| FieldsError::Malformed(e.to_string()))
-    } else {
-        Err(FieldsError::UnsupportedMediaType)
-    }
-}
-
-#[derive(Debug)]
-enum FieldsError {
-    UnsupportedMediaType,
-    Malformed(String),
-}
-
 /// The shared front of both endpoints: token, content type, form level.
 async fn front(
     state: &AppState,
     operation: Operation,
-    request: Request,
+    headers: &HeaderMap,
+    request_body: Bytes,
     started: Instant,
 ) -> Result<FormPayload, Answer> {
-    if !authenticated(state, request.headers()) {
+    if !authenticated(state, headers) {
         return Err(Answer::new(
             StatusCode::UNAUTHORIZED,
             body::unauthenticated(),
         ));
     }
-    let fields = match read_fields(request).await {
+    let fields = match read_fields(headers, request_body).await {
         Ok(fields) => fields,
-        Err(FieldsError::UnsupportedMediaType) => return Err(Answer::table(415)),
-        Err(FieldsError::Malformed(why)) => {
+        Err(FormBodyError::UnsupportedMediaType(_)) => return Err(Answer::table(415)),
+        Err(FormBodyError::Malformed(why)) => {
             tracing::debug!(%why, "malformed form");
             let meta = meta(state, None, started);
             let resultado =
@@ -171,9 +112,21 @@ fn meta(state: &AppState, documento_obligado: Option<&str>, started: Instant) ->
 }
 
 /// `POST /api/radian/historico_eventos`.
-pub async fn historico_eventos(State(state): State<AppState>, request: Request) -> Answer {
+pub async fn historico_eventos(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request_body: Bytes,
+) -> Answer {
     let started = Instant::now();
-    let form = match front(&state, Operation::HistoricoEventos, request, started).await {
+    let form = match front(
+        &state,
+        Operation::HistoricoEventos,
+        &headers,
+        request_body,
+        started,
+    )
+    .await
+    {
         Ok(form) => form,
         Err(answer) => return answer,
     };
@@ -189,9 +142,21 @@ pub async fn historico_eventos(State(state): State<AppState>, request: Request) 
 }
 
 /// `POST /api/radian/acuse_recibo_fev`.
-pub async fn acuse_recibo_fev(State(state): State<AppState>, request: Request) -> Answer {
+pub async fn acuse_recibo_fev(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request_body: Bytes,
+) -> Answer {
     let started = Instant::now();
-    let form = match front(&state, Operation::AcuseReciboFev, request, started).await {
+    let form = match front(
+        &state,
+        Operation::AcuseReciboFev,
+        &headers,
+        request_body,
+        started,
+    )
+    .await
+    {
         Ok(form) => form,
         Err(answer) => return answer,
     };

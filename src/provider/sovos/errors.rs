@@ -77,6 +77,25 @@ impl SovosError {
         }
     }
 
+    /// The documented codes that can be armed (`POST /__admin/scenarios`).
+    pub const DOCUMENTED_CODES: [&'static str; 6] =
+        ["400-001", "400-002", "400-003", "401", "404", "500"];
+
+    /// The error armed by `code` on `operation` (400-002 words differ between `saldos` and
+    /// the reports).
+    pub fn documented(code: &str, operation: Operation) -> Option<SovosError> {
+        Some(match code {
+            "400-001" => SovosError::MesConsultaInvalido,
+            "400-002" if operation == Operation::Saldos => SovosError::RfcNoRegistrado,
+            "400-002" => SovosError::RfcNoNecesario,
+            "400-003" => SovosError::FormatoNoSoportado,
+            "401" => SovosError::Unauthorized,
+            "404" => SovosError::NotFound,
+            "500" => SovosError::Internal,
+            _ => return None,
+        })
+    }
+
     /// The body of this error alone.
     pub fn body(self) -> Value {
         body(&[self])

@@ -1,0 +1,133 @@
+//! The admin API under `/__admin/`: scenarios, the journal, violations, reset, health.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::journal::JournalEntry;
+use super::scenarios::ScenarioSpec;
+use super::AppState;
+
+/// The admin routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/__admin/health", get(health))
+        .route(
+            "/__admin/scenarios",
+            post(arm).get(list_scenarios).delete(clear_scenarios),
+        )
+        .route("/__admin/scenarios/{id}", delete(remove_scenario))
+        .route("/__admin/requests", get(requests).delete(clear_requests))
+        .route("/__admin/violations", get(violations))
+        .route("/__admin/webhooks", get(webhooks))
+        .route("/__admin/junit", get(junit))
+        .route("/__admin/reset", post(reset))
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Arms one scenario, or several given as an array.
+async fn arm(State(state): State<AppState>, body: Bytes) -> Response {
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("the body is not JSON: {e}"),
+            )
+        }
+    };
+    let many = value.is_array();
+    let specs: Vec<Value> = match value {
+        Value::Array(items) => items,
+        other => vec![other],
+    };
+    let mut parsed = Vec::with_capacity(specs.len());
+    for (index, spec) in specs.into_iter().enumerate() {
+        match serde_json::from_value::<ScenarioSpec>(spec) {
+            Ok(spec) => match spec.check() {
+                Ok(()) => parsed.push(spec),
+                Err(e) => return error(StatusCode::BAD_REQUEST, format!("scenario {index}: {e}")),
+            },
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("scenario {index}: {e}")),
+        }
+    }
+    let mut scenarios = state.scenarios();
+    let armed: Vec<Value> = parsed
+        .into_iter()
+        .filter_map(|spec| scenarios.arm(spec).ok())
+        .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))
+        .collect();
+    let body = if many {
+        Value::Array(armed)
+    } else {
+        armed.into_iter().next().unwrap_or(Value::Null)
+    };
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+async fn list_scenarios(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "scenarios": state.scenarios().list() }))
+}
+
+async fn clear_scenarios(State(state): State<AppState>) -> StatusCode {
+    state.scenarios().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn remove_scenario(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    match id.parse::<u64>() {
+        Ok(id) if state.scenarios().remove(id) => StatusCode::NO_CONTENT.into_response(),
+        _ => error(StatusCode::NOT_FOUND, format!("no armed scenario {id}")),
+    }
+}
+
+async fn requests(State(state): State<AppState>) -> Json<Value> {
+    let journal = state.journal();
+    let entries: Vec<&JournalEntry> = journal.entries().collect();
+    Json(json!({ "summary": journal.summary(), "requests": entries }))
+}
+
+async fn clear_requests(State(state): State<AppState>) -> StatusCode {
+    state.journal().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn violations(State(state): State<AppState>) -> Json<Value> {
+    let journal = state.journal();
+    let entries: Vec<&JournalEntry> = journal
+        .entries()
+        .filter(|e| e.verdict != "conforms")
+        .collect();
+    Json(json!({ "summary": journal.summary(), "violations": entries }))
+}
+
+async fn webhooks(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "deliveries": state.journal().deliveries() }))
+}
+
+async fn junit(State(state): State<AppState>) -> Response {
+    let xml = state.journal().junit();
+    (
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
+}
+
+async fn reset(State(state): State<AppState>) -> Response {
+    match state.reset() {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}

@@ -1,0 +1,280 @@
+//! The layer in front of the provider routes: it verifies each request against the contract,
+//! applies the rate limit and armed scenarios, and records the journal.
+
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::forms::read_fields;
+use super::journal::{near_miss, JournalEntry};
+use super::listener::ConnectionControl;
+use super::scenarios::{Fault, RequestKeys, Scenario};
+use super::verify::{credential, mask, verify, Verdict};
+use super::{provider_of, provider_routes, AppState};
+use crate::contract::{Operation, Provider};
+use crate::provider::afacturar::body as afacturar;
+use crate::provider::sovos::errors::SovosError;
+
+/// Largest request body the fake reads.
+pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
+/// How much of a body the journal keeps.
+const JOURNAL_BODY_LIMIT: usize = 64 * 1024;
+
+/// The middleware.
+pub async fn intercept(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let received_at = state.clock().now().to_rfc3339();
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+    };
+    let operation = Operation::from_path(&path);
+    let fields = match operation {
+        Some(op) if op.is_form() => read_fields(&parts.headers, bytes.clone()).await.ok(),
+        _ => None,
+    };
+    let verdict = verify(
+        state.contract(),
+        &parts.method,
+        &path,
+        &parts.headers,
+        &bytes,
+        fields,
+    );
+    let provider = operation
+        .map(Operation::provider)
+        .or_else(|| provider_of(&path));
+    let token = provider
+        .and_then(|p| credential(p, &parts.headers))
+        .map(str::to_owned);
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let near = (operation.is_none() || parts.method != Method::POST)
+        .then(|| near_miss(parts.method.as_str(), &path, content_type.as_deref()));
+
+    let mut entry = JournalEntry {
+        id: 0,
+        received_at,
+        method: parts.method.to_string(),
+        path: path.clone(),
+        operation,
+        credential: token.as_deref().map(mask),
+        content_type,
+        verdict: match (operation, verdict.conforms()) {
+            (None, _) => "unknown",
+            (Some(_), true) => "conforms",
+            (Some(_), false) => "violates",
+        },
+        violations: verdict.findings.clone(),
+        status: 0,
+        scenario: None,
+        near_miss: near,
+        duration_ms: 0.0,
+        body: String::from_utf8_lossy(&bytes[..bytes.len().min(JOURNAL_BODY_LIMIT)]).into_owned(),
+    };
+    if !verdict.conforms() {
+        tracing::warn!(method = %entry.method, path = %path, findings = verdict.findings.len(), "request breaks the contract");
+    }
+
+    let control = parts.extensions.get::<ConnectionControl>().cloned();
+    let replay = parts.clone();
+    let request = Request::from_parts(parts, Body::from(bytes.clone()));
+
+    let rate_limited = provider == Some(Provider::Afacturar)
+        && operation.is_some()
+        && token.as_deref().is_some_and(|t| !state.admit(t));
+    let scenario = match (operation, rate_limited) {
+        (Some(op), false) => {
+            let cufes = verdict.cufes();
+            state.scenarios().take(RequestKeys {
+                operation: op,
+                cufes: &cufes,
+                rfc: verdict.rfc(),
+                token: token.as_deref(),
+            })
+        }
+        _ => None,
+    };
+    entry.scenario = scenario.as_ref().map(|s| s.id);
+
+    let response = if rate_limited {
+        let meta = afacturar_meta(&state, &verdict, started);
+        documented(Provider::Afacturar, operation, "429", &meta)
+    } else if let (Some(scenario), Some(op)) = (scenario, operation) {
+        if let Some(delay) = scenario.spec.delay() {
+            tokio::time::sleep(delay).await;
+        }
+        match scenario.spec.fault {
+            Some(fault) => {
+                let real = next.run(request).await;
+                match apply_fault(fault, real, control.as_ref()).await {
+                    Ok(response) => response,
+                    Err(Dropped) => {
+                        entry.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+                        state.journal().record(entry);
+                        if let Some(control) = control {
+                            control.abort(fault == Fault::ConnectionReset);
+                        }
+                        // The connection is being dropped; nothing must be written on it.
+                        return std::future::pending().await;
+                    }
+                }
+            }
+            None => match scenario.spec.respond.as_deref() {
+                Some(code) => {
+                    let meta = afacturar_meta(&state, &verdict, started);
+                    if op == Operation::AcuseReciboFev && code == "28" {
+                        if let Some(url) = verdict.webhook() {
+                            schedule_webhook(&state, &scenario, url, replay, bytes);
+                        }
+                    }
+                    documented(op.provider(), Some(op), code, &meta)
+                }
+                None => next.run(request).await,
+            },
+        }
+    } else {
+        next.run(request).await
+    };
+    entry.status = response.status().as_u16();
+    entry.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        method = %entry.method,
+        path = %entry.path,
+        operation = entry.operation.map_or("-", Operation::name),
+        status = entry.status,
+        verdict = entry.verdict,
+        latency_ms = entry.duration_ms,
+        "request"
+    );
+    state.journal().record(entry);
+    response
+}
+
+fn afacturar_meta(state: &AppState, verdict: &Verdict, started: Instant) -> afacturar::Meta {
+    let micros = state.uniqid_micros();
+    let documento = verdict
+        .payload
+        .as_ref()
+        .and_then(|p| p.get("documento_obligado"))
+        .and_then(Value::as_str);
+    afacturar::Meta {
+        tiempo_ejecucion: state.tiempo_ejecucion(started),
+        transaccion: match documento {
+            Some(nit) => afacturar::transaccion_for(nit, micros),
+            None => afacturar::uniqid(micros),
+        },
+        entorno: state.config().afacturar.entorno.clone(),
+    }
+}
+
+/// The documented response armed by `code`.
+fn documented(
+    provider: Provider,
+    operation: Option<Operation>,
+    code: &str,
+    meta: &afacturar::Meta,
+) -> Response {
+    let answer = match provider {
+        Provider::Afacturar => afacturar::documented_response(code, meta),
+        Provider::Sovos => operation
+            .and_then(|op| SovosError::documented(code, op))
+            .map(|e| (e.status(), e.body())),
+    };
+    match answer {
+        Some((status, body)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, Json(body)).into_response()
+        }
+        // Scenarios are checked when armed: an unknown code cannot get here.
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// A fault that drops the connection.
+struct Dropped;
+
+async fn apply_fault(
+    fault: Fault,
+    real: Response,
+    control: Option<&ConnectionControl>,
+) -> Result<Response, Dropped> {
+    let (mut parts, body) = real.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    match fault {
+        Fault::ConnectionReset | Fault::EmptyResponse if control.is_some() => Err(Dropped),
+        // In-process without a socket (oneshot): the nearest thing is a body that fails.
+        Fault::ConnectionReset | Fault::EmptyResponse => Ok(failing_body(parts, Bytes::new(), 1)),
+        Fault::MalformedBody => {
+            let half = &bytes[..bytes.len() / 2];
+            let mut garbled = half.to_vec();
+            garbled.extend_from_slice(b"\x00<<malformed>>");
+            parts.headers.remove(header::CONTENT_LENGTH);
+            parts.status = StatusCode::OK;
+            Ok(Response::from_parts(parts, Body::from(garbled)))
+        }
+        Fault::TruncatedBody => {
+            let announced = bytes.len().max(2);
+            let half = bytes.slice(..bytes.len() / 2);
+            parts.status = StatusCode::OK;
+            Ok(failing_body(parts, half, announced))
+        }
+    }
+}
+
+/// A response announcing `announced` bytes that sends `sent` and then fails, so that the
+/// server closes the connection mid-body.
+fn failing_body(mut parts: axum::http::response::Parts, sent: Bytes, announced: usize) -> Response {
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
+    let stream = futures_util::stream::iter([
+        Ok(sent),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "truncated by a fault scenario",
+        )),
+    ]);
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+/// Code 28 with a webhook: the acuse is processed for real after a while, and its result
+/// POSTed to the webhook.
+fn schedule_webhook(
+    state: &AppState,
+    scenario: &Scenario,
+    url: &str,
+    replay: axum::http::request::Parts,
+    body: Bytes,
+) {
+    let state = state.clone();
+    let url = url.to_owned();
+    let delay = Duration::from_millis(scenario.spec.webhook_delay_ms.unwrap_or(1000));
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let request = Request::from_parts(replay, Body::from(body));
+        let outcome = match provider_routes(state.clone()).oneshot(request).await {
+            Ok(response) => axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .ok(),
+            Err(never) => match never {},
+        };
+        let payload: Value = outcome
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        super::webhooks::deliver(&state, &url, payload).await;
+    });
+}

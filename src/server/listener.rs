@@ -1,0 +1,101 @@
+//! The accept loop. axum's own `serve` cannot drop one connection on purpose; the
+//! `connection_reset` and `empty_response` faults need to, so each connection gets a
+//! [`ConnectionControl`] in its requests' extensions.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower::ServiceExt;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A handle on the connection a request arrived on.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionControl {
+    abort: Arc<Notify>,
+    reset: Arc<AtomicBool>,
+}
+
+impl ConnectionControl {
+    /// Drops the connection without an answer: a TCP reset when `reset`, else a plain close.
+    pub fn abort(&self, reset: bool) {
+        self.reset.store(reset, Ordering::SeqCst);
+        self.abort.notify_one();
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let builder = Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let control = ConnectionControl::default();
+        let socket = socket2::SockRef::from(&stream).try_clone().ok();
+        let service = app.clone().map_request({
+            let control = control.clone();
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(control.clone());
+                request
+            }
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            tokio::select! {
+                result = connection => {
+                    if let Err(error) = result {
+                        tracing::debug!(%error, "connection ended with an error");
+                    }
+                }
+                () = control.abort.notified() => {
+                    if control.reset.load(Ordering::SeqCst) {
+                        if let Some(socket) = &socket {
+                            // Linger 0: closing sends RST instead of FIN.
+                            let _ = socket.set_linger(Some(Duration::ZERO));
+                        }
+                    }
+                    // Dropping the connection (and the clone) closes the socket unanswered.
+                }
+            }
+            drop(socket);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}");
+    }
+    Ok(())
+}

@@ -1,0 +1,265 @@
+//! Armed scenarios: a documented response, a delay or a fault for the next N matching requests.
+
+use serde::{Deserialize, Serialize};
+
+use crate::contract::{Operation, Provider};
+use crate::provider::afacturar::body as afacturar;
+use crate::provider::sovos::errors::SovosError;
+
+/// A fault at the connection or body level, as WireMock offers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// The connection is reset (TCP RST) without a response.
+    ConnectionReset,
+    /// The connection is closed without a response.
+    EmptyResponse,
+    /// A 200 whose body is not valid JSON.
+    MalformedBody,
+    /// A 200 whose body stops halfway through its announced length.
+    TruncatedBody,
+}
+
+/// Which requests a scenario applies to, besides its operation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Match {
+    /// Only requests naming this CUFE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cufe: Option<String>,
+    /// Only requests with this `RFCConsulta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rfc: Option<String>,
+    /// Only requests with this Bearer token or `RCApiKey`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+/// What `POST /__admin/scenarios` takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// The operation: `acuse_recibo_fev`, `saldos` …
+    pub operation: Operation,
+    /// A documented response by code: Afacturar `12`, `15`, `28`, `400`, `400-datos`, `401`,
+    /// `403`, `404`, `405`, `409`, `415`, `422`, `429`, `500`, `503`; Sovos `400-001`,
+    /// `400-002`, `400-003`, `401`, `404`, `500`. Absent: the request is processed normally
+    /// (after the delay, if any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respond: Option<String>,
+    /// How many matching requests it applies to; `null` for every one. Default 1.
+    #[serde(default = "one")]
+    pub times: Option<u32>,
+    /// Narrower matching.
+    #[serde(default, rename = "match")]
+    pub matching: Match,
+    /// Wait this long before answering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// With `delay_ms`: wait a random time between `delay_ms` and this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_max_ms: Option<u64>,
+    /// A fault instead of a response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+    /// With `respond: "28"` on `acuse_recibo_fev`: how long after the 28 the final result is
+    /// POSTed to the request's `generalidades.webhook`. Default 1000.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_delay_ms: Option<u64>,
+}
+
+fn one() -> Option<u32> {
+    Some(1)
+}
+
+/// A scenario that cannot be armed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ScenarioError(pub String);
+
+impl ScenarioSpec {
+    /// Checks that the response code is documented for the operation's provider.
+    pub fn check(&self) -> Result<(), ScenarioError> {
+        if let Some(code) = &self.respond {
+            let known: &[&str] = match self.operation.provider() {
+                Provider::Afacturar => &afacturar::DOCUMENTED_CODES,
+                Provider::Sovos => &SovosError::DOCUMENTED_CODES,
+            };
+            if !known.contains(&code.as_str()) {
+                return Err(ScenarioError(format!(
+                    "`{code}` is not a documented response of {}; documented: {}",
+                    self.operation,
+                    known.join(", ")
+                )));
+            }
+            if self.fault.is_some() {
+                return Err(ScenarioError(
+                    "give either `respond` or `fault`, not both".into(),
+                ));
+            }
+        }
+        if let (Some(min), Some(max)) = (self.delay_ms, self.delay_max_ms) {
+            if max < min {
+                return Err(ScenarioError(
+                    "`delay_max_ms` must not be below `delay_ms`".into(),
+                ));
+            }
+        }
+        if self.delay_max_ms.is_some() && self.delay_ms.is_none() {
+            return Err(ScenarioError("`delay_max_ms` needs `delay_ms`".into()));
+        }
+        if self.times == Some(0) {
+            return Err(ScenarioError(
+                "`times` must be at least 1 (or null for every request)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The delay to apply, drawn when it is a range.
+    pub fn delay(&self) -> Option<std::time::Duration> {
+        let min = self.delay_ms?;
+        let ms = match self.delay_max_ms {
+            Some(max) if max > min => fastrand::u64(min..=max),
+            _ => min,
+        };
+        Some(std::time::Duration::from_millis(ms))
+    }
+}
+
+/// An armed scenario.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    /// Its id, for `DELETE /__admin/scenarios/{id}`.
+    pub id: u64,
+    /// What was armed.
+    #[serde(flatten)]
+    pub spec: ScenarioSpec,
+    /// How many more requests it applies to (`null`: unlimited).
+    pub remaining: Option<u32>,
+    /// How many requests it has applied to.
+    pub hits: u32,
+}
+
+/// What a request offers for matching.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestKeys<'a> {
+    /// The operation.
+    pub operation: Operation,
+    /// CUFEs named by the request.
+    pub cufes: &'a [&'a str],
+    /// `RFCConsulta`.
+    pub rfc: Option<&'a str>,
+    /// Bearer token or `RCApiKey`.
+    pub token: Option<&'a str>,
+}
+
+/// The armed scenarios, first armed first matched.
+#[derive(Debug, Default)]
+pub struct Scenarios {
+    armed: Vec<Scenario>,
+    next_id: u64,
+}
+
+impl Scenarios {
+    /// Arms `spec`.
+    pub fn arm(&mut self, spec: ScenarioSpec) -> Result<Scenario, ScenarioError> {
+        spec.check()?;
+        self.next_id += 1;
+        let scenario = Scenario {
+            id: self.next_id,
+            remaining: spec.times,
+            spec,
+            hits: 0,
+        };
+        self.armed.push(scenario.clone());
+        Ok(scenario)
+    }
+
+    /// The armed scenarios.
+    pub fn list(&self) -> &[Scenario] {
+        &self.armed
+    }
+
+    /// Disarms every scenario.
+    pub fn clear(&mut self) {
+        self.armed.clear();
+    }
+
+    /// Disarms one scenario; whether it existed.
+    pub fn remove(&mut self, id: u64) -> bool {
+        let before = self.armed.len();
+        self.armed.retain(|s| s.id != id);
+        self.armed.len() != before
+    }
+
+    /// The first scenario matching `keys`, consumed once; exhausted scenarios are disarmed.
+    pub fn take(&mut self, keys: RequestKeys<'_>) -> Option<Scenario> {
+        let index = self.armed.iter().position(|s| matches(&s.spec, keys))?;
+        let scenario = &mut self.armed[index];
+        scenario.hits += 1;
+        if let Some(remaining) = scenario.remaining.as_mut() {
+            *remaining -= 1;
+        }
+        let taken = scenario.clone();
+        if taken.remaining == Some(0) {
+            self.armed.remove(index);
+        }
+        Some(taken)
+    }
+}
+
+fn matches(spec: &ScenarioSpec, keys: RequestKeys<'_>) -> bool {
+    spec.operation == keys.operation
+        && spec
+            .matching
+            .cufe
+            .as_deref()
+            .is_none_or(|c| keys.cufes.contains(&c))
+        && spec
+            .matching
+            .rfc
+            .as_deref()
+            .is_none_or(|r| keys.rfc == Some(r))
+        && spec
+            .matching
+            .token
+            .as_deref()
+            .is_none_or(|t| keys.token == Some(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: serde_json::Value) -> ScenarioSpec {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_scenario_applies_to_the_next_n_matching_requests_then_disarms() {
+        let mut scenarios = Scenarios::default();
+        scenarios
+            .arm(spec(serde_json::json!({"operation": "saldos", "respond": "500", "times": 2, "match": {"rfc": "AAA010101AAA"}})))
+            .unwrap();
+        let keys = |rfc| RequestKeys {
+            operation: Operation::Saldos,
+            cufes: &[],
+            rfc,
+            token: None,
+        };
+        assert!(scenarios.take(keys(None)).is_none());
+        assert!(scenarios.take(keys(Some("AAA010101AAA"))).is_some());
+        assert!(scenarios.take(keys(Some("AAA010101AAA"))).is_some());
+        assert!(scenarios.take(keys(Some("AAA010101AAA"))).is_none());
+        assert!(scenarios.list().is_empty());
+    }
+
+    #[test]
+    fn an_undocumented_code_is_refused_with_the_documented_list() {
+        let error = spec(serde_json::json!({"operation": "saldos", "respond": "15"}))
+            .check()
+            .unwrap_err();
+        assert!(error.0.contains("400-001"), "{error}");
+    }
+}

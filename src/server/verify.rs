@@ -1,0 +1,285 @@
+//! Contract verification of a raw HTTP request: what the client sent, judged against the
+//! documents, independently of how the fake answers it.
+
+use axum::http::{header, HeaderMap, Method};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::contract::{parse_form, Contract, Operation, Provider};
+
+/// One way a request breaks the documented contract.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// Where: `method`, `header Authorization`, `body`, `form field cufe`, or a JSON Pointer
+    /// into the payload (`data/evento/0/…` for the `data` document of `acuse_recibo_fev`).
+    pub location: String,
+    /// What rule: a JSON Schema keyword, or `method`, `header`, `content-type`, `json`, `form`.
+    pub rule: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What verification found in one request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Verdict {
+    /// The documented operation the request was sent to, if any.
+    pub operation: Option<Operation>,
+    /// Every finding; empty means the request conforms.
+    pub findings: Vec<Finding>,
+    /// The parsed payload, when it could be parsed: the Sovos body, the Afacturar form fields
+    /// (with `data` parsed in place).
+    #[serde(skip)]
+    pub payload: Option<Value>,
+}
+
+impl Verdict {
+    /// Whether the request conforms to the contract.
+    pub fn conforms(&self) -> bool {
+        self.operation.is_some() && self.findings.is_empty()
+    }
+
+    /// The CUFEs the request names (`cufe` field, or the `data` document's events).
+    pub fn cufes(&self) -> Vec<&str> {
+        let Some(payload) = &self.payload else {
+            return Vec::new();
+        };
+        let mut found: Vec<&str> = payload
+            .get("cufe")
+            .and_then(Value::as_str)
+            .into_iter()
+            .collect();
+        if let Some(events) = payload.pointer("/data/evento").and_then(Value::as_array) {
+            found.extend(
+                events
+                    .iter()
+                    .filter_map(|e| e.pointer("/informacion_documento_referencia/cufe"))
+                    .filter_map(Value::as_str),
+            );
+        }
+        found
+    }
+
+    /// The RFC the request names (`RFCConsulta`).
+    pub fn rfc(&self) -> Option<&str> {
+        self.payload.as_ref()?.get("RFCConsulta")?.as_str()
+    }
+
+    /// The webhook of an `acuse_recibo_fev` request, if given.
+    pub fn webhook(&self) -> Option<&str> {
+        self.payload
+            .as_ref()?
+            .pointer("/data/generalidades/webhook")?
+            .as_str()
+    }
+
+    fn push(&mut self, location: impl Into<String>, rule: &str, message: impl Into<String>) {
+        self.findings.push(Finding {
+            location: location.into(),
+            rule: rule.to_owned(),
+            message: message.into(),
+        });
+    }
+}
+
+/// The credential a request carries: the Bearer token (Afacturar) or the `RCApiKey` (Sovos).
+pub fn credential(provider: Provider, headers: &HeaderMap) -> Option<&str> {
+    match provider {
+        Provider::Afacturar => headers
+            .get(header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty()),
+        Provider::Sovos => headers
+            .get("RCApiKey")?
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty()),
+    }
+}
+
+/// Masks a secret for logs and the journal: all but the last four characters become `*`.
+pub fn mask(secret: &str) -> String {
+    let count = secret.chars().count();
+    let keep = count.saturating_sub(4);
+    secret
+        .chars()
+        .enumerate()
+        .map(|(i, c)| if i < keep { '*' } else { c })
+        .collect()
+}
+
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Verifies a request to `path` against the contract. `fields` are the form fields when the
+/// caller could read them (multipart or urlencoded), in order.
+pub fn verify(
+    contract: &Contract,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+    fields: Option<Vec<(String, String)>>,
+) -> Verdict {
+    let mut verdict = Verdict {
+        operation: Operation::from_path(path),
+        ..Verdict::default()
+    };
+    let Some(operation) = verdict.operation else {
+        verdict.push(
+            "path",
+            "path",
+            format!("{path} is not a documented operation"),
+        );
+        return verdict;
+    };
+    if method != Method::POST {
+        verdict.push(
+            "method",
+            "method",
+            format!("{} is documented as POST, got {method}", operation.path()),
+        );
+    }
+    let provider = operation.provider();
+    match provider {
+        Provider::Afacturar => {
+            if credential(provider, headers).is_none() {
+                verdict.push(
+                    "header Authorization",
+                    "header",
+                    "documented as `Authorization: Bearer <token>`",
+                );
+            }
+            let accept = headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !accept.contains("application/json") {
+                verdict.push(
+                    "header Accept",
+                    "header",
+                    "documented as `Accept: application/json` (without it the PHP framework may answer HTML)",
+                );
+            }
+            let media = media_type(headers);
+            if media != "multipart/form-data" && media != "application/x-www-form-urlencoded" {
+                verdict.push(
+                    "header Content-Type",
+                    "content-type",
+                    format!("documented as multipart/form-data, got `{media}`"),
+                );
+                return verdict;
+            }
+            let Some(fields) = fields else {
+                verdict.push("body", "form", "the form body cannot be read");
+                return verdict;
+            };
+            verify_form(contract, operation, fields, &mut verdict);
+        }
+        Provider::Sovos => {
+            if credential(provider, headers).is_none() {
+                verdict.push(
+                    "header RCApiKey",
+                    "header",
+                    "documented as required: the API key",
+                );
+            }
+            let media = media_type(headers);
+            if media != "application/json" {
+                verdict.push(
+                    "header Content-Type",
+                    "content-type",
+                    format!("documented as application/json, got `{media}`"),
+                );
+            }
+            match serde_json::from_slice::<Value>(body) {
+                Err(error) => verdict.push("body", "json", format!("not JSON: {error}")),
+                Ok(payload) => {
+                    for violation in &contract.validate(operation, &payload) {
+                        verdict.push(
+                            location("", &violation.path.to_string()),
+                            violation.keyword(),
+                            &violation.message,
+                        );
+                    }
+                    verdict.payload = Some(payload);
+                }
+            }
+        }
+    }
+    verdict
+}
+
+fn location(prefix: &str, pointer: &str) -> String {
+    match (prefix.is_empty(), pointer.is_empty()) {
+        (true, true) => "/".to_owned(),
+        (true, false) => pointer.to_owned(),
+        (false, _) => format!("{prefix}{pointer}"),
+    }
+}
+
+fn verify_form(
+    contract: &Contract,
+    operation: Operation,
+    fields: Vec<(String, String)>,
+    verdict: &mut Verdict,
+) {
+    let raw: serde_json::Map<String, Value> = fields
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    match parse_form(operation, fields) {
+        Err(error) => {
+            verdict.push("body", "form", error.to_string());
+            verdict.payload = Some(Value::Object(raw));
+        }
+        Ok(form) => {
+            if let Some(schema) = operation.form_schema() {
+                if let Ok(violations) = contract.validate_schema(schema, &form.fields) {
+                    for violation in &violations {
+                        let field = violation.path.to_string();
+                        verdict.push(
+                            format!("form field {}", field.trim_start_matches('/')),
+                            violation.keyword(),
+                            &violation.message,
+                        );
+                    }
+                }
+            }
+            let mut payload = form.fields.clone();
+            if let Some(data) = &form.data {
+                for violation in &contract.validate(operation, data) {
+                    verdict.push(
+                        location("data", &violation.path.to_string()),
+                        violation.keyword(),
+                        &violation.message,
+                    );
+                }
+                payload["data"] = data.clone();
+            }
+            verdict.payload = Some(payload);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+
+    #[test]
+    fn secrets_keep_only_their_last_four_characters() {
+        assert_eq!(mask("token_cliente"), "*********ente");
+        assert_eq!(mask("abc"), "abc");
+        assert_eq!(mask(""), "");
+    }
+}
