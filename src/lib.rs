@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod contract;
+pub mod mocks;
 pub mod provider;
 pub mod server;
 

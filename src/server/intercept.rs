@@ -9,6 +9,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures_util::StreamExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -230,7 +231,23 @@ async fn apply_fault(
             let announced = bytes.len().max(2);
             let half = bytes.slice(..bytes.len() / 2);
             parts.status = StatusCode::OK;
-            Ok(failing_body(parts, half, announced))
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
+            match control {
+                // The head and half the body go out, then the connection is dropped.
+                Some(control) => {
+                    let control = control.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        control.abort(false);
+                    });
+                    let stream = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(half)])
+                        .chain(futures_util::stream::pending());
+                    Ok(Response::from_parts(parts, Body::from_stream(stream)))
+                }
+                None => Ok(failing_body(parts, half, announced)),
+            }
         }
     }
 }

@@ -230,9 +230,9 @@ pub fn near_miss(method: &str, path: &str, content_type: Option<&str>) -> NearMi
         .and_then(|t| t.split(';').next())
         .map(str::trim)
         .unwrap_or("");
-    if !media.eq_ignore_ascii_case(expected_type)
-        && !(operation.is_form() && media.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-    {
+    let accepted = media.eq_ignore_ascii_case(expected_type)
+        || (operation.is_form() && media.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !accepted {
         differences.push(format!(
             "Content-Type `{}` instead of {expected_type}",
             if media.is_empty() { "(none)" } else { media }

@@ -147,3 +147,63 @@ fn serve_refuses_a_broken_configuration_with_exit_2() {
     assert!(stderr.contains("invalid configuration"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serve_fails_on_violation_at_shutdown_and_writes_a_junit_report() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-junit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junit = dir.join("report.xml");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--fail-on-violation",
+            "--junit",
+            junit.to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for month in ["2019-11", "2019-13"] {
+            super::client()
+                .post(format!("{url}/api/rest/Timbre/saldos"))
+                .header("RCApiKey", "k")
+                .json(&serde_json::json!({ "MesConsulta": month }))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "a violation fails the run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("1 of 2 requests broke the contract"),
+        "{stderr}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
+    assert!(xml.contains("/MesConsulta [pattern]"), "{xml}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

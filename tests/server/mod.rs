@@ -1,5 +1,6 @@
 //! The fake provider over real loopback HTTP.
 
+mod admin;
 mod afacturar;
 mod cli;
 mod sovos;
