@@ -240,15 +240,15 @@ fn json_response(status: u16, body: &Value) -> ResponseTemplate {
 }
 
 /// Matches requests that conform to an operation's contract: a `POST` to its documented path
-/// in which [`verify`](crate::server::verify::verify) finds nothing (credential, headers,
+/// in which [`verify`] finds nothing (credential, headers,
 /// form or JSON body, payload schema).
 ///
 /// ```
 /// use einvoice_mock::mocks::conforms_to;
 /// use einvoice_mock::Operation;
-/// use wiremock::Mock;
+/// use wiremock::{Mock, ResponseTemplate};
 ///
-/// let mock = Mock::given(conforms_to(Operation::Saldos));
+/// let _mock = Mock::given(conforms_to(Operation::Saldos)).respond_with(ResponseTemplate::new(200));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConformsTo(pub Operation);

@@ -5,3 +5,4 @@
 
 mod contract;
 mod server;
+mod mocks;

@@ -1,1 +1,10 @@
-//! Contract tests (owned by the contract helper).
+//! Contract tests: the fixtures against their schemas, every documented rule of the request
+//! payloads, the providers' error formats (Afacturar's PHP validator, Sovos' error codes) and
+//! property tests over generated payloads.
+
+mod fixtures;
+mod php_format;
+mod properties;
+mod rules;
+mod sovos;
+mod support;
