@@ -173,13 +173,32 @@ impl Default for AfacturarConfig {
 }
 
 /// A Sovos account and the API key that reaches it.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct SovosAccount {
     /// The key; `None` matches any accepted key.
     pub api_key: Option<String>,
     /// The account.
-    #[serde(flatten)]
     pub account: Account,
+}
+
+// Written by hand instead of `#[serde(flatten)]`, which would switch off the account's
+// `deny_unknown_fields` and let typos through.
+impl<'de> Deserialize<'de> for SovosAccount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut table = toml::Table::deserialize(deserializer)?;
+        let api_key = match table.remove("api_key") {
+            None => None,
+            Some(toml::Value::String(key)) => Some(key),
+            Some(other) => {
+                return Err(D::Error::custom(format!(
+                    "api_key must be a string, got {other}"
+                )))
+            }
+        };
+        let account = Account::deserialize(toml::Value::Table(table)).map_err(D::Error::custom)?;
+        Ok(SovosAccount { api_key, account })
+    }
 }
 
 /// Sovos's API keys and accounts.

@@ -272,3 +272,13 @@ async fn a_configured_account_is_reached_by_its_own_api_key() {
     assert_eq!(b["Transacciones"], 0);
     assert_eq!(b["Detalle"], json!([]));
 }
+
+#[test]
+fn a_misspelt_account_field_in_the_configuration_is_refused() {
+    let error = einvoice_mock::Config::from_toml(
+        "[[sovos.accounts]]\napi_key = \"k\"\ncuenta = \"A\"\ntipo_consumos = \"Prepago\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("tipo_consumos"), "{error}");
+}

@@ -189,9 +189,8 @@ fn default_tipo_movimiento() -> String {
 }
 
 /// The account an API key opens: its name, consumption type, RFCs and ledger.
-// No `deny_unknown_fields`: the configuration flattens an account beside its `api_key`,
-// which serde cannot combine with it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Account {
     /// The account's name (the report's `Cuenta`).
     pub cuenta: String,
