@@ -314,13 +314,14 @@ pub async fn serve(args: &ServeArgs) -> Result<Outcome, CliError> {
     let state = AppState::new(config)?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let address = listener.local_addr()?;
+    let shutdown = shutdown_signal()?;
     {
         let mut stdout = std::io::stdout().lock();
         writeln!(stdout, "listening on http://{address}")?;
         stdout.flush()?;
     }
     tracing::info!(%address, "einvoice-mock serving");
-    crate::server::serve_until(listener, state.clone(), shutdown_signal()).await?;
+    crate::server::serve_until(listener, state.clone(), shutdown).await?;
     let journal = state.journal();
     let summary = journal.summary();
     tracing::info!(
@@ -344,23 +345,25 @@ pub async fn serve(args: &ServeArgs) -> Result<Outcome, CliError> {
     Ok(Outcome::Ok)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// The shutdown signal, with its handlers installed *now*: a signal that arrives between
+/// the `listening on` line and the first poll of the accept loop must not kill the process.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {},
+                _ = terminate.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        })
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -341,7 +341,11 @@ impl DocumentedResponse {
     /// [`DOCUMENTED_CODES`](crate::provider::afacturar::body::DOCUMENTED_CODES) (`"12"`,
     /// `"15"`, `"28"`, `"400"`, `"400-datos"`, `"401"`, the error table's rows).
     pub fn afacturar(code: &str) -> Result<DocumentedResponse, UnknownCode> {
-        let probe = afacturar_meta(None, Instant::now());
+        let probe = Meta {
+            tiempo_ejecucion: 0.0,
+            transaccion: String::new(),
+            entorno: ENTORNO.to_owned(),
+        };
         body::DOCUMENTED_CODES
             .iter()
             .find(|known| **known == code)

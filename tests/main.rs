@@ -4,5 +4,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod contract;
-mod server;
 mod mocks;
+mod server;

@@ -136,12 +136,15 @@ impl Engine {
         let Some(schema) = self.schemas.get(name) else {
             return Violations::default();
         };
-        if schema.validator.is_valid(instance) {
-            return Violations::default();
-        }
         let mut violations = Vec::new();
-        for error in schema.validator.iter_errors(instance) {
-            convert(&error, instance, &mut violations);
+        if !schema.validator.is_valid(instance) {
+            for error in schema.validator.iter_errors(instance) {
+                convert(&error, instance, &mut violations);
+            }
+        }
+        schema.order.float_integers(instance, &mut violations);
+        if violations.is_empty() {
+            return Violations::default();
         }
         schema.order.sort(instance, &mut violations);
         Violations(violations)

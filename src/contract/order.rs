@@ -129,6 +129,76 @@ impl PropertyOrder {
         key
     }
 
+    /// Floats where the schema wants an integer. JSON Schema 2020-12 counts `2.0` as an
+    /// integer; the providers' validators (PHP's `is_int`) do not, and neither does their enum
+    /// check. The engine accepts such values, so they are found here.
+    pub(super) fn float_integers(&self, instance: &Value, out: &mut Vec<Violation>) {
+        let root = self.resolve(self.root, self.documents.get(self.root));
+        self.walk_floats(root, instance, &mut Vec::new(), out);
+    }
+
+    fn walk_floats(
+        &self,
+        (document, schema): (&'static str, Option<&Value>),
+        value: &Value,
+        path: &mut Vec<PathSegment>,
+        out: &mut Vec<Violation>,
+    ) {
+        let Some(schema) = schema else { return };
+        match value {
+            // Fractional values are already refused by the engine itself.
+            Value::Number(n) if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
+                let wants_integer = match schema.get("type") {
+                    Some(Value::String(t)) => t == "integer",
+                    Some(Value::Array(ts)) => {
+                        ts.iter().any(|t| t == "integer") && !ts.iter().any(|t| t == "number")
+                    }
+                    _ => false,
+                };
+                if wants_integer {
+                    let path = super::violation::InstancePath(path.clone());
+                    out.push(Violation {
+                        path: path.clone(),
+                        kind: ViolationKind::Type {
+                            found: super::violation::JsonKind::Number,
+                            expected: vec![super::violation::JsonKind::Integer],
+                        },
+                        message: format!("{value} is not of type \"integer\""),
+                    });
+                    if let Some(allowed) = schema.get("enum") {
+                        out.push(Violation {
+                            path,
+                            kind: ViolationKind::Enum {
+                                allowed: allowed.clone(),
+                            },
+                            message: format!("{value} is not one of {allowed}"),
+                        });
+                    }
+                }
+            }
+            Value::Object(map) => {
+                let properties = schema.get("properties").and_then(Value::as_object);
+                for (key, child) in map {
+                    let Some(child_schema) = properties.and_then(|p| p.get(key)) else {
+                        continue;
+                    };
+                    path.push(PathSegment::Key(key.clone()));
+                    self.walk_floats(self.resolve(document, Some(child_schema)), child, path, out);
+                    path.pop();
+                }
+            }
+            Value::Array(items) => {
+                let items_schema = schema.get("items");
+                for (index, item) in items.iter().enumerate() {
+                    path.push(PathSegment::Index(index));
+                    self.walk_floats(self.resolve(document, items_schema), item, path, out);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Follows `$ref`s from `schema` (inside document `document`) to the schema that holds the
     /// keywords. Only references to embedded documents are followed.
     fn resolve<'a>(
