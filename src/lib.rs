@@ -14,4 +14,4 @@ pub use contract::{
     parse_form, validate, Contract, FormError, FormPayload, InstancePath, JsonKind, Operation,
     PathSegment, Provider, Violation, ViolationKind, Violations,
 };
-pub use server::{app, AppState, Config, FakeProvider};
+pub use server::{app, AppState, Config, FakeProvider, Fault, ScenarioSpec};

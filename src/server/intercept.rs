@@ -113,7 +113,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         let meta = afacturar_meta(&state, &verdict, started);
         documented(Provider::Afacturar, operation, "429", &meta)
     } else if let (Some(scenario), Some(op)) = (scenario, operation) {
-        if let Some(delay) = scenario.spec.delay() {
+        if let Some(delay) = scenario.spec.draw_delay() {
             tokio::time::sleep(delay).await;
         }
         match scenario.spec.fault {

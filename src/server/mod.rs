@@ -22,7 +22,9 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use config::{Config, ConfigError};
+pub use journal::JournalEntry;
 pub use listener::ConnectionControl;
+pub use scenarios::{Fault, Scenario, ScenarioError, ScenarioSpec};
 pub use state::{AppState, Clock};
 
 use crate::contract::{Operation, Provider};
@@ -181,6 +183,51 @@ impl FakeProvider {
     /// The state: registered events, accounts, configuration.
     pub fn state(&self) -> &AppState {
         &self.state
+    }
+
+    /// Arms a scenario, as `POST /__admin/scenarios` does.
+    pub fn arm(&self, spec: ScenarioSpec) -> Result<Scenario, ScenarioError> {
+        self.state.scenarios().arm(spec)
+    }
+
+    /// Every request received so far, with its contract verdict.
+    pub fn requests(&self) -> Vec<JournalEntry> {
+        self.state.journal().entries().cloned().collect()
+    }
+
+    /// The requests that broke the contract.
+    pub fn violations(&self) -> Vec<JournalEntry> {
+        self.state
+            .journal()
+            .entries()
+            .filter(|e| e.verdict != "conforms")
+            .cloned()
+            .collect()
+    }
+
+    /// Panics, listing them, if any request broke the contract: the last line of a test.
+    ///
+    /// # Panics
+    /// When a request broke the contract.
+    pub fn verify(&self) {
+        let violations = self.violations();
+        if violations.is_empty() {
+            return;
+        }
+        let mut report = format!("{} request(s) broke the contract:\n", violations.len());
+        for entry in &violations {
+            report.push_str(&format!(
+                "  #{} {} {}\n",
+                entry.id, entry.method, entry.path
+            ));
+            for finding in &entry.violations {
+                report.push_str(&format!(
+                    "    {} [{}]: {}\n",
+                    finding.location, finding.rule, finding.message
+                ));
+            }
+        }
+        panic!("{report}");
     }
 }
 

@@ -72,6 +72,88 @@ fn one() -> Option<u32> {
     Some(1)
 }
 
+impl ScenarioSpec {
+    /// The documented response `code` for the next request of `operation`.
+    ///
+    /// ```
+    /// use einvoice_mock::server::scenarios::ScenarioSpec;
+    /// use einvoice_mock::Operation;
+    ///
+    /// let spec = ScenarioSpec::respond(Operation::AcuseReciboFev, "15").times(2).cufe("f4…");
+    /// assert!(spec.check().is_ok());
+    /// ```
+    pub fn respond(operation: Operation, code: &str) -> ScenarioSpec {
+        ScenarioSpec {
+            respond: Some(code.to_owned()),
+            ..ScenarioSpec::pass_through(operation)
+        }
+    }
+
+    /// A fault for the next request of `operation`.
+    pub fn fault(operation: Operation, fault: Fault) -> ScenarioSpec {
+        ScenarioSpec {
+            fault: Some(fault),
+            ..ScenarioSpec::pass_through(operation)
+        }
+    }
+
+    /// The next request of `operation`, processed normally (add a delay).
+    pub fn pass_through(operation: Operation) -> ScenarioSpec {
+        ScenarioSpec {
+            operation,
+            respond: None,
+            times: Some(1),
+            matching: Match::default(),
+            delay_ms: None,
+            delay_max_ms: None,
+            fault: None,
+            webhook_delay_ms: None,
+        }
+    }
+
+    /// Applies to the next `times` matching requests.
+    pub fn times(mut self, times: u32) -> ScenarioSpec {
+        self.times = Some(times);
+        self
+    }
+
+    /// Applies to every matching request until disarmed.
+    pub fn always(mut self) -> ScenarioSpec {
+        self.times = None;
+        self
+    }
+
+    /// Only requests naming this CUFE.
+    pub fn cufe(mut self, cufe: &str) -> ScenarioSpec {
+        self.matching.cufe = Some(cufe.to_owned());
+        self
+    }
+
+    /// Only requests with this `RFCConsulta`.
+    pub fn rfc(mut self, rfc: &str) -> ScenarioSpec {
+        self.matching.rfc = Some(rfc.to_owned());
+        self
+    }
+
+    /// Only requests with this Bearer token or `RCApiKey`.
+    pub fn token(mut self, token: &str) -> ScenarioSpec {
+        self.matching.token = Some(token.to_owned());
+        self
+    }
+
+    /// Wait this long before answering.
+    pub fn delay(mut self, delay: std::time::Duration) -> ScenarioSpec {
+        self.delay_ms = Some(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+
+    /// With code 28: deliver the final result to the webhook this long after.
+    pub fn webhook_after(mut self, delay: std::time::Duration) -> ScenarioSpec {
+        self.webhook_delay_ms = Some(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        self
+    }
+}
+
 /// A scenario that cannot be armed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -117,7 +199,7 @@ impl ScenarioSpec {
     }
 
     /// The delay to apply, drawn when it is a range.
-    pub fn delay(&self) -> Option<std::time::Duration> {
+    pub fn draw_delay(&self) -> Option<std::time::Duration> {
         let min = self.delay_ms?;
         let ms = match self.delay_max_ms {
             Some(max) if max > min => fastrand::u64(min..=max),

@@ -502,3 +502,44 @@ async fn health_answers_for_container_checks() {
     let fake = FakeProvider::start_with(Config::embedded_default()).await;
     assert_eq!(admin_get(&fake, "health").await, json!({ "status": "ok" }));
 }
+
+#[tokio::test]
+async fn scenarios_and_the_journal_are_reachable_from_rust() {
+    use einvoice_mock::{Fault, Operation, ScenarioSpec};
+    let fake = deterministic_fake().await;
+    let cufe = "8".repeat(96);
+    fake.arm(ScenarioSpec::respond(Operation::AcuseReciboFev, "15").cufe(&cufe))
+        .unwrap();
+    fake.arm(ScenarioSpec::fault(Operation::Saldos, Fault::EmptyResponse))
+        .unwrap();
+    assert!(fake
+        .arm(ScenarioSpec::respond(Operation::Saldos, "28"))
+        .is_err());
+
+    let body: Value = acuse_request(&fake, ejemplo_1_with(&cufe, None), "t")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["codigo_error"], 15);
+    assert!(saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+        .send()
+        .await
+        .is_err());
+
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].scenario, Some(1));
+    fake.verify();
+
+    saldos_request(&fake, json!({ "MesConsulta": "2019-13" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fake.violations().len(), 1);
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fake.verify()));
+    let message = *panicked.unwrap_err().downcast::<String>().unwrap();
+    assert!(message.contains("/MesConsulta [pattern]"), "{message}");
+}
