@@ -65,6 +65,13 @@ pub struct ServeArgs {
     /// 120). Off by default, so that fast test suites do not trip it.
     #[arg(long, value_name = "N")]
     pub rate_limit: Option<u32>,
+    /// Require this token on the admin API (`X-Admin-Token: …` or `Authorization: Bearer …`);
+    /// `/__admin/health` stays open for health checks.
+    #[arg(long, value_name = "TOKEN")]
+    pub admin_token: Option<String>,
+    /// Let clients other than loopback use the admin API (it refuses them by default).
+    #[arg(long)]
+    pub admin_allow_remote: bool,
 }
 
 /// Output formats of `validate`.
@@ -311,6 +318,10 @@ pub async fn serve(args: &ServeArgs) -> Result<Outcome, CliError> {
     if args.rate_limit.is_some() {
         config.server.rate_limit_per_minute = args.rate_limit;
     }
+    if args.admin_token.is_some() {
+        config.server.admin_token.clone_from(&args.admin_token);
+    }
+    config.server.admin_allow_remote |= args.admin_allow_remote;
     let state = AppState::new(config)?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let address = listener.local_addr()?;

@@ -1,8 +1,9 @@
 //! The admin API under `/__admin/`: scenarios, the journal, violations, reset, health.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -10,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::journal::JournalEntry;
 use super::scenarios::ScenarioSpec;
-use super::AppState;
+use super::{AppState, ConnectionControl};
 
 /// The admin routes.
 pub fn routes() -> Router<AppState> {
@@ -26,6 +27,42 @@ pub fn routes() -> Router<AppState> {
         .route("/__admin/webhooks", get(webhooks))
         .route("/__admin/junit", get(junit))
         .route("/__admin/reset", post(reset))
+}
+
+/// Refuses admin calls from other hosts (unless allowed) and without the admin token (when
+/// one is set). Health checks are exempt from the token: container runtimes cannot send it.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let server = &state.config().server;
+    let remote = request
+        .extensions()
+        .get::<ConnectionControl>()
+        .is_some_and(|c| !c.peer().ip().is_loopback());
+    if remote && !server.admin_allow_remote {
+        return error(
+            StatusCode::FORBIDDEN,
+            "the admin API answers loopback clients only (see --admin-allow-remote)",
+        );
+    }
+    if let Some(expected) = &server.admin_token {
+        let headers = request.headers();
+        let given = headers
+            .get("X-Admin-Token")
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| {
+                headers
+                    .get(header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+            });
+        let is_health = request.uri().path() == "/__admin/health";
+        if !is_health && given != Some(expected.as_str()) {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "the admin API needs the admin token (X-Admin-Token or Authorization: Bearer)",
+            );
+        }
+    }
+    next.run(request).await
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {

@@ -59,6 +59,28 @@ pub struct ServerConfig {
     /// host over https.
     #[serde(default)]
     pub webhook_hosts: Vec<String>,
+    /// Largest request body accepted, in bytes (default 10 MiB); larger ones get 413.
+    pub body_limit_bytes: Option<usize>,
+    /// How long a client may take to send a request's headers, and then its body, in
+    /// milliseconds (default 30 000); slower ones get cut off or 408.
+    pub read_timeout_ms: Option<u64>,
+    /// A token the admin API requires (`Authorization: Bearer …` or `X-Admin-Token`).
+    pub admin_token: Option<String>,
+    /// Let clients other than loopback use the admin API.
+    #[serde(default)]
+    pub admin_allow_remote: bool,
+}
+
+impl ServerConfig {
+    /// The body limit in force.
+    pub fn body_limit(&self) -> usize {
+        self.body_limit_bytes.unwrap_or(10 * 1024 * 1024)
+    }
+
+    /// The read timeout in force.
+    pub fn read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.read_timeout_ms.unwrap_or(30_000))
+    }
 }
 
 /// A party that appears in histories.

@@ -23,8 +23,6 @@ use crate::contract::{Operation, Provider};
 use crate::provider::afacturar::body as afacturar;
 use crate::provider::sovos::errors::SovosError;
 
-/// Largest request body the fake reads.
-pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
 /// How much of a body the journal keeps.
 const JOURNAL_BODY_LIMIT: usize = 64 * 1024;
 
@@ -34,8 +32,16 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     let received_at = state.clock().now().to_rfc3339();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
-    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+    let server = &state.config().server;
+    let bytes = match tokio::time::timeout(
+        server.read_timeout(),
+        axum::body::to_bytes(body, server.body_limit()),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return refusal(provider_of(&path), StatusCode::PAYLOAD_TOO_LARGE),
+        Err(_) => return refusal(provider_of(&path), StatusCode::REQUEST_TIMEOUT),
     };
     let operation = Operation::from_path(&path);
     let fields = match operation {
@@ -160,6 +166,33 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         "request"
     );
     state.journal().record(entry);
+    response
+}
+
+/// A request refused before it could be read (413 too large, 408 too slow), in the format of
+/// the provider whose path it was sent to.
+fn refusal(provider: Option<Provider>, status: StatusCode) -> Response {
+    let (afacturar_text, sovos_text) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "Entidad demasiado grande",
+            "El cuerpo de la solicitud es demasiado grande.",
+        ),
+        _ => (
+            "Tiempo de espera agotado",
+            "Se agotó el tiempo de espera de la solicitud.",
+        ),
+    };
+    let body = match provider {
+        Some(Provider::Sovos) => {
+            serde_json::json!({ "errors": [{ "Code": status.as_str(), "Message": sovos_text }] })
+        }
+        _ => afacturar::http_error(status.as_u16(), afacturar_text),
+    };
+    let mut response = (status, Json(body)).into_response();
+    // The rest of the body was not read: the connection cannot be reused.
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
 

@@ -3,6 +3,7 @@
 //! [`ConnectionControl`] in its requests' extensions.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,14 +20,37 @@ use tower::ServiceExt;
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Connection-level limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a client may take to send its request headers.
+    pub header_read_timeout: Duration,
+}
+
 /// A handle on the connection a request arrived on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ConnectionControl {
     abort: Arc<Notify>,
     reset: Arc<AtomicBool>,
+    peer: SocketAddr,
 }
 
 impl ConnectionControl {
+    /// A handle for a request that did not come through the accept loop (tests, embedding):
+    /// aborting it does nothing but mark it.
+    pub fn detached(peer: SocketAddr) -> ConnectionControl {
+        ConnectionControl {
+            abort: Arc::default(),
+            reset: Arc::default(),
+            peer,
+        }
+    }
+
+    /// The client's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
     /// Drops the connection without an answer: a TCP reset when `reset`, else a plain close.
     pub fn abort(&self, reset: bool) {
         self.reset.store(reset, Ordering::SeqCst);
@@ -38,13 +62,19 @@ impl ConnectionControl {
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let builder = Builder::new(TokioExecutor::new());
+    let mut builder = Builder::new(TokioExecutor::new());
+    // A client that never finishes its headers is cut off instead of holding a task forever.
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -57,7 +87,11 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let control = ConnectionControl::default();
+        let control = ConnectionControl {
+            abort: Arc::default(),
+            reset: Arc::default(),
+            peer,
+        };
         let socket = socket2::SockRef::from(&stream).try_clone().ok();
         let service = app.clone().map_request({
             let control = control.clone();

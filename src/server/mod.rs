@@ -40,7 +40,14 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             intercept::intercept,
         ))
-        .merge(admin::routes().with_state(state))
+        .merge(
+            admin::routes()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    admin::guard,
+                ))
+                .with_state(state),
+        )
 }
 
 /// The provider routes alone: every documented endpoint, with unknown paths and methods
@@ -59,6 +66,8 @@ pub fn provider_routes(state: AppState) -> Router {
         .route("/api/rest/Timbre/saldos/{formato}", post(sovos::report))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // `intercept` enforces the configured limit and answers in the provider's format.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state)
 }
 
@@ -105,7 +114,10 @@ pub async fn serve_until(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    listener::serve(listener, app(state), shutdown).await
+    let limits = listener::Limits {
+        header_read_timeout: state.config().server.read_timeout(),
+    };
+    listener::serve(listener, app(state), limits, shutdown).await
 }
 
 /// A fake provider running in-process on a free loopback port, for tests. It stops when

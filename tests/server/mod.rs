@@ -3,6 +3,7 @@
 mod admin;
 mod afacturar;
 mod cli;
+mod reliability;
 mod sovos;
 
 use einvoice_mock::{Config, FakeProvider};

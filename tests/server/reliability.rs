@@ -1,0 +1,368 @@
+//! No crash, no hang, no lost event: bad input, concurrency, limits, the admin API's guard.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::Request;
+use reqwest::multipart::Form;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use super::{client, deterministic_config, deterministic_fake, fixture_json};
+use einvoice_mock::server::ConnectionControl;
+use einvoice_mock::{app, AppState, FakeProvider};
+
+fn ejemplo_1_with(cufe: &str) -> String {
+    let mut data = fixture_json("afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json");
+    data["evento"][0]["informacion_documento_referencia"]["cufe"] = json!(cufe);
+    data.to_string()
+}
+
+async fn acuse(fake: &FakeProvider, data: String) -> Value {
+    client()
+        .post(format!("{}/api/radian/acuse_recibo_fev", fake.uri()))
+        .header("Authorization", "Bearer t")
+        .header("Accept", "application/json")
+        .multipart(
+            Form::new()
+                .text("data", data)
+                .text("documento_obligado", "830020470"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn concurrent_acuses_for_one_cufe_give_one_success_and_the_rest_lgc01_a_hundred_times() {
+    let fake = deterministic_fake().await;
+    for round in 0..100u32 {
+        let cufe = format!("{round:096x}");
+        let attempts = (0..8).map(|_| acuse(&fake, ejemplo_1_with(&cufe)));
+        let answers = futures_util::future::join_all(attempts).await;
+        let successes = answers.iter().filter(|a| a["codigo_error"] == 0).count();
+        let rejections = answers
+            .iter()
+            .filter(|a| {
+                a["codigo_error"] == 15
+                    && a["ErrorMessage_DIAN"]
+                        == "Regla: LGC01, Rechazo: Evento registrado previamente"
+            })
+            .count();
+        assert_eq!(
+            (successes, rejections),
+            (1, 7),
+            "round {round}: {answers:?}"
+        );
+        let history = fake.state().events().history(&cufe).to_vec();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].row.numero, "1");
+    }
+}
+
+async fn raw(
+    fake: &FakeProvider,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (StatusCode, String) {
+    let response = client()
+        .post(format!("{}{path}", fake.uri()))
+        .header("Authorization", "Bearer t")
+        .header("RCApiKey", "k")
+        .header("Content-Type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+const ACUSE: &str = "/api/radian/acuse_recibo_fev";
+const SALDOS: &str = "/api/rest/Timbre/saldos";
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_413_in_the_providers_format() {
+    let mut config = deterministic_config();
+    config.server.body_limit_bytes = Some(1024);
+    let fake = FakeProvider::start_with(config).await;
+    let (status, body) = raw(&fake, SALDOS, "application/json", vec![b' '; 4096]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["errors"][0]["Code"],
+        "413"
+    );
+    let (status, body) = raw(
+        &fake,
+        ACUSE,
+        "multipart/form-data; boundary=x",
+        vec![b'x'; 4096],
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["codigo_error"],
+        413
+    );
+    let (status, _) = raw(
+        &fake,
+        SALDOS,
+        "application/json",
+        br#"{"MesConsulta":"2019-11"}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the fake goes on");
+}
+
+#[tokio::test]
+async fn invalid_utf8_is_a_clear_error() {
+    let fake = deterministic_fake().await;
+    let (status, body) = raw(
+        &fake,
+        SALDOS,
+        "application/json",
+        b"{\"MesConsulta\":\"20\xff\xfe\"}".to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("400-001"), "{body}");
+    let multipart = b"--x\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n\xff\xfe{\r\n--x\r\nContent-Disposition: form-data; name=\"documento_obligado\"\r\n\r\n830020470\r\n--x--\r\n";
+    let (status, body) = raw(
+        &fake,
+        ACUSE,
+        "multipart/form-data; boundary=x",
+        multipart.to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn json_nested_ten_thousand_deep_is_a_clear_error() {
+    let fake = deterministic_fake().await;
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let (status, body) = raw(&fake, SALDOS, "application/json", deep.clone().into_bytes()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("400-001"));
+    let form = Form::new()
+        .text("data", deep)
+        .text("documento_obligado", "830020470");
+    let response = client()
+        .post(format!("{}{ACUSE}", fake.uri()))
+        .header("Authorization", "Bearer t")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["resultado"][0]["descripcion"], "Syntax error");
+}
+
+#[tokio::test]
+async fn numbers_out_of_range_are_clear_errors() {
+    let fake = deterministic_fake().await;
+    for number in ["1e400", "-1e400", "123456789012345678901234567890"] {
+        let (status, _) = raw(
+            &fake,
+            SALDOS,
+            "application/json",
+            format!(r#"{{"MesConsulta":{number}}}"#).into_bytes(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{number}");
+        let data = ejemplo_1_with(&"a".repeat(96)).replace(
+            "\"tipo_ambiente_dian\":2",
+            &format!("\"tipo_ambiente_dian\":{number}"),
+        );
+        let answer = acuse(&fake, data).await;
+        assert_eq!(answer["codigo_error"], 400, "{number}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn multipart_without_boundary_truncated_or_with_duplicate_fields_is_handled() {
+    let fake = deterministic_fake().await;
+    let (status, body) = raw(&fake, ACUSE, "multipart/form-data", b"--x\r\n".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "no boundary: {body}");
+    let truncated =
+        b"--x\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n{\"evento\"".to_vec();
+    let (status, body) = raw(&fake, ACUSE, "multipart/form-data; boundary=x", truncated).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "truncated: {body}");
+    assert!(serde_json::from_str::<Value>(&body).unwrap()["codigo_error"] == 400);
+
+    // A repeated field keeps its last value, as PHP's $_POST does.
+    let cufe = "9".repeat(96);
+    let form = Form::new()
+        .text("data", "not json")
+        .text("data", ejemplo_1_with(&cufe))
+        .text("documento_obligado", "830020470");
+    let response = client()
+        .post(format!("{}{ACUSE}", fake.uri()))
+        .header("Authorization", "Bearer t")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["codigo_error"], 0, "{body}");
+}
+
+#[tokio::test]
+async fn data_that_is_not_json_is_a_clear_error() {
+    let fake = deterministic_fake().await;
+    let answer = acuse(&fake, "{'evento': []}".into()).await;
+    assert_eq!(answer["codigo_error"], 400);
+    assert_eq!(
+        answer["resultado"],
+        json!([{ "propiedad": "data", "descripcion": "Syntax error" }])
+    );
+}
+
+#[tokio::test]
+async fn huge_headers_are_refused_and_the_fake_goes_on() {
+    let fake = deterministic_fake().await;
+    let result = client()
+        .post(format!("{}{SALDOS}", fake.uri()))
+        .header("RCApiKey", "k")
+        .header("X-Huge", "h".repeat(2 * 1024 * 1024))
+        .json(&json!({ "MesConsulta": "2019-11" }))
+        .send()
+        .await;
+    match result {
+        Ok(response) => assert!(response.status().is_client_error(), "{}", response.status()),
+        Err(error) => assert!(
+            error.is_request() || error.is_connect() || error.is_body(),
+            "{error}"
+        ),
+    }
+    let ok = client()
+        .post(format!("{}{SALDOS}", fake.uri()))
+        .header("RCApiKey", "k")
+        .json(&json!({ "MesConsulta": "2019-11" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_slow_client_is_cut_off_by_the_read_timeout() {
+    let mut config = deterministic_config();
+    config.server.read_timeout_ms = Some(300);
+    let fake = FakeProvider::start_with(config).await;
+    let address = fake.address();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // Headers announce a body that never comes.
+        stream
+            .write_all(b"POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: x\r\nRCApiKey: k\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+            .unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    })
+    .await
+    .unwrap();
+    assert!(outcome.starts_with("HTTP/1.1 408"), "{outcome}");
+
+    let silent = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).map(|_| answer.len())
+    })
+    .await
+    .unwrap();
+    assert!(
+        silent.is_ok(),
+        "headers never finished: the connection is closed, not left hanging"
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_never_get_a_500() {
+    let fake = deterministic_fake().await;
+    for (method, path) in [
+        ("GET", "/"),
+        ("DELETE", ACUSE),
+        ("PUT", SALDOS),
+        ("POST", "/api/rest/Timbre/saldos/xlsx/extra"),
+        ("PATCH", "/api/radian/historico_eventos"),
+        ("POST", "/%FF%FE"),
+    ] {
+        let response = client()
+            .request(method.parse().unwrap(), format!("{}{path}", fake.uri()))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_client_error(),
+            "{method} {path}: {}",
+            response.status()
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_admin_api_needs_its_token_when_one_is_set_but_health_stays_open() {
+    let mut config = deterministic_config();
+    config.server.admin_token = Some("s3creto".into());
+    let fake = FakeProvider::start_with(config).await;
+    let without = client()
+        .get(format!("{}/__admin/requests", fake.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without.status(), StatusCode::UNAUTHORIZED);
+    let with = client()
+        .get(format!("{}/__admin/requests", fake.uri()))
+        .header("X-Admin-Token", "s3creto")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with.status(), StatusCode::OK);
+    let health = client()
+        .get(format!("{}/__admin/health", fake.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_admin_api_refuses_clients_that_are_not_loopback_unless_allowed() {
+    let remote: std::net::SocketAddr = "203.0.113.7:40000".parse().unwrap();
+    let request = || {
+        let mut request = Request::get("/__admin/requests")
+            .body(Body::empty())
+            .unwrap();
+        request
+            .extensions_mut()
+            .insert(ConnectionControl::detached(remote));
+        request
+    };
+    let state = AppState::new(deterministic_config()).unwrap();
+    let refused = app(state).oneshot(request()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let mut config = deterministic_config();
+    config.server.admin_allow_remote = true;
+    let allowed = app(AppState::new(config).unwrap())
+        .oneshot(request())
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+}
