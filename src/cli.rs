@@ -20,6 +20,18 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Log format on stderr: readable text, or one JSON object per line.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Formats of the logs written to stderr (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines.
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON format).
+    Json,
 }
 
 /// The subcommands.
@@ -40,6 +52,12 @@ pub enum Command {
     /// Exit status: 0 every file conforms, 1 some file breaks the contract, 2 usage or I/O
     /// error.
     Validate(ValidateArgs),
+    /// Print the OpenAPI 3.1 document of the five operations (JSON), generated from the
+    /// embedded schemas and fixtures.
+    ///
+    /// `openapi/openapi.json` is its checked-in copy: `einvoice-mock openapi >
+    /// openapi/openapi.json` regenerates it.
+    Openapi,
 }
 
 /// Options of `serve`.
@@ -72,6 +90,10 @@ pub struct ServeArgs {
     /// Let clients other than loopback use the admin API (it refuses them by default).
     #[arg(long)]
     pub admin_allow_remote: bool,
+    /// Keep the state (events, Sovos accounts) in SQLite in DIR, so that it survives restarts;
+    /// in memory by default.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Output formats of `validate`.
@@ -322,6 +344,9 @@ pub async fn serve(args: &ServeArgs) -> Result<Outcome, CliError> {
         config.server.admin_token.clone_from(&args.admin_token);
     }
     config.server.admin_allow_remote |= args.admin_allow_remote;
+    if args.data_dir.is_some() {
+        config.server.data_dir.clone_from(&args.data_dir);
+    }
     let state = AppState::new(config)?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let address = listener.local_addr()?;

@@ -7,8 +7,10 @@
 pub mod cli;
 pub mod contract;
 pub mod mocks;
+pub mod openapi;
 pub mod provider;
 pub mod server;
+pub mod store;
 
 pub use contract::{
     parse_form, validate, Contract, FormError, FormPayload, InstancePath, JsonKind, Operation,

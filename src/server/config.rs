@@ -69,6 +69,8 @@ pub struct ServerConfig {
     /// Let clients other than loopback use the admin API.
     #[serde(default)]
     pub admin_allow_remote: bool,
+    /// Keep the state in SQLite in this directory (events, accounts); in memory when absent.
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 impl ServerConfig {

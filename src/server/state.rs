@@ -13,8 +13,9 @@ use super::scenarios::Scenarios;
 use crate::contract::Contract;
 use crate::provider::afacturar::body::HistoricoEvento;
 use crate::provider::afacturar::events::EventCode;
-use crate::provider::afacturar::ledger::{EventLedger, EventParty, NewEvent, Rejected};
+use crate::provider::afacturar::ledger::{EventLedger, EventParty, NewEvent, RecordError};
 use crate::provider::sovos::ledger::Account;
+use crate::store::Store;
 
 /// Colombia's offset: UTC−5, no daylight saving.
 const COLOMBIA: i32 = -5 * 3600;
@@ -68,6 +69,7 @@ struct Inner {
     scenarios: Mutex<Scenarios>,
     journal: Mutex<Journal>,
     rate_windows: Mutex<HashMap<String, VecDeque<Instant>>>,
+    store: Arc<Store>,
 }
 
 impl AppState {
@@ -75,14 +77,37 @@ impl AppState {
     /// loads the seed data, checking seeded events against DIAN's ordering rules.
     pub fn new(config: Config) -> Result<AppState, ConfigError> {
         let contract = Contract::global();
-        let ledger = seed_ledger(&config)?;
         for entry in &config.sovos.accounts {
             entry
                 .account
                 .validate()
                 .map_err(|e| ConfigError::Invalid(format!("sovos.accounts: {e}")))?;
         }
-        let accounts = seed_accounts(&config);
+        let store = Arc::new(match &config.server.data_dir {
+            Some(dir) => Store::open(dir)
+                .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?,
+            None => Store::memory(),
+        });
+        let stored = store
+            .load()
+            .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?;
+        let (mut ledger, accounts) = match stored {
+            Some(snapshot) => (
+                EventLedger::restore(
+                    config.afacturar.first_event_sequence,
+                    snapshot.events,
+                    &snapshot.sequences,
+                )
+                .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?,
+                snapshot.accounts,
+            ),
+            None => {
+                let (ledger, accounts) = (seed_ledger(&config)?, seed_accounts(&config));
+                persist_seed(&store, &ledger, &accounts)?;
+                (ledger, accounts)
+            }
+        };
+        ledger.attach(Arc::clone(&store));
         Ok(AppState {
             inner: Arc::new(Inner {
                 clock: Clock {
@@ -96,8 +121,14 @@ impl AppState {
                 scenarios: Mutex::new(Scenarios::default()),
                 journal: Mutex::new(Journal::default()),
                 rate_windows: Mutex::new(HashMap::new()),
+                store,
             }),
         })
+    }
+
+    /// Where the state is persisted, if on disk.
+    pub fn database(&self) -> Option<&std::path::Path> {
+        self.inner.store.path()
     }
 
     /// The configuration in force.
@@ -134,7 +165,7 @@ impl AppState {
         cufe: &str,
         code: EventCode,
         emisor_identificacion: &str,
-    ) -> Result<HistoricoEvento, Rejected> {
+    ) -> Result<HistoricoEvento, RecordError> {
         let config = &self.inner.config;
         let afacturar = &config.afacturar;
         let seller = afacturar
@@ -202,9 +233,12 @@ impl AppState {
     /// Puts everything back as at start-up: the seed events and accounts, no scenario, an
     /// empty journal, fresh rate-limit windows.
     pub fn reset(&self) -> Result<(), ConfigError> {
-        let ledger = seed_ledger(&self.inner.config)?;
+        let mut ledger = seed_ledger(&self.inner.config)?;
+        let accounts = seed_accounts(&self.inner.config);
+        persist_seed(&self.inner.store, &ledger, &accounts)?;
+        ledger.attach(Arc::clone(&self.inner.store));
         *self.events() = ledger;
-        *self.accounts() = seed_accounts(&self.inner.config);
+        *self.accounts() = accounts;
         self.scenarios().clear();
         self.journal().clear();
         lock(&self.inner.rate_windows).clear();
@@ -245,6 +279,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn persist_seed(
+    store: &Store,
+    ledger: &EventLedger,
+    accounts: &[(Option<String>, Account)],
+) -> Result<(), ConfigError> {
+    let (events, sequences) = ledger.export();
+    store
+        .reseed(&events, &sequences, accounts)
+        .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))
 }
 
 fn seed_accounts(config: &Config) -> Vec<(Option<String>, Account)> {
@@ -303,7 +348,7 @@ fn seed_ledger(config: &Config) -> Result<EventLedger, ConfigError> {
                 cude: row.cude.clone(),
                 identificacion_evento: row.identificacion_evento.clone(),
             })
-            .map_err(|rejected| invalid(rejected.rejection.to_string()))?;
+            .map_err(|error| invalid(error.to_string()))?;
     }
     Ok(ledger)
 }

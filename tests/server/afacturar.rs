@@ -319,7 +319,11 @@ async fn events_031_to_034_recorded_from_rust_obey_dians_order_and_show_in_the_h
     let rejected = state
         .record_event(&cufe, EventCode::ReciboBien, "830020470")
         .unwrap_err();
-    assert_eq!(rejected.rejection.rule, "LGC09", "032 needs a 030 first");
+    assert_eq!(
+        rejected.rejection().unwrap().rule,
+        "LGC09",
+        "032 needs a 030 first"
+    );
 
     let (_, acuse_body) = acuse(&fake, &ejemplo_1_with_cufe(&cufe), "830020470").await;
     assert_eq!(acuse_body["codigo_error"], 0);
@@ -333,7 +337,8 @@ async fn events_031_to_034_recorded_from_rust_obey_dians_order_and_show_in_the_h
         .record_event(&cufe, EventCode::Reclamo, "830020470")
         .unwrap_err();
     assert_eq!(
-        rejected.rejection.rule, "LGC02",
+        rejected.rejection().unwrap().rule,
+        "LGC02",
         "no claim after an acceptance"
     );
 

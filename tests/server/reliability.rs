@@ -366,3 +366,150 @@ async fn the_admin_api_refuses_clients_that_are_not_loopback_unless_allowed() {
         .unwrap();
     assert_eq!(allowed.status(), StatusCode::OK);
 }
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "einvoice-mock-{name}-{}-{}",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[tokio::test]
+async fn concurrent_acuses_with_a_data_dir_give_one_success_and_numbering_without_gaps() {
+    let dir = temp_dir("concurrency");
+    let mut config = deterministic_config();
+    config.server.data_dir = Some(dir.clone());
+    let fake = FakeProvider::start_with(config.clone()).await;
+    for round in 0..100u32 {
+        let cufe = format!("{round:096x}");
+        let answers =
+            futures_util::future::join_all((0..8).map(|_| acuse(&fake, ejemplo_1_with(&cufe))))
+                .await;
+        let successes = answers.iter().filter(|a| a["codigo_error"] == 0).count();
+        let rejections = answers.iter().filter(|a| a["codigo_error"] == 15).count();
+        assert_eq!((successes, rejections), (1, 7), "round {round}");
+    }
+    drop(fake);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A second process on the same directory sees every event, numbered 1 per CUFE.
+    let reopened = AppState::new(config).unwrap();
+    for round in 0..100u32 {
+        let history = reopened.events().history(&format!("{round:096x}")).to_vec();
+        assert_eq!(history.len(), 1, "round {round}");
+        assert_eq!(history[0].row.numero, "1");
+    }
+    assert_eq!(
+        reopened.events().history("aadd9b013437bb072b6d2d99773368992e4678499d6123456e7cea9653c585dda585cfb89f177133165def832852137").len(),
+        3,
+        "the seed is kept"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kill_9_during_a_stream_of_acuses_loses_no_acknowledged_event() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let dir = temp_dir("kill9");
+    let bin = env!("CARGO_BIN_EXE_einvoice-mock");
+    let start = || {
+        let mut child = Command::new(bin)
+            .args(["serve", "--port", "0", "--data-dir", dir.to_str().unwrap()])
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap()
+            .to_owned();
+        (child, url)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let (mut child, url) = start();
+    let pid = child.id();
+    let acknowledged = runtime.block_on(async {
+        let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut clients = Vec::new();
+        for worker in 0..4u32 {
+            let url = url.clone();
+            let acknowledged = acknowledged.clone();
+            clients.push(tokio::spawn(async move {
+                for n in 0..10_000u32 {
+                    let cufe = format!("{:048x}{:048x}", worker + 1, n);
+                    let sent = client()
+                        .post(format!("{url}/api/radian/acuse_recibo_fev"))
+                        .header("Authorization", "Bearer t")
+                        .multipart(
+                            Form::new()
+                                .text("data", ejemplo_1_with(&cufe))
+                                .text("documento_obligado", "830020470"),
+                        )
+                        .send()
+                        .await;
+                    let Ok(response) = sent else { return };
+                    let Ok(body) = response.json::<Value>().await else {
+                        return;
+                    };
+                    if body["codigo_error"] == 0 {
+                        acknowledged.lock().unwrap().push(cufe);
+                    }
+                }
+            }));
+        }
+        // Let the stream run, then kill -9 in the middle of it.
+        while acknowledged.lock().unwrap().len() < 200 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let killed = Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        for client in clients {
+            let _ = client.await;
+        }
+        let acknowledged = acknowledged.lock().unwrap().clone();
+        acknowledged
+    });
+    let _ = child.wait();
+    assert!(acknowledged.len() >= 200);
+
+    let (mut restarted, url) = start();
+    runtime.block_on(async {
+        for cufe in &acknowledged {
+            let body: Value = client()
+                .post(format!("{url}/api/radian/historico_eventos"))
+                .header("Authorization", "Bearer t")
+                .multipart(Form::new().text("cufe", cufe.clone()))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(
+                body["codigo_error"], 0,
+                "acknowledged event of {cufe} lost after kill -9"
+            );
+            assert_eq!(body["resultado"][0]["codigo"], "030");
+        }
+    });
+    let _ = restarted.kill();
+    let _ = restarted.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

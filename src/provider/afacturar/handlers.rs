@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::body::{self, AcuseResultado, Meta};
 use super::events::{url_representacion_xml, EventCode};
+use super::ledger::RecordError;
 use crate::contract::{parse_form, FormError, FormPayload, Operation};
 use crate::server::forms::{read_fields, FormBodyError};
 use crate::server::AppState;
@@ -227,7 +228,11 @@ pub async fn acuse_recibo_fev(
             };
             Answer::new(StatusCode::OK, body::acuse_success(&resultado, &meta))
         }
-        Some(Err(rejected)) => {
+        Some(Err(RecordError::Storage(error))) => {
+            tracing::error!(%error, "the event could not be stored");
+            Answer::table(500)
+        }
+        Some(Err(RecordError::Rejected(rejected))) => {
             let row = *rejected.attempt;
             let resultado = AcuseResultado {
                 url_representacion_xml: xml_url(&row.identificacion_evento),

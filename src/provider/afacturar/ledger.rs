@@ -2,12 +2,14 @@
 //! rules are checked against.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
 use super::body::HistoricoEvento;
 use super::cude::{cude, CudeInput};
 use super::events::{check_order, DianRejection, EventCode};
+use crate::store::{EventRows, Store, StoreError};
 
 /// A party of an event: who sent it or who received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,12 +61,40 @@ pub struct Rejected {
     pub attempt: Box<HistoricoEvento>,
 }
 
+/// Why an event was not registered.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// DIAN's rules refuse it.
+    #[error("{}", .0.rejection)]
+    Rejected(Rejected),
+    /// It could not be persisted, so it was not acknowledged.
+    #[error(transparent)]
+    Storage(#[from] StoreError),
+}
+
+impl RecordError {
+    /// The DIAN rejection, if that is why.
+    pub fn rejection(&self) -> Option<&DianRejection> {
+        match self {
+            RecordError::Rejected(rejected) => Some(&rejected.rejection),
+            RecordError::Storage(_) => None,
+        }
+    }
+}
+
 /// Every registered event, per CUFE, in order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct EventLedger {
     histories: HashMap<String, Vec<StoredEvent>>,
     next_sequence: HashMap<&'static str, u64>,
     first_sequence: u64,
+    store: Arc<Store>,
+}
+
+impl Default for EventLedger {
+    fn default() -> Self {
+        EventLedger::new(0)
+    }
 }
 
 impl EventLedger {
@@ -74,7 +104,51 @@ impl EventLedger {
             histories: HashMap::new(),
             next_sequence: HashMap::new(),
             first_sequence,
+            store: Arc::new(Store::memory()),
         }
+    }
+
+    /// From here on, every change is written to `store` before it is acknowledged.
+    pub fn attach(&mut self, store: Arc<Store>) {
+        self.store = store;
+    }
+
+    /// Rebuilds a ledger from persisted rows (in order) and sequences.
+    pub fn restore(
+        first_sequence: u64,
+        rows: EventRows,
+        sequences: &[(String, u64)],
+    ) -> Result<EventLedger, String> {
+        let mut ledger = EventLedger::new(first_sequence);
+        for (cufe, row) in rows {
+            let code: EventCode = row
+                .codigo
+                .parse()
+                .map_err(|_| format!("stored event with unknown code `{}`", row.codigo))?;
+            ledger
+                .histories
+                .entry(cufe)
+                .or_default()
+                .push(StoredEvent { code, row });
+        }
+        for (prefix, next) in sequences {
+            if let Some(code) = EventCode::ALL.into_iter().find(|c| c.prefix() == prefix) {
+                ledger.next_sequence.insert(code.prefix(), *next);
+            }
+        }
+        Ok(ledger)
+    }
+
+    /// Every event with its CUFE (each CUFE's events in order), and the sequences: what a
+    /// store needs to hold this ledger.
+    pub fn export(&self) -> (EventRows, Vec<(&'static str, u64)>) {
+        let events = self
+            .histories
+            .iter()
+            .flat_map(|(cufe, events)| events.iter().map(move |e| (cufe.clone(), e.row.clone())))
+            .collect();
+        let sequences = self.next_sequence.iter().map(|(p, n)| (*p, *n)).collect();
+        (events, sequences)
     }
 
     /// The events of `cufe`, in order.
@@ -92,24 +166,28 @@ impl EventLedger {
         self.histories.is_empty()
     }
 
-    fn allocate_id(&mut self, code: EventCode) -> String {
+    /// The next `identificacion_evento` for `code`, and the sequence value to persist.
+    fn allocate_id(&mut self, code: EventCode) -> (String, (&'static str, u64)) {
         let next = self
             .next_sequence
             .entry(code.prefix())
             .or_insert(self.first_sequence);
         let id = format!("{}{}", code.prefix(), next);
         *next += 1;
-        id
+        (id, (code.prefix(), *next))
     }
 
     /// Registers `event` if DIAN's rules allow it. Numbers follow per CUFE without gaps; a
     /// refused attempt still consumes an `identificacion_evento`, as the seed's `PAR170` shows.
-    pub fn record(&mut self, event: NewEvent) -> Result<&StoredEvent, Rejected> {
+    pub fn record(&mut self, event: NewEvent) -> Result<&StoredEvent, RecordError> {
         let existing: Vec<EventCode> = self.history(&event.cufe).iter().map(|e| e.code).collect();
         let numero = (existing.len() + 1).to_string();
-        let identificacion_evento = match event.identificacion_evento.clone() {
-            Some(id) => id,
-            None => self.allocate_id(event.code),
+        let (identificacion_evento, consumed) = match event.identificacion_evento.clone() {
+            Some(id) => (id, None),
+            None => {
+                let (id, consumed) = self.allocate_id(event.code);
+                (id, Some(consumed))
+            }
         };
         let fecha = event.at.format("%Y-%m-%d %H:%M:%S").to_string();
         let cude = event.cude.clone().unwrap_or_else(|| {
@@ -140,11 +218,15 @@ impl EventLedger {
             receptor_identificacion: event.receptor.identificacion,
         };
         if let Err(rejection) = check_order(&existing, event.code) {
-            return Err(Rejected {
+            if let Some((prefix, next)) = consumed {
+                self.store.save_sequence(prefix, next)?;
+            }
+            return Err(RecordError::Rejected(Rejected {
                 rejection,
                 attempt: Box::new(row),
-            });
+            }));
         }
+        self.store.append_event(&event.cufe, &row, consumed)?;
         let history = self.histories.entry(event.cufe).or_default();
         history.push(StoredEvent {
             code: event.code,
