@@ -3,6 +3,7 @@
 mod admin;
 mod afacturar;
 mod cli;
+mod fuzz;
 mod reliability;
 mod sovos;
 
