@@ -27,6 +27,9 @@ pub fn routes() -> Router<AppState> {
         .route("/__admin/webhooks", get(webhooks))
         .route("/__admin/junit", get(junit))
         .route("/__admin/reset", post(reset))
+        .route("/__admin/ui", get(ui))
+        // Browsers ask for it when they open the page; it is not a provider request.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
 }
 
 /// Refuses admin calls from other hosts (unless allowed) and without the admin token (when
@@ -54,6 +57,12 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.strip_prefix("Bearer "))
             });
+        // The page cannot send headers when opened in a browser: `?token=` is accepted there.
+        let from_query = request
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("token=")));
+        let given = given.or(from_query.filter(|_| request.uri().path() == "/__admin/ui"));
         let is_health = request.uri().path() == "/__admin/health";
         if !is_health && given != Some(expected.as_str()) {
             return error(
@@ -67,6 +76,16 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// The journal page: the requests, live, with their verdicts and violations, and the armed
+/// scenarios. With an admin token, open it as `/__admin/ui?token=…`.
+async fn ui() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("ui/journal.html"),
+    )
+        .into_response()
 }
 
 async fn health() -> Json<Value> {

@@ -543,3 +543,31 @@ async fn scenarios_and_the_journal_are_reachable_from_rust() {
     let message = *panicked.unwrap_err().downcast::<String>().unwrap();
     assert!(message.contains("/MesConsulta [pattern]"), "{message}");
 }
+
+#[tokio::test]
+async fn the_journal_page_is_served_and_reads_the_admin_api() {
+    let fake = deterministic_fake().await;
+    let response = client()
+        .get(format!("{}/__admin/ui", fake.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = response.text().await.unwrap();
+    assert!(page.contains("/__admin/requests") && page.contains("/__admin/scenarios"));
+    let favicon = client()
+        .get(format!("{}/favicon.ico", fake.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(favicon.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        fake.requests().len(),
+        0,
+        "the page and the favicon are not provider requests"
+    );
+}
