@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::contract::{parse_form, Contract, FormError, Operation, Provider, Violations};
 use crate::provider::afacturar::body as afacturar;
 use crate::provider::sovos::errors::SovosError;
+use crate::server::tls::Tls;
 use crate::server::{AppState, Config};
 
 /// Contract testing for e-invoicing provider APIs: Afacturar (Colombia, DIAN RADIAN) and
@@ -94,6 +95,16 @@ pub struct ServeArgs {
     /// in memory by default.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Serve HTTPS. Without --tls-cert/--tls-key a self-signed certificate for localhost is
+    /// generated at start; its path is printed on the second stdout line (`certificate: …`).
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM certificate chain for --tls.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Output formats of `validate`.
@@ -146,6 +157,9 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
+    /// TLS cannot be set up.
+    #[error(transparent)]
+    Tls(#[from] crate::server::tls::TlsError),
     /// The configuration is unusable.
     #[error(transparent)]
     Config(#[from] crate::server::ConfigError),
@@ -351,13 +365,35 @@ pub async fn serve(args: &ServeArgs) -> Result<Outcome, CliError> {
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let address = listener.local_addr()?;
     let shutdown = shutdown_signal()?;
+    let tls = if args.tls || args.tls_cert.is_some() {
+        Some(match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Tls::from_files(cert, key)?,
+            _ => {
+                let dir = match &args.data_dir {
+                    Some(dir) => dir.join("tls"),
+                    None => std::env::temp_dir()
+                        .join(format!("einvoice-mock-tls-{}", std::process::id())),
+                };
+                Tls::self_signed(&dir, &args.host)?
+            }
+        })
+    } else {
+        None
+    };
     {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "listening on http://{address}")?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        writeln!(stdout, "listening on {scheme}://{address}")?;
+        if let Some(tls) = &tls {
+            writeln!(stdout, "certificate: {}", tls.certificate.display())?;
+        }
         stdout.flush()?;
     }
     tracing::info!(%address, "einvoice-mock serving");
-    crate::server::serve_until(listener, state.clone(), shutdown).await?;
+    match tls {
+        Some(tls) => crate::server::serve_tls_until(listener, state.clone(), tls, shutdown).await?,
+        None => crate::server::serve_until(listener, state.clone(), shutdown).await?,
+    }
     let journal = state.journal();
     let summary = journal.summary();
     tracing::info!(

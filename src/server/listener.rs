@@ -15,6 +15,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -63,6 +64,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let mut builder = Builder::new(TokioExecutor::new());
@@ -100,28 +102,17 @@ pub async fn serve(
                 request
             }
         });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            tokio::select! {
-                result = connection => {
-                    if let Err(error) = result {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
-                }
-                () = control.abort.notified() => {
-                    if control.reset.load(Ordering::SeqCst) {
-                        if let Some(socket) = &socket {
-                            // Linger 0: closing sends RST instead of FIN.
-                            let _ = socket.set_linger(Some(Duration::ZERO));
-                        }
-                    }
-                    // Dropping the connection (and the clone) closes the socket unanswered.
-                }
+            match tls {
+                None => drive(builder, watcher, stream, service, control, socket).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => drive(builder, watcher, stream, service, control, socket).await,
+                    Err(error) => tracing::debug!(%error, "TLS handshake failed"),
+                },
             }
-            drop(socket);
         });
     }
     drop(listener);
@@ -132,4 +123,45 @@ pub async fn serve(
         tracing::warn!("in-flight requests did not finish within {DRAIN_TIMEOUT:?}");
     }
     Ok(())
+}
+
+/// Serves one connection until it ends or a fault asks to drop it.
+async fn drive<I, S>(
+    builder: Builder<TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    io: I,
+    service: S,
+    control: ConnectionControl,
+    socket: Option<socket2::Socket>,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<
+            axum::extract::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let connection =
+        builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
+    let connection = watcher.watch(connection.into_owned());
+    tokio::select! {
+        result = connection => {
+            if let Err(error) = result {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        }
+        () = control.abort.notified() => {
+            if control.reset.load(Ordering::SeqCst) {
+                if let Some(socket) = &socket {
+                    // Linger 0: closing sends RST instead of FIN.
+                    let _ = socket.set_linger(Some(Duration::ZERO));
+                }
+            }
+            // Dropping the connection (and the clone) closes the socket unanswered.
+        }
+    }
+    drop(socket);
 }

@@ -8,6 +8,7 @@ pub mod journal;
 mod listener;
 pub mod scenarios;
 mod state;
+pub mod tls;
 pub mod verify;
 pub mod webhooks;
 
@@ -117,7 +118,20 @@ pub async fn serve_until(
     let limits = listener::Limits {
         header_read_timeout: state.config().server.read_timeout(),
     };
-    listener::serve(listener, app(state), limits, shutdown).await
+    listener::serve(listener, app(state), limits, None, shutdown).await
+}
+
+/// Serves `state` over HTTPS on `listener` until `shutdown` resolves.
+pub async fn serve_tls_until(
+    listener: TcpListener,
+    state: AppState,
+    tls: tls::Tls,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let limits = listener::Limits {
+        header_read_timeout: state.config().server.read_timeout(),
+    };
+    listener::serve(listener, app(state), limits, Some(tls.acceptor), shutdown).await
 }
 
 /// A fake provider running in-process on a free loopback port, for tests. It stops when

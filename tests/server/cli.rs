@@ -207,3 +207,65 @@ fn serve_fails_on_violation_at_shutdown_and_writes_a_junit_report() {
     assert!(xml.contains("/MesConsulta [pattern]"), "{xml}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serve_tls_answers_https_with_a_self_signed_certificate_it_prints() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--tls"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut first, mut second) = (String::new(), String::new());
+    stdout.read_line(&mut first).unwrap();
+    stdout.read_line(&mut second).unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{first}");
+    let certificate = second
+        .trim()
+        .strip_prefix("certificate: ")
+        .expect("second line names the certificate");
+    let pem = std::fs::read(certificate).unwrap();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (trusted, untrusted) = runtime.block_on(async {
+        let url = url.replace("127.0.0.1", "localhost");
+        let trusting = reqwest::Client::builder()
+            .no_proxy()
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .build()
+            .unwrap();
+        let trusted = trusting
+            .post(format!("{url}/api/rest/Timbre/saldos"))
+            .header("RCApiKey", "k")
+            .json(&serde_json::json!({ "MesConsulta": "2019-11" }))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let untrusted = super::client()
+            .get(format!("{url}/__admin/health"))
+            .send()
+            .await;
+        (trusted, untrusted)
+    });
+    assert_eq!(trusted, 200);
+    assert!(
+        untrusted.is_err(),
+        "a client that does not trust the certificate is refused"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -1,0 +1,96 @@
+//! HTTPS for `serve --tls`: both providers refuse plain HTTP, so clients that insist on https
+//! can be pointed at the fake. A self-signed certificate is generated at start unless files
+//! are given.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::TlsAcceptor;
+
+/// TLS that cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The certificate or key file cannot be read or parsed.
+    #[error("cannot read {path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The self-signed certificate cannot be generated or written.
+    #[error("cannot generate a self-signed certificate: {0}")]
+    Generate(String),
+    /// rustls refuses the certificate and key.
+    #[error("invalid certificate or key: {0}")]
+    Config(#[from] rustls::Error),
+}
+
+/// A ready TLS acceptor and the certificate clients must trust.
+#[derive(Clone)]
+pub struct Tls {
+    /// The acceptor.
+    pub acceptor: TlsAcceptor,
+    /// The certificate (PEM) to give clients.
+    pub certificate: PathBuf,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls")
+            .field("certificate", &self.certificate)
+            .finish()
+    }
+}
+
+impl Tls {
+    /// A self-signed certificate for `localhost`, `127.0.0.1` and `::1` (plus `host`), written
+    /// as `cert.pem` and `key.pem` into `dir`.
+    pub fn self_signed(dir: &Path, host: &str) -> Result<Tls, TlsError> {
+        let mut names = vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+            "::1".to_owned(),
+        ];
+        if !names.iter().any(|n| n == host) && !host.is_empty() && host != "0.0.0.0" && host != "::"
+        {
+            names.push(host.to_owned());
+        }
+        let generated = rcgen::generate_simple_self_signed(names)
+            .map_err(|e| TlsError::Generate(e.to_string()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| TlsError::Generate(format!("{}: {e}", dir.display())))?;
+        let certificate = dir.join("cert.pem");
+        let key = dir.join("key.pem");
+        std::fs::write(&certificate, generated.cert.pem())
+            .map_err(|e| TlsError::Generate(e.to_string()))?;
+        std::fs::write(&key, generated.signing_key.serialize_pem())
+            .map_err(|e| TlsError::Generate(e.to_string()))?;
+        Tls::from_files(&certificate, &key)
+    }
+
+    /// A certificate chain and private key from PEM files.
+    pub fn from_files(certificate: &Path, key: &Path) -> Result<Tls, TlsError> {
+        let read_error = |path: &Path, e: rustls_pki_types::pem::Error| TlsError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let chain = CertificateDer::pem_file_iter(certificate)
+            .map_err(|e| read_error(certificate, e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| read_error(certificate, e))?;
+        let private_key = PrivateKeyDer::from_pem_file(key).map_err(|e| read_error(key, e))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(chain, private_key)?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Tls {
+            acceptor: TlsAcceptor::from(Arc::new(config)),
+            certificate: certificate.to_path_buf(),
+        })
+    }
+}
