@@ -59,6 +59,24 @@ pub enum Command {
     /// `openapi/openapi.json` is its checked-in copy: `einvoice-mock openapi >
     /// openapi/openapi.json` regenerates it.
     Openapi,
+    /// Forward requests to the real provider and report drift: each request and each real
+    /// response is checked against the contract (a shape the schemas do not allow, a status
+    /// the documents do not list), in the same journal, admin API and JUnit report as `serve`.
+    ///
+    /// Example: `einvoice-mock proxy --target https://servicios-pruebas.afacturar.com`, then
+    /// point the client at the printed address.
+    Proxy(ProxyArgs),
+}
+
+/// Options of `proxy`.
+#[derive(Debug, clap::Args)]
+pub struct ProxyArgs {
+    /// The provider's base URL: requests go to TARGET + their path.
+    #[arg(long, value_name = "URL")]
+    pub target: reqwest::Url,
+    /// The same options as `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// Options of `serve`.
@@ -347,6 +365,15 @@ impl Checked {
 /// Runs the fake provider until SIGINT or SIGTERM; then writes the JUnit report and judges
 /// the journal when asked to.
 pub async fn serve(args: &ServeArgs) -> Result<Outcome, CliError> {
+    run_server(args, None).await
+}
+
+/// Runs the validating proxy until SIGINT or SIGTERM (see [`serve`] for the reports).
+pub async fn proxy(args: &ProxyArgs) -> Result<Outcome, CliError> {
+    run_server(&args.serve, Some(args.target.clone())).await
+}
+
+async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Outcome, CliError> {
     let mut config = match &args.config {
         Some(path) => Config::from_file(path)?,
         None => Config::embedded_default(),
@@ -390,10 +417,14 @@ pub async fn serve(args: &ServeArgs) -> Result<Outcome, CliError> {
         stdout.flush()?;
     }
     tracing::info!(%address, "einvoice-mock serving");
-    match tls {
-        Some(tls) => crate::server::serve_tls_until(listener, state.clone(), tls, shutdown).await?,
-        None => crate::server::serve_until(listener, state.clone(), shutdown).await?,
-    }
+    let router = match target {
+        Some(target) => {
+            tracing::info!(%target, "proxying to the provider");
+            crate::server::proxy::proxy_app(state.clone(), target)
+        }
+        None => crate::server::app(state.clone()),
+    };
+    crate::server::serve_router_until(listener, router, &state, tls, shutdown).await?;
     let journal = state.journal();
     let summary = journal.summary();
     tracing::info!(

@@ -3,17 +3,20 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use einvoice_mock::cli::{self, Cli, Command, Outcome};
+use einvoice_mock::cli::{self, Cli, Command, LogFormat, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+        );
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     match run(cli) {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Violations) => ExitCode::from(1),
@@ -32,6 +35,20 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 .enable_all()
                 .build()?;
             Ok(runtime.block_on(cli::serve(&args))?)
+        }
+        Command::Proxy(args) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            Ok(runtime.block_on(cli::proxy(&args))?)
+        }
+        Command::Openapi => {
+            use std::io::Write as _;
+            let document = einvoice_mock::openapi::render()?;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(document.as_bytes())?;
+            stdout.flush()?;
+            Ok(Outcome::Ok)
         }
     }
 }

@@ -154,6 +154,16 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     } else {
         next.run(request).await
     };
+    if let Some(findings) = response
+        .extensions()
+        .get::<super::proxy::ResponseFindings>()
+    {
+        if !findings.0.is_empty() {
+            entry.violations.extend(findings.0.iter().cloned());
+            entry.verdict = "violates";
+            tracing::warn!(path = %entry.path, findings = findings.0.len(), "the provider's answer drifts from the contract");
+        }
+    }
     entry.status = response.status().as_u16();
     entry.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     tracing::info!(

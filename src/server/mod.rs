@@ -6,6 +6,7 @@ pub mod forms;
 mod intercept;
 pub mod journal;
 mod listener;
+pub mod proxy;
 pub mod scenarios;
 mod state;
 pub mod tls;
@@ -36,7 +37,13 @@ use crate::provider::sovos::handlers as sovos;
 /// The application: the provider routes behind contract verification, scenarios and the
 /// journal, and the admin API under `/__admin/`.
 pub fn app(state: AppState) -> Router {
-    provider_routes(state.clone())
+    with_intercept_and_admin(provider_routes(state.clone()), state)
+}
+
+/// `routes` behind the `intercept` layer (verdict, scenarios, journal), merged with the admin
+/// API: what `serve` and `proxy` have in common.
+pub(crate) fn with_intercept_and_admin(routes: Router, state: AppState) -> Router {
+    routes
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             intercept::intercept,
@@ -109,16 +116,28 @@ async fn method_not_allowed(request: Request) -> Response {
     }
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves.
+/// Serves the fake on `listener` until `shutdown` resolves.
 pub async fn serve_until(
     listener: TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_router_until(listener, app(state.clone()), &state, None, shutdown).await
+}
+
+/// Serves any application built on `state` (the fake or the proxy), over HTTPS when `tls` is
+/// given, until `shutdown` resolves.
+pub async fn serve_router_until(
+    listener: TcpListener,
+    router: Router,
+    state: &AppState,
+    tls: Option<tls::Tls>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let limits = listener::Limits {
         header_read_timeout: state.config().server.read_timeout(),
     };
-    listener::serve(listener, app(state), limits, None, shutdown).await
+    listener::serve(listener, router, limits, tls.map(|t| t.acceptor), shutdown).await
 }
 
 /// Serves `state` over HTTPS on `listener` until `shutdown` resolves.

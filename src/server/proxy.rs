@@ -1,0 +1,246 @@
+//! The validating proxy: requests go to the real provider (sandbox or production); each
+//! request and each real response is checked against the contract, and drift — a response
+//! shape the schemas do not allow, or a status the documents do not list — is reported in the
+//! same journal as `serve`'s.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::Value;
+
+use super::verify::Finding;
+use super::AppState;
+use crate::contract::{Contract, Operation};
+
+/// Findings about the upstream's answer, handed from the forwarder to the journal.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseFindings(pub Vec<Finding>);
+
+/// The statuses the documents list for `operation`.
+pub fn documented_statuses(operation: Operation) -> &'static [u16] {
+    match operation {
+        Operation::HistoricoEventos | Operation::AcuseReciboFev => {
+            &[200, 400, 401, 403, 404, 405, 409, 415, 422, 429, 500, 503]
+        }
+        Operation::Saldos | Operation::SaldosPdf | Operation::SaldosCsv => {
+            &[200, 400, 401, 404, 500]
+        }
+    }
+}
+
+/// The response schemas that may describe an answer of `operation` with `status`.
+pub fn response_schemas(operation: Operation, status: u16) -> &'static [&'static str] {
+    match (operation, status) {
+        (Operation::HistoricoEventos, 200) => &[
+            "afacturar/historico_eventos.success",
+            "afacturar/historico_eventos.sin_eventos",
+            "afacturar/error",
+        ],
+        (Operation::AcuseReciboFev, 200) => &[
+            "afacturar/acuse_recibo_fev.success",
+            "afacturar/acuse_recibo_fev.dian_error",
+            "afacturar/error",
+        ],
+        (Operation::AcuseReciboFev, 400) => &[
+            "afacturar/acuse_recibo_fev.semantic_error",
+            "afacturar/acuse_recibo_fev.data_error",
+            "afacturar/http_error",
+        ],
+        (Operation::HistoricoEventos | Operation::AcuseReciboFev, 401) => {
+            &["afacturar/unauthenticated", "afacturar/http_error"]
+        }
+        (Operation::HistoricoEventos | Operation::AcuseReciboFev, _) => {
+            &["afacturar/http_error", "afacturar/error"]
+        }
+        (Operation::Saldos, 200) => &["sovos/saldos.success"],
+        // The reports answer a file, not JSON: checked by content type.
+        (Operation::SaldosPdf | Operation::SaldosCsv, 200) => &[],
+        (_, _) => &["sovos/errors"],
+    }
+}
+
+/// Checks an upstream answer against the contract.
+pub fn check_response(
+    contract: &Contract,
+    operation: Operation,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let drift = |rule: &str, message: String| Finding {
+        location: "response".to_owned(),
+        rule: rule.to_owned(),
+        message,
+    };
+    if !documented_statuses(operation).contains(&status) {
+        findings.push(drift(
+            "status",
+            format!("status {status} is not documented for {operation}"),
+        ));
+        return findings;
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if matches!(operation, Operation::SaldosPdf | Operation::SaldosCsv) && status == 200 {
+        let expected = if operation == Operation::SaldosPdf {
+            "application/pdf"
+        } else {
+            "text/csv"
+        };
+        if !content_type.starts_with(expected) {
+            findings.push(drift(
+                "content-type",
+                format!("the report is documented as {expected}, got `{content_type}`"),
+            ));
+        }
+        return findings;
+    }
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(error) => {
+            findings.push(drift(
+                "json",
+                format!("the documents say every answer is JSON: {error}"),
+            ));
+            return findings;
+        }
+    };
+    let schemas = response_schemas(operation, status);
+    let mut closest: Option<(&str, Vec<Finding>)> = None;
+    for schema in schemas {
+        let Ok(violations) = contract.validate_schema(schema, &value) else {
+            continue;
+        };
+        if violations.is_valid() {
+            return findings;
+        }
+        let found: Vec<Finding> = violations
+            .iter()
+            .map(|v| Finding {
+                location: format!("response{}", v.path),
+                rule: v.keyword().to_owned(),
+                message: format!("{} (schema {schema})", v.message),
+            })
+            .collect();
+        if closest.as_ref().is_none_or(|(_, c)| found.len() < c.len()) {
+            closest = Some((schema, found));
+        }
+    }
+    if let Some((schema, found)) = closest {
+        findings.push(drift(
+            "shape",
+            format!(
+                "the {status} body matches none of the documented shapes ({}); closest: {schema}",
+                schemas.join(", ")
+            ),
+        ));
+        findings.extend(found);
+    }
+    findings
+}
+
+/// The proxy application: every request forwarded to `target` behind the same contract
+/// verification, scenarios and journal as `serve`, with the admin API.
+pub fn proxy_app(state: AppState, target: reqwest::Url) -> Router {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new());
+    let forwarder = Router::new()
+        .fallback(move |State(state): State<AppState>, request: Request| {
+            let client = client.clone();
+            let target = target.clone();
+            async move { forward(&state, &client, &target, request).await }
+        })
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(state.clone());
+    super::with_intercept_and_admin(forwarder, state)
+}
+
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+];
+
+async fn forward(
+    state: &AppState,
+    client: &reqwest::Client,
+    target: &reqwest::Url,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, state.config().server.body_limit()).await else {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let mut url = target.clone();
+    let base = target.path().trim_end_matches('/');
+    url.set_path(&format!("{base}{}", parts.uri.path()));
+    url.set_query(parts.uri.query());
+    let mut upstream = client
+        .request(parts.method.clone(), url.clone())
+        .body(bytes);
+    for (name, value) in &parts.headers {
+        if name == header::HOST
+            || name == header::CONTENT_LENGTH
+            || HOP_BY_HOP.contains(&name.as_str())
+        {
+            continue;
+        }
+        upstream = upstream.header(name, value);
+    }
+    let answer = match upstream.send().await {
+        Ok(answer) => answer,
+        Err(error) => {
+            tracing::warn!(%url, %error, "upstream unreachable");
+            let mut response = (
+                StatusCode::BAD_GATEWAY,
+                format!("einvoice-mock proxy: {error}"),
+            )
+                .into_response();
+            response
+                .extensions_mut()
+                .insert(ResponseFindings(vec![Finding {
+                    location: "response".into(),
+                    rule: "upstream".into(),
+                    message: format!("the provider could not be reached: {error}"),
+                }]));
+            return response;
+        }
+    };
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    let body = answer.bytes().await.unwrap_or_else(|_| Bytes::new());
+    let findings = match Operation::from_path(parts.uri.path()) {
+        Some(operation) => check_response(
+            state.contract(),
+            operation,
+            status.as_u16(),
+            &headers,
+            &body,
+        ),
+        None => Vec::new(),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    for (name, value) in &headers {
+        if HOP_BY_HOP.contains(&name.as_str()) || name == header::CONTENT_LENGTH {
+            continue;
+        }
+        if let Ok(name) = HeaderName::from_bytes(name.as_str().as_bytes()) {
+            response.headers_mut().append(name, value.clone());
+        }
+    }
+    response.extensions_mut().insert(ResponseFindings(findings));
+    response
+}

@@ -1,0 +1,179 @@
+//! The validating proxy, against a second einvoice-mock and against a provider that drifts.
+
+use axum::routing::post;
+use reqwest::multipart::Form;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+use super::{client, deterministic_config, deterministic_fake, fixture};
+use einvoice_mock::server::proxy::proxy_app;
+use einvoice_mock::server::serve_router_until;
+use einvoice_mock::AppState;
+
+/// Starts a proxy to `target` on loopback; returns its base URL and state.
+async fn start_proxy(target: &str) -> (String, AppState) {
+    let state = AppState::new(deterministic_config()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let router = proxy_app(state.clone(), target.parse().unwrap());
+    let serving = state.clone();
+    tokio::spawn(async move {
+        serve_router_until(listener, router, &serving, None, std::future::pending()).await
+    });
+    (url, state)
+}
+
+#[tokio::test]
+async fn through_the_proxy_a_conforming_exchange_with_einvoice_mock_shows_no_drift() {
+    let upstream = deterministic_fake().await;
+    let (proxy, state) = start_proxy(&upstream.uri()).await;
+    let data = fixture("afacturar/acuse_recibo_fev.data/valid/seed_003_curl.json");
+    let body: Value = client()
+        .post(format!("{proxy}/api/radian/acuse_recibo_fev"))
+        .header("Accept", "application/json")
+        .header("Authorization", "Bearer token_cliente")
+        .multipart(
+            Form::new()
+                .text("data", data)
+                .text("documento_obligado", "888888888"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["codigo_error"], 0);
+    for month in ["2019-11", "2019-13"] {
+        client()
+            .post(format!("{proxy}/api/rest/Timbre/saldos"))
+            .header("RCApiKey", "k")
+            .json(&json!({ "MesConsulta": month }))
+            .send()
+            .await
+            .unwrap();
+    }
+    let csv = client()
+        .post(format!("{proxy}/api/rest/Timbre/saldos/csv"))
+        .header("RCApiKey", "k")
+        .json(&json!({ "MesConsulta": "2019-10" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(csv.text().await.unwrap().starts_with("Cuenta,TipoConsumo"));
+
+    let entries: Vec<_> = state.journal().entries().cloned().collect();
+    assert_eq!(entries.len(), 4);
+    assert_eq!(
+        entries[0].verdict, "conforms",
+        "{:?}",
+        entries[0].violations
+    );
+    assert_eq!(entries[1].verdict, "conforms");
+    // The client's own mistake is reported; the provider's documented 400-001 is no drift.
+    assert_eq!(entries[2].verdict, "violates");
+    assert!(entries[2]
+        .violations
+        .iter()
+        .all(|f| !f.location.starts_with("response")));
+    assert_eq!(
+        entries[3].verdict, "conforms",
+        "{:?}",
+        entries[3].violations
+    );
+    assert_eq!(
+        upstream.requests().len(),
+        4,
+        "every request reached the provider"
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_drifts_is_reported_in_the_journal() {
+    let drifting = axum::Router::new()
+        .route(
+            "/api/rest/Timbre/saldos",
+            post(|| async {
+                axum::Json(json!({
+                    "TipoConsumo": "Postpago", "FechaActual": "2019-11-19T13:53:41",
+                    "Registrados": 0, "Autorizados": 0, "GeneraronTimbre": 0,
+                    "Transacciones": "dos", "Detalle": []
+                }))
+            }),
+        )
+        .route(
+            "/api/rest/Timbre/saldos/csv",
+            post(|| async { axum::Json(json!({ "ok": true })) }),
+        )
+        .route(
+            "/api/radian/acuse_recibo_fev",
+            post(|| async { (axum::http::StatusCode::IM_A_TEAPOT, "short and stout") }),
+        );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, drifting).await });
+    let (proxy, state) = start_proxy(&upstream).await;
+
+    let saldos = client()
+        .post(format!("{proxy}/api/rest/Timbre/saldos"))
+        .header("RCApiKey", "k")
+        .json(&json!({ "MesConsulta": "2019-11" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        saldos.status(),
+        200,
+        "the provider's answer is passed on as it is"
+    );
+    client()
+        .post(format!("{proxy}/api/rest/Timbre/saldos/csv"))
+        .header("RCApiKey", "k")
+        .json(&json!({ "MesConsulta": "2019-10" }))
+        .send()
+        .await
+        .unwrap();
+    let teapot = client()
+        .post(format!("{proxy}/api/radian/acuse_recibo_fev"))
+        .header("Accept", "application/json")
+        .header("Authorization", "Bearer t")
+        .multipart(
+            Form::new()
+                .text(
+                    "data",
+                    fixture("afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json"),
+                )
+                .text("documento_obligado", "830020470"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(teapot.status(), 418);
+
+    let entries: Vec<_> = state.journal().entries().cloned().collect();
+    let rules = |i: usize| {
+        entries[i]
+            .violations
+            .iter()
+            .map(|f| f.rule.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(entries.iter().all(|e| e.verdict == "violates"));
+    assert!(
+        rules(0).contains(&"shape".to_owned()),
+        "{:?}",
+        entries[0].violations
+    );
+    assert!(
+        entries[0]
+            .violations
+            .iter()
+            .any(|f| f.location == "response/Transacciones" && f.rule == "type"),
+        "{:?}",
+        entries[0].violations
+    );
+    assert_eq!(rules(1), ["content-type"]);
+    assert_eq!(rules(2), ["status"]);
+    let junit = state.journal().junit();
+    assert!(junit.contains("failures=\"3\""), "{junit}");
+}
