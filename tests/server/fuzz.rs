@@ -35,17 +35,23 @@ fn content_type() -> impl Strategy<Value = String> {
 fn body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..512),
-        ("[a-z_]{0,20}", proptest::collection::vec(any::<u8>(), 0..200), any::<bool>()).prop_map(
-            |(name, value, close)| {
-                let mut body = format!("--x\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").into_bytes();
+        (
+            "[a-z_]{0,20}",
+            proptest::collection::vec(any::<u8>(), 0..200),
+            any::<bool>()
+        )
+            .prop_map(|(name, value, close)| {
+                let mut body =
+                    format!("--x\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n")
+                        .into_bytes();
                 body.extend(value);
                 if close {
                     body.extend_from_slice(b"\r\n--x--\r\n");
                 }
                 body
-            }
-        ),
-        "\\{\"MesConsulta\":\"[0-9-]{0,10}\"(,\"RFCConsulta\":\"[A-Z0-9&Ñ]{0,14}\")?\\}".prop_map(String::into_bytes),
+            }),
+        "\\{\"MesConsulta\":\"[0-9-]{0,10}\"(,\"RFCConsulta\":\"[A-Z0-9&Ñ]{0,14}\")?\\}"
+            .prop_map(String::into_bytes),
     ]
 }
 
@@ -54,7 +60,9 @@ fn json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
         ".{0,20}".prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 64, 8, |inner| {
@@ -75,8 +83,16 @@ fn json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// 256 cases in the test suite; `cargo xtask fuzz` sets `PROPTEST_CASES` for a longer run.
+fn fuzz_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases()))]
 
     #[test]
     fn arbitrary_requests_never_crash_the_fake_nor_get_a_5xx(
