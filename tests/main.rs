@@ -6,3 +6,4 @@
 mod contract;
 mod mocks;
 mod server;
+mod openapi;
