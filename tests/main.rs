@@ -5,5 +5,5 @@
 
 mod contract;
 mod mocks;
-mod server;
 mod openapi;
+mod server;

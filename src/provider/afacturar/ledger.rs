@@ -227,7 +227,11 @@ impl EventLedger {
             }));
         }
         self.store.append_event(&event.cufe, &row, consumed)?;
-        let history = self.histories.entry(event.cufe).or_default();
+        // Most CUFEs get one or two events: the default capacity of 4 would waste ~750 bytes.
+        let history = self
+            .histories
+            .entry(event.cufe)
+            .or_insert_with(|| Vec::with_capacity(1));
         history.push(StoredEvent {
             code: event.code,
             row,

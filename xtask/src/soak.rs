@@ -1,0 +1,280 @@
+//! `cargo xtask soak`: many concurrent clients on loopback, for a bounded time, across every
+//! operation and the armed scenarios. Reports errors (none is allowed besides what the armed
+//! scenarios produce), RSS growth and latency percentiles.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::http;
+use crate::server::Server;
+
+/// Options of `soak`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long the load runs.
+    pub duration: Duration,
+    /// Concurrent clients.
+    pub clients: usize,
+}
+
+impl Options {
+    /// `--duration SECONDS`, `--clients N`.
+    pub fn parse(args: &[String]) -> Result<Options> {
+        let mut options = Options {
+            duration: Duration::from_secs(30),
+            clients: 16,
+        };
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            let value = args
+                .next()
+                .with_context(|| format!("{arg} needs a value"))?;
+            match arg.as_str() {
+                "--duration" => {
+                    options.duration = Duration::from_secs(value.trim_end_matches('s').parse()?)
+                }
+                "--clients" => options.clients = value.parse()?,
+                other => {
+                    bail!("unknown soak option `{other}` (use --duration SECONDS, --clients N)")
+                }
+            }
+        }
+        if options.clients == 0 || options.duration.is_zero() {
+            bail!("--clients and --duration must be positive");
+        }
+        Ok(options)
+    }
+}
+
+const EJEMPLO_1: &str =
+    include_str!("../../fixtures/afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json");
+const SEED_CUFE: &str = "aadd9b013437bb072b6d2d99773368992e4678499d6123456e7cea9653c585dda585cfb89f177133165def832852137";
+
+/// One kind of request the soak sends, and the statuses that are correct for it.
+struct Call {
+    name: &'static str,
+    method: &'static str,
+    path: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    expected: &'static [u16],
+}
+
+fn multipart(fields: &[(&str, &str)]) -> (String, Vec<u8>) {
+    let boundary = "einvoicemocksoak";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The `n`-th request of client `client`: a rotation over every operation, fresh CUFEs for
+/// acuses, repeated ones (DIAN 15), invalid payloads (400), and the operations the armed
+/// scenarios answer.
+fn call(client: usize, n: u64) -> Call {
+    let afacturar = |path, fields: &[(&str, &str)], expected| {
+        let (content_type, body) = multipart(fields);
+        Call {
+            name: path,
+            method: "POST",
+            path,
+            headers: vec![
+                ("Authorization", "Bearer soak".to_owned()),
+                ("Accept", "application/json".to_owned()),
+                ("Content-Type", content_type),
+            ],
+            body,
+            expected,
+        }
+    };
+    let sovos = |path, body: &str, expected| Call {
+        name: path,
+        method: "POST",
+        path,
+        headers: vec![
+            ("RCApiKey", "soak".to_owned()),
+            ("Content-Type", "application/json".to_owned()),
+        ],
+        body: body.as_bytes().to_vec(),
+        expected,
+    };
+    let fresh_cufe = format!("{:048x}{:048x}", client + 1, n);
+    match n % 8 {
+        0 | 1 => {
+            let data = EJEMPLO_1.replace(
+                "f46111923e8a010b647ed4192de51987ada7c2d18d136ab0184d66838c4ae9f5e9ca302f8e0d41fc0e5883357c2423a4",
+                &fresh_cufe,
+            );
+            afacturar(
+                "/api/radian/acuse_recibo_fev",
+                &[("data", &data), ("documento_obligado", "830020470")],
+                &[200],
+            )
+        }
+        // The document's Ejemplo 1 again and again: one success in the whole run, then DIAN 15.
+        2 => afacturar(
+            "/api/radian/acuse_recibo_fev",
+            &[("data", EJEMPLO_1), ("documento_obligado", "830020470")],
+            &[200],
+        ),
+        3 => afacturar(
+            "/api/radian/historico_eventos",
+            &[("cufe", SEED_CUFE)],
+            &[200],
+        ),
+        4 => sovos(
+            "/api/rest/Timbre/saldos",
+            r#"{"MesConsulta":"2019-11"}"#,
+            &[200],
+        ),
+        5 => sovos(
+            "/api/rest/Timbre/saldos",
+            r#"{"MesConsulta":"2019-13"}"#,
+            &[400],
+        ),
+        6 => sovos(
+            "/api/rest/Timbre/saldos/csv",
+            r#"{"MesConsulta":"2019-10"}"#,
+            &[200],
+        ),
+        // Answered by the scenario armed in `run` (the documented 500).
+        _ => sovos(
+            "/api/rest/Timbre/saldos/pdf",
+            r#"{"MesConsulta":"2019-10"}"#,
+            &[500],
+        ),
+    }
+}
+
+/// Runs the soak against the release binary.
+pub fn run(binary: &std::path::Path, options: &Options) -> Result<()> {
+    let mut server = Server::start(binary, &["serve", "--port", "0"])?;
+    let address = server.address.clone();
+    // Every pdf report answers the documented 500: the scenarios are part of the load.
+    http::request(
+        &address,
+        "POST",
+        "/__admin/scenarios",
+        &[("Content-Type", "application/json")],
+        br#"{"operation":"saldos_pdf","respond":"500","times":null}"#,
+    )?;
+    let (_, rss_start) = server.memory_kib();
+    println!(
+        "soak: {} clients for {:?} against {address} (RSS at start {rss_start} KiB)",
+        options.clients, options.duration
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut threads = Vec::new();
+    for client in 0..options.clients {
+        let (stop, sent, latencies, errors, address) = (
+            stop.clone(),
+            sent.clone(),
+            latencies.clone(),
+            errors.clone(),
+            address.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            let mut own = Vec::new();
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let call = call(client, n);
+                n += 1;
+                let headers: Vec<(&str, &str)> =
+                    call.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let started = Instant::now();
+                let answer = http::request(&address, call.method, call.path, &headers, &call.body);
+                own.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
+                sent.fetch_add(1, Ordering::Relaxed);
+                match answer {
+                    Ok(answer) if call.expected.contains(&answer.status) => {}
+                    Ok(answer) => errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(format!(
+                            "{} answered {}: {}",
+                            call.name,
+                            answer.status,
+                            answer.text().chars().take(200).collect::<String>()
+                        )),
+                    Err(error) => errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(format!("{}: {error:#}", call.name)),
+                }
+            }
+            latencies
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(own);
+        }));
+    }
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while started.elapsed() < options.duration {
+        std::thread::sleep(Duration::from_secs(1).min(options.duration));
+        let (_, rss) = server.memory_kib();
+        samples.push(rss);
+    }
+    stop.store(true, Ordering::Relaxed);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    let (peak, rss_end) = server.memory_kib();
+    let summary = http::get(&address, "/__admin/requests")?;
+    server.stop();
+
+    let mut latencies = latencies.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies.get(index).copied().unwrap_or(0) as f64 / 1000.0
+    };
+    let total = sent.load(Ordering::Relaxed);
+    let errors = errors.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    println!(
+        "soak: {total} requests in {:.1} s ({:.0}/s)",
+        started.elapsed().as_secs_f64(),
+        total as f64 / started.elapsed().as_secs_f64()
+    );
+    println!(
+        "soak: latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        percentile(0.50),
+        percentile(0.99),
+        percentile(1.0)
+    );
+    let first_sample = samples.first().copied().unwrap_or(rss_start);
+    println!(
+        "soak: RSS start {rss_start} KiB, after 1 s {first_sample} KiB, end {rss_end} KiB, peak {peak} KiB (growth after warm-up {} KiB)",
+        rss_end.saturating_sub(first_sample)
+    );
+    let journal_summary = summary
+        .text()
+        .split("\"summary\":")
+        .nth(1)
+        .and_then(|rest| rest.split('}').next())
+        .map(|s| format!("{s}}}"))
+        .unwrap_or_default();
+    println!("soak: journal summary {journal_summary}");
+    println!(
+        "soak: {} unexpected answers or transport errors",
+        errors.len()
+    );
+    for error in errors.iter().take(10) {
+        println!("  {error}");
+    }
+    if !errors.is_empty() {
+        bail!("{} unexpected answers during the soak", errors.len());
+    }
+    Ok(())
+}
