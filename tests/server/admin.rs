@@ -6,7 +6,9 @@ use reqwest::multipart::Form;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::{client, deterministic_config, deterministic_fake, fixture, fixture_json};
+use super::{
+    client, deterministic_config, deterministic_fake, ejemplo_1_with, fixture, fixture_json,
+};
 use einvoice_mock::provider::afacturar::body::DOCUMENTED_CODES;
 use einvoice_mock::provider::sovos::errors::SovosError;
 use einvoice_mock::{Config, FakeProvider};
@@ -43,15 +45,6 @@ fn acuse_request(fake: &FakeProvider, data: String, token: &str) -> reqwest::Req
                 .text("data", data)
                 .text("documento_obligado", "830020470"),
         )
-}
-
-fn ejemplo_1_with(cufe: &str, webhook: Option<&str>) -> String {
-    let mut data = fixture_json("afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json");
-    data["evento"][0]["informacion_documento_referencia"]["cufe"] = json!(cufe);
-    if let Some(url) = webhook {
-        data["generalidades"]["webhook"] = json!(url);
-    }
-    data.to_string()
 }
 
 fn saldos_request(fake: &FakeProvider, body: Value) -> reqwest::RequestBuilder {

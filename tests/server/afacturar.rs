@@ -46,9 +46,7 @@ fn ejemplo_1() -> String {
 }
 
 fn ejemplo_1_with_cufe(cufe: &str) -> String {
-    let mut data: Value = serde_json::from_str(&ejemplo_1()).expect("JSON");
-    data["evento"][0]["informacion_documento_referencia"]["cufe"] = json!(cufe);
-    data.to_string()
+    super::ejemplo_1_with(cufe, None)
 }
 
 #[tokio::test]

@@ -41,3 +41,13 @@ pub fn fixture(path: &str) -> String {
 pub fn fixture_json(path: &str) -> serde_json::Value {
     serde_json::from_str(&fixture(path)).expect("fixture is JSON")
 }
+
+/// The seed's Ejemplo 1 `data` document with another CUFE (and, optionally, a webhook).
+pub fn ejemplo_1_with(cufe: &str, webhook: Option<&str>) -> String {
+    let mut data = fixture_json("afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json");
+    data["evento"][0]["informacion_documento_referencia"]["cufe"] = serde_json::json!(cufe);
+    if let Some(url) = webhook {
+        data["generalidades"]["webhook"] = serde_json::json!(url);
+    }
+    data.to_string()
+}

@@ -11,14 +11,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use super::{client, deterministic_config, deterministic_fake, fixture_json};
+use super::{client, deterministic_config, deterministic_fake};
 use einvoice_mock::server::ConnectionControl;
 use einvoice_mock::{app, AppState, FakeProvider};
 
 fn ejemplo_1_with(cufe: &str) -> String {
-    let mut data = fixture_json("afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json");
-    data["evento"][0]["informacion_documento_referencia"]["cufe"] = json!(cufe);
-    data.to_string()
+    super::ejemplo_1_with(cufe, None)
 }
 
 async fn acuse(fake: &FakeProvider, data: String) -> Value {
