@@ -48,7 +48,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         Some(op) if op.is_form() => read_fields(&parts.headers, bytes.clone()).await.ok(),
         _ => None,
     };
-    let verdict = verify(
+    let mut verdict = verify(
         state.contract(),
         &parts.method,
         &path,
@@ -96,7 +96,10 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
 
     let control = parts.extensions.get::<ConnectionControl>().cloned();
     let replay = parts.clone();
-    let request = Request::from_parts(parts, Body::from(bytes.clone()));
+    let mut request = Request::from_parts(parts, Body::from(bytes.clone()));
+    if let Some(parsed) = verdict.parsed.take() {
+        request.extensions_mut().insert(parsed);
+    }
 
     let rate_limited = provider == Some(Provider::Afacturar)
         && operation.is_some()

@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap, Method};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::contract::{parse_form, Contract, Operation, Provider};
+use crate::contract::{parse_form, Contract, FormPayload, Operation, Provider, Violations};
 
 /// One way a request breaks the documented contract.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,6 +19,28 @@ pub struct Finding {
     pub message: String,
 }
 
+/// What verification already parsed and validated, handed to the handler in the request's
+/// extensions so that a request is parsed and validated once, not twice.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed {
+    /// A form operation whose form level passed.
+    Form {
+        /// The fields and the parsed `data`.
+        form: FormPayload,
+        /// The form fields against the form schema.
+        form_violations: Violations,
+        /// The `data` document against its schema.
+        data_violations: Violations,
+    },
+    /// A JSON operation whose body is JSON.
+    Json {
+        /// The body.
+        payload: Value,
+        /// The body against its schema.
+        violations: Violations,
+    },
+}
+
 /// What verification found in one request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Verdict {
@@ -30,6 +52,9 @@ pub struct Verdict {
     /// (with `data` parsed in place).
     #[serde(skip)]
     pub payload: Option<Value>,
+    /// The parsed request and its violations, for the handler.
+    #[serde(skip)]
+    pub parsed: Option<Parsed>,
 }
 
 impl Verdict {
@@ -205,13 +230,18 @@ pub fn verify(
             match serde_json::from_slice::<Value>(body) {
                 Err(error) => verdict.push("body", "json", format!("not JSON: {error}")),
                 Ok(payload) => {
-                    for violation in &contract.validate(operation, &payload) {
+                    let violations = contract.validate(operation, &payload);
+                    for violation in &violations {
                         verdict.push(
                             location("", &violation.path.to_string()),
                             violation.keyword(),
                             &violation.message,
                         );
                     }
+                    verdict.parsed = Some(Parsed::Json {
+                        payload: payload.clone(),
+                        violations,
+                    });
                     verdict.payload = Some(payload);
                 }
             }
@@ -244,9 +274,11 @@ fn verify_form(
             verdict.payload = Some(Value::Object(raw));
         }
         Ok(form) => {
+            let mut form_violations = Violations::default();
             if let Some(schema) = operation.form_schema() {
                 if let Ok(violations) = contract.validate_schema(schema, &form.fields) {
-                    for violation in &violations {
+                    form_violations = violations;
+                    for violation in &form_violations {
                         let field = violation.path.to_string();
                         verdict.push(
                             format!("form field {}", field.trim_start_matches('/')),
@@ -257,8 +289,10 @@ fn verify_form(
                 }
             }
             let mut payload = form.fields.clone();
+            let mut data_violations = Violations::default();
             if let Some(data) = &form.data {
-                for violation in &contract.validate(operation, data) {
+                data_violations = contract.validate(operation, data);
+                for violation in &data_violations {
                     verdict.push(
                         location("data", &violation.path.to_string()),
                         violation.keyword(),
@@ -268,6 +302,11 @@ fn verify_form(
                 payload["data"] = data.clone();
             }
             verdict.payload = Some(payload);
+            verdict.parsed = Some(Parsed::Form {
+                form,
+                form_violations,
+                data_violations,
+            });
         }
     }
 }

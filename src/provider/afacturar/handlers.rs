@@ -6,14 +6,16 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use serde_json::Value;
 
 use super::body::{self, AcuseResultado, Meta};
 use super::events::{url_representacion_xml, EventCode};
 use super::ledger::RecordError;
-use crate::contract::{parse_form, FormError, FormPayload, Operation};
+use crate::contract::{parse_form, FormError, FormPayload, Operation, Violations};
 use crate::server::forms::{read_fields, FormBodyError};
+use crate::server::verify::Parsed;
 use crate::server::AppState;
 
 /// An Afacturar answer: an HTTP status and one of the documented bodies.
@@ -64,13 +66,26 @@ async fn front(
     operation: Operation,
     headers: &HeaderMap,
     request_body: Bytes,
+    parsed: Option<Parsed>,
     started: Instant,
-) -> Result<FormPayload, Answer> {
+) -> Result<Checked, Answer> {
     if !authenticated(state, headers) {
         return Err(Answer::new(
             StatusCode::UNAUTHORIZED,
             body::unauthenticated(),
         ));
+    }
+    // Contract verification in front of the routes usually parsed and validated already.
+    if let Some(Parsed::Form {
+        form,
+        form_violations,
+        data_violations,
+    }) = parsed
+    {
+        return Ok(Checked {
+            form,
+            violations: Some((form_violations, data_violations)),
+        });
     }
     let fields = match read_fields(headers, request_body).await {
         Ok(fields) => fields,
@@ -91,13 +106,24 @@ async fn front(
         .rev()
         .find(|(name, _)| name == "documento_obligado")
         .map(|(_, value)| value.clone());
-    parse_form(operation, fields).map_err(|error: FormError| {
-        let meta = meta(state, documento.as_deref(), started);
-        Answer::new(
-            StatusCode::BAD_REQUEST,
-            body::semantic_error(body::resultado_for_form_error(&error), &meta),
-        )
-    })
+    parse_form(operation, fields)
+        .map(|form| Checked {
+            form,
+            violations: None,
+        })
+        .map_err(|error: FormError| {
+            let meta = meta(state, documento.as_deref(), started);
+            Answer::new(
+                StatusCode::BAD_REQUEST,
+                body::semantic_error(body::resultado_for_form_error(&error), &meta),
+            )
+        })
+}
+
+/// A readable form, with its violations when verification already computed them.
+struct Checked {
+    form: FormPayload,
+    violations: Option<(Violations, Violations)>,
 }
 
 fn meta(state: &AppState, documento_obligado: Option<&str>, started: Instant) -> Meta {
@@ -115,20 +141,23 @@ fn meta(state: &AppState, documento_obligado: Option<&str>, started: Instant) ->
 /// `POST /api/radian/historico_eventos`.
 pub async fn historico_eventos(
     State(state): State<AppState>,
+    parsed: Option<Extension<Parsed>>,
     headers: HeaderMap,
     request_body: Bytes,
 ) -> Answer {
     let started = Instant::now();
+    let parsed = parsed.map(|Extension(p)| p);
     let form = match front(
         &state,
         Operation::HistoricoEventos,
         &headers,
         request_body,
+        parsed,
         started,
     )
     .await
     {
-        Ok(form) => form,
+        Ok(checked) => checked.form,
         Err(answer) => return answer,
     };
     let cufe = form.field("cufe").unwrap_or_default();
@@ -160,20 +189,23 @@ fn is_loopback_test_webhook(violation: &crate::contract::Violation, data: &Value
 /// `POST /api/radian/acuse_recibo_fev`.
 pub async fn acuse_recibo_fev(
     State(state): State<AppState>,
+    parsed: Option<Extension<Parsed>>,
     headers: HeaderMap,
     request_body: Bytes,
 ) -> Answer {
     let started = Instant::now();
-    let form = match front(
+    let parsed = parsed.map(|Extension(p)| p);
+    let Checked { form, violations } = match front(
         &state,
         Operation::AcuseReciboFev,
         &headers,
         request_body,
+        parsed,
         started,
     )
     .await
     {
-        Ok(form) => form,
+        Ok(checked) => checked,
         Err(answer) => return answer,
     };
     let documento = form
@@ -181,16 +213,22 @@ pub async fn acuse_recibo_fev(
         .unwrap_or_default()
         .to_owned();
     let contract = state.contract();
-    let mut resultado = Vec::new();
-    if let Some(schema) = Operation::AcuseReciboFev.form_schema() {
-        if let Ok(violations) = contract.validate_schema(schema, &form.fields) {
-            resultado.extend(body::resultado(&violations, &form.fields));
-        }
-    }
-    let data = form.data.clone().unwrap_or(Value::Null);
-    let mut violations = contract.validate(Operation::AcuseReciboFev, &data);
-    violations.0.retain(|v| !is_loopback_test_webhook(v, &data));
-    resultado.extend(body::resultado(&violations, &data));
+    let data = form.data.unwrap_or(Value::Null);
+    let (form_violations, mut data_violations) = violations.unwrap_or_else(|| {
+        let form_violations = Operation::AcuseReciboFev
+            .form_schema()
+            .and_then(|schema| contract.validate_schema(schema, &form.fields).ok())
+            .unwrap_or_default();
+        (
+            form_violations,
+            contract.validate(Operation::AcuseReciboFev, &data),
+        )
+    });
+    data_violations
+        .0
+        .retain(|v| !is_loopback_test_webhook(v, &data));
+    let mut resultado = body::resultado(&form_violations, &form.fields);
+    resultado.extend(body::resultado(&data_violations, &data));
     if !resultado.is_empty() {
         let meta = meta(&state, Some(&documento), started);
         return Answer::new(

@@ -4,13 +4,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use super::errors::SovosError;
 use super::ledger::{Account, Month};
 use super::{report_csv, report_pdf};
 use crate::contract::Operation;
+use crate::server::verify::Parsed;
 use crate::server::AppState;
 
 /// A Sovos failure, answered in the `errors[{Code, Message}]` shape.
@@ -54,6 +55,7 @@ fn front(
     operation: Operation,
     headers: &HeaderMap,
     body: &Bytes,
+    parsed: Option<Parsed>,
 ) -> Result<(Account, Value), Failure> {
     let key = headers
         .get("RCApiKey")
@@ -80,10 +82,20 @@ fn front(
     if !is_json {
         return Err(Failure::NotJson);
     }
-    // A body that is not JSON binds to nothing: MesConsulta is then missing (400-001).
-    let payload: Value =
-        serde_json::from_slice(body).map_err(|_| SovosError::MesConsultaInvalido)?;
-    let violations = state.contract().validate(operation, &payload);
+    let (payload, violations) = match parsed {
+        // Contract verification in front of the routes parsed and validated already.
+        Some(Parsed::Json {
+            payload,
+            violations,
+        }) => (payload, violations),
+        _ => {
+            // A body that is not JSON binds to nothing: MesConsulta is then missing (400-001).
+            let payload: Value =
+                serde_json::from_slice(body).map_err(|_| SovosError::MesConsultaInvalido)?;
+            let violations = state.contract().validate(operation, &payload);
+            (payload, violations)
+        }
+    };
     if let Some(error) = SovosError::for_violations(operation, &violations) {
         return Err(error.into());
     }
@@ -100,10 +112,12 @@ fn month_of(payload: &Value) -> Result<Month, SovosError> {
 /// `POST /api/rest/Timbre/saldos`.
 pub async fn saldos(
     State(state): State<AppState>,
+    parsed: Option<Extension<Parsed>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    let (account, payload) = front(&state, Operation::Saldos, &headers, &body)?;
+    let parsed = parsed.map(|Extension(p)| p);
+    let (account, payload) = front(&state, Operation::Saldos, &headers, &body, parsed)?;
     let month = month_of(&payload)?;
     let rfc = payload["RFCConsulta"].as_str();
     let saldos = account.saldos(month, rfc, state.clock().mexico())?;
@@ -114,19 +128,21 @@ pub async fn saldos(
 pub async fn report(
     State(state): State<AppState>,
     Path(formato): Path<String>,
+    parsed: Option<Extension<Parsed>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
+    let parsed = parsed.map(|Extension(p)| p);
     let operation = match formato.to_ascii_lowercase().as_str() {
         "pdf" => Operation::SaldosPdf,
         "csv" => Operation::SaldosCsv,
         _ => {
             // The key and the body are checked first, as for a supported format.
-            front(&state, Operation::SaldosCsv, &headers, &body)?;
+            front(&state, Operation::SaldosCsv, &headers, &body, None)?;
             return Err(SovosError::FormatoNoSoportado.into());
         }
     };
-    let (account, payload) = front(&state, operation, &headers, &body)?;
+    let (account, payload) = front(&state, operation, &headers, &body, parsed)?;
     let month = month_of(&payload)?;
     let report = account.report(month, state.clock().mexico());
     let (content_type, extension, bytes) = match operation {
