@@ -96,10 +96,6 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
 
     let control = parts.extensions.get::<ConnectionControl>().cloned();
     let replay = parts.clone();
-    let mut request = Request::from_parts(parts, Body::from(bytes.clone()));
-    if let Some(parsed) = verdict.parsed.take() {
-        request.extensions_mut().insert(parsed);
-    }
 
     let rate_limited = provider == Some(Provider::Afacturar)
         && operation.is_some()
@@ -117,6 +113,12 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         _ => None,
     };
     entry.scenario = scenario.as_ref().map(|s| s.id);
+    // Read from the parsed form before it moves to the handler.
+    let webhook = verdict.webhook().map(str::to_owned);
+    let mut request = Request::from_parts(parts, Body::from(bytes.clone()));
+    if let Some(parsed) = verdict.parsed.take() {
+        request.extensions_mut().insert(parsed);
+    }
 
     let response = if rate_limited {
         let meta = afacturar_meta(&state, &verdict, started);
@@ -145,7 +147,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
                 Some(code) => {
                     let meta = afacturar_meta(&state, &verdict, started);
                     if op == Operation::AcuseReciboFev && code == "28" {
-                        if let Some(url) = verdict.webhook() {
+                        if let Some(url) = &webhook {
                             schedule_webhook(&state, &scenario, url, replay, bytes);
                         }
                     }

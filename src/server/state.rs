@@ -196,6 +196,15 @@ impl AppState {
         self.events().record(event).map(|stored| stored.row.clone())
     }
 
+    /// Runs `f` on the Sovos account that `api_key` reaches, under the lock: the handlers
+    /// read an account without copying its ledger.
+    pub fn with_account<R>(&self, api_key: &str, f: impl FnOnce(&Account) -> R) -> Option<R> {
+        self.accounts()
+            .iter()
+            .find(|(k, _)| k.as_deref().is_none_or(|k| k == api_key))
+            .map(|(_, account)| f(account))
+    }
+
     /// The armed scenarios.
     pub fn scenarios(&self) -> MutexGuard<'_, Scenarios> {
         lock(&self.inner.scenarios)

@@ -49,7 +49,7 @@ pub struct Verdict {
     /// Every finding; empty means the request conforms.
     pub findings: Vec<Finding>,
     /// The parsed payload, when it could be parsed: the Sovos body, the Afacturar form fields
-    /// (with `data` parsed in place).
+    /// (the parsed `data` document is in `parsed`).
     #[serde(skip)]
     pub payload: Option<Value>,
     /// The parsed request and its violations, for the handler.
@@ -73,7 +73,11 @@ impl Verdict {
             .and_then(Value::as_str)
             .into_iter()
             .collect();
-        if let Some(events) = payload.pointer("/data/evento").and_then(Value::as_array) {
+        if let Some(events) = self
+            .data()
+            .and_then(|d| d.get("evento"))
+            .and_then(Value::as_array)
+        {
             found.extend(
                 events
                     .iter()
@@ -91,10 +95,15 @@ impl Verdict {
 
     /// The webhook of an `acuse_recibo_fev` request, if given.
     pub fn webhook(&self) -> Option<&str> {
-        self.payload
-            .as_ref()?
-            .pointer("/data/generalidades/webhook")?
-            .as_str()
+        self.data()?.pointer("/generalidades/webhook")?.as_str()
+    }
+
+    /// The parsed `data` document of `acuse_recibo_fev`, while the verdict still holds it.
+    fn data(&self) -> Option<&Value> {
+        match &self.parsed {
+            Some(Parsed::Form { form, .. }) => form.data.as_ref(),
+            _ => None,
+        }
     }
 
     fn push(&mut self, location: impl Into<String>, rule: &str, message: impl Into<String>) {
@@ -288,7 +297,6 @@ fn verify_form(
                     }
                 }
             }
-            let mut payload = form.fields.clone();
             let mut data_violations = Violations::default();
             if let Some(data) = &form.data {
                 data_violations = contract.validate(operation, data);
@@ -299,9 +307,9 @@ fn verify_form(
                         &violation.message,
                     );
                 }
-                payload["data"] = data.clone();
             }
-            verdict.payload = Some(payload);
+            // The fields only: the parsed `data` stays in `parsed`, not copied.
+            verdict.payload = Some(form.fields.clone());
             verdict.parsed = Some(Parsed::Form {
                 form,
                 form_violations,

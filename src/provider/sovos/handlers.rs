@@ -8,7 +8,7 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use super::errors::SovosError;
-use super::ledger::{Account, Month};
+use super::ledger::Month;
 use super::{report_csv, report_pdf};
 use crate::contract::Operation;
 use crate::server::verify::Parsed;
@@ -48,15 +48,15 @@ impl From<SovosError> for Failure {
     }
 }
 
-/// The account the request's `RCApiKey` reaches, after checking the header and the body's
-/// content type; then the parsed body, checked against the contract.
+/// The `RCApiKey`, once it is known to reach an account and the body's content type is
+/// checked; then the parsed body, checked against the contract.
 fn front(
     state: &AppState,
     operation: Operation,
     headers: &HeaderMap,
     body: &Bytes,
     parsed: Option<Parsed>,
-) -> Result<(Account, Value), Failure> {
+) -> Result<(String, Value), Failure> {
     let key = headers
         .get("RCApiKey")
         .and_then(|v| v.to_str().ok())
@@ -67,12 +67,10 @@ fn front(
     if !keys.is_empty() && !keys.iter().any(|k| k == key) {
         return Err(SovosError::Unauthorized.into());
     }
-    let account = state
-        .accounts()
-        .iter()
-        .find(|(k, _)| k.as_deref().is_none_or(|k| k == key))
-        .map(|(_, account)| account.clone())
+    state
+        .with_account(key, |_| ())
         .ok_or(SovosError::Unauthorized)?;
+    let key = key.to_owned();
 
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -99,7 +97,7 @@ fn front(
     if let Some(error) = SovosError::for_violations(operation, &violations) {
         return Err(error.into());
     }
-    Ok((account, payload))
+    Ok((key, payload))
 }
 
 fn month_of(payload: &Value) -> Result<Month, SovosError> {
@@ -117,10 +115,13 @@ pub async fn saldos(
     body: Bytes,
 ) -> Result<Response, Failure> {
     let parsed = parsed.map(|Extension(p)| p);
-    let (account, payload) = front(&state, Operation::Saldos, &headers, &body, parsed)?;
+    let (key, payload) = front(&state, Operation::Saldos, &headers, &body, parsed)?;
     let month = month_of(&payload)?;
     let rfc = payload["RFCConsulta"].as_str();
-    let saldos = account.saldos(month, rfc, state.clock().mexico())?;
+    let now = state.clock().mexico();
+    let saldos = state
+        .with_account(&key, |account| account.saldos(month, rfc, now))
+        .ok_or(SovosError::Unauthorized)??;
     Ok(Json(saldos).into_response())
 }
 
@@ -142,9 +143,12 @@ pub async fn report(
             return Err(SovosError::FormatoNoSoportado.into());
         }
     };
-    let (account, payload) = front(&state, operation, &headers, &body, parsed)?;
+    let (key, payload) = front(&state, operation, &headers, &body, parsed)?;
     let month = month_of(&payload)?;
-    let report = account.report(month, state.clock().mexico());
+    let now = state.clock().mexico();
+    let report = state
+        .with_account(&key, |account| account.report(month, now))
+        .ok_or(SovosError::Unauthorized)?;
     let (content_type, extension, bytes) = match operation {
         Operation::SaldosPdf => ("application/pdf", "pdf", report_pdf::render(&report)),
         _ => (
