@@ -98,6 +98,10 @@ pub struct ServeArgs {
     /// At shutdown, write a JUnit XML report of every request and its violations to FILE.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Keep the last N requests in the journal, and separately the last N that broke the
+    /// contract (default 1000); the totals and `--fail-on-violation` count every request.
+    #[arg(long, value_name = "N")]
+    pub journal_capacity: Option<usize>,
     /// Answer Afacturar's 429 past N requests per minute per token (the provider's limit is
     /// 120). Off by default, so that fast test suites do not trip it.
     #[arg(long, value_name = "N")]
@@ -380,6 +384,9 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
     };
     if args.rate_limit.is_some() {
         config.server.rate_limit_per_minute = args.rate_limit;
+    }
+    if args.journal_capacity.is_some() {
+        config.server.journal_capacity = args.journal_capacity;
     }
     if args.admin_token.is_some() {
         config.server.admin_token.clone_from(&args.admin_token);

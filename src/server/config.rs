@@ -71,12 +71,22 @@ pub struct ServerConfig {
     pub admin_allow_remote: bool,
     /// Keep the state in SQLite in this directory (events, accounts); in memory when absent.
     pub data_dir: Option<std::path::PathBuf>,
+    /// How many requests the journal keeps (default 1,000), and separately how many
+    /// contract-breaking ones; the totals count every request.
+    pub journal_capacity: Option<usize>,
 }
 
 impl ServerConfig {
     /// The body limit in force.
     pub fn body_limit(&self) -> usize {
         self.body_limit_bytes.unwrap_or(10 * 1024 * 1024)
+    }
+
+    /// The journal capacity in force.
+    pub fn journal_capacity(&self) -> usize {
+        self.journal_capacity
+            .unwrap_or(super::journal::DEFAULT_JOURNAL_CAPACITY)
+            .max(1)
     }
 
     /// The read timeout in force.

@@ -17,7 +17,7 @@ use super::forms::read_fields;
 use super::journal::{near_miss, JournalEntry};
 use super::listener::ConnectionControl;
 use super::scenarios::{Fault, RequestKeys, Scenario};
-use super::verify::{credential, mask, verify, Verdict};
+use super::verify::{credential, mask, verify};
 use super::{provider_of, provider_routes, AppState};
 use crate::contract::{Operation, Provider};
 use crate::provider::afacturar::body as afacturar;
@@ -29,7 +29,7 @@ const JOURNAL_BODY_LIMIT: usize = 64 * 1024;
 /// The middleware.
 pub async fn intercept(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let received_at = state.clock().now().to_rfc3339();
+    let received_at = state.clock().now();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     let server = &state.config().server;
@@ -73,7 +73,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     let mut entry = JournalEntry {
         id: 0,
         received_at,
-        method: parts.method.to_string(),
+        method: parts.method.clone(),
         path: path.clone(),
         operation,
         credential: token.as_deref().map(mask),
@@ -83,19 +83,18 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
             (Some(_), true) => "conforms",
             (Some(_), false) => "violates",
         },
-        violations: verdict.findings.clone(),
+        violations: std::mem::take(&mut verdict.findings),
         status: 0,
         scenario: None,
         near_miss: near,
         duration_ms: 0.0,
         body: String::from_utf8_lossy(&bytes[..bytes.len().min(JOURNAL_BODY_LIMIT)]).into_owned(),
     };
-    if !verdict.conforms() {
-        tracing::warn!(method = %entry.method, path = %path, findings = verdict.findings.len(), "request breaks the contract");
+    if !entry.violations.is_empty() {
+        tracing::warn!(method = %entry.method, path = %path, findings = entry.violations.len(), "request breaks the contract");
     }
 
     let control = parts.extensions.get::<ConnectionControl>().cloned();
-    let replay = parts.clone();
 
     let rate_limited = provider == Some(Provider::Afacturar)
         && operation.is_some()
@@ -115,13 +114,25 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     entry.scenario = scenario.as_ref().map(|s| s.id);
     // Read from the parsed form before it moves to the handler.
     let webhook = verdict.webhook().map(str::to_owned);
+    let answered_here = rate_limited || scenario.is_some();
+    let documento = answered_here
+        .then(|| verdict.payload()?.get("documento_obligado")?.as_str())
+        .flatten()
+        .map(str::to_owned);
+    // A code-28 scenario replays the request later, for its webhook.
+    let replay = scenario
+        .as_ref()
+        .is_some_and(|s| {
+            operation == Some(Operation::AcuseReciboFev) && s.spec.respond.as_deref() == Some("28")
+        })
+        .then(|| parts.clone());
     let mut request = Request::from_parts(parts, Body::from(bytes.clone()));
     if let Some(parsed) = verdict.parsed.take() {
         request.extensions_mut().insert(parsed);
     }
 
     let response = if rate_limited {
-        let meta = afacturar_meta(&state, &verdict, started);
+        let meta = afacturar_meta(&state, documento.as_deref(), started);
         documented(Provider::Afacturar, operation, "429", &meta)
     } else if let (Some(scenario), Some(op)) = (scenario, operation) {
         if let Some(delay) = scenario.spec.draw_delay() {
@@ -145,9 +156,9 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
             }
             None => match scenario.spec.respond.as_deref() {
                 Some(code) => {
-                    let meta = afacturar_meta(&state, &verdict, started);
+                    let meta = afacturar_meta(&state, documento.as_deref(), started);
                     if op == Operation::AcuseReciboFev && code == "28" {
-                        if let Some(url) = &webhook {
+                        if let (Some(url), Some(replay)) = (&webhook, replay) {
                             schedule_webhook(&state, &scenario, url, replay, bytes);
                         }
                     }
@@ -211,13 +222,8 @@ fn refusal(provider: Option<Provider>, status: StatusCode) -> Response {
     response
 }
 
-fn afacturar_meta(state: &AppState, verdict: &Verdict, started: Instant) -> afacturar::Meta {
+fn afacturar_meta(state: &AppState, documento: Option<&str>, started: Instant) -> afacturar::Meta {
     let micros = state.uniqid_micros();
-    let documento = verdict
-        .payload
-        .as_ref()
-        .and_then(|p| p.get("documento_obligado"))
-        .and_then(Value::as_str);
     afacturar::Meta {
         tiempo_ejecucion: state.tiempo_ejecucion(started),
         transaccion: match documento {

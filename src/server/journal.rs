@@ -1,16 +1,24 @@
 //! The request journal: every request the fake received, with its contract verdict.
+//!
+//! Two bounded rings share their entries: the most recent requests, and the most recent
+//! requests that broke the contract, so that a burst of conforming traffic does not push a
+//! violation out of `/__admin/violations`. The totals count every request, kept or not.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
-use serde::Serialize;
+use axum::http::Method;
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
 
 use super::verify::Finding;
 use super::webhooks::WebhookDelivery;
 use crate::contract::Operation;
 
-/// How many entries are kept; older ones are dropped (the counters keep counting).
-pub const JOURNAL_CAPACITY: usize = 10_000;
+/// How many requests each ring keeps by default (`[server] journal_capacity`,
+/// `serve --journal-capacity`).
+pub const DEFAULT_JOURNAL_CAPACITY: usize = 1_000;
 
 /// The nearest documented operation to a request that matched none, and what differs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,10 +36,12 @@ pub struct NearMiss {
 pub struct JournalEntry {
     /// Sequence number, from 1.
     pub id: u64,
-    /// When it was received (RFC 3339, UTC).
-    pub received_at: String,
+    /// When it was received (serialized as RFC 3339, UTC).
+    #[serde(serialize_with = "rfc3339")]
+    pub received_at: DateTime<Utc>,
     /// HTTP method.
-    pub method: String,
+    #[serde(serialize_with = "method_name")]
+    pub method: Method,
     /// Path.
     pub path: String,
     /// The documented operation, if the path names one.
@@ -69,37 +79,90 @@ pub struct Summary {
     pub violations: u64,
 }
 
+fn rfc3339<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&at.to_rfc3339())
+}
+
+fn method_name<S: Serializer>(method: &Method, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(method.as_str())
+}
+
+impl JournalEntry {
+    /// Whether the request conforms to the contract.
+    pub fn conforms(&self) -> bool {
+        self.verdict == "conforms"
+    }
+}
+
 /// The journal.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Journal {
-    entries: VecDeque<JournalEntry>,
-    deliveries: Vec<WebhookDelivery>,
+    recent: VecDeque<Arc<JournalEntry>>,
+    violating: VecDeque<Arc<JournalEntry>>,
+    capacity: usize,
+    deliveries: VecDeque<WebhookDelivery>,
     next_id: u64,
     summary: Summary,
 }
 
+impl Default for Journal {
+    fn default() -> Self {
+        Journal::with_capacity(DEFAULT_JOURNAL_CAPACITY)
+    }
+}
+
 impl Journal {
+    /// A journal whose rings keep `capacity` entries each (at least 1).
+    pub fn with_capacity(capacity: usize) -> Journal {
+        Journal {
+            recent: VecDeque::new(),
+            violating: VecDeque::new(),
+            capacity: capacity.max(1),
+            deliveries: VecDeque::new(),
+            next_id: 0,
+            summary: Summary::default(),
+        }
+    }
+
     /// Records an entry, assigning its id.
     pub fn record(&mut self, mut entry: JournalEntry) -> u64 {
         self.next_id += 1;
         entry.id = self.next_id;
         self.summary.requests += 1;
-        if entry.verdict == "conforms" {
+        let entry = Arc::new(entry);
+        if entry.conforms() {
             self.summary.conforming += 1;
         } else {
             self.summary.violating += 1;
             self.summary.violations += entry.violations.len().max(1) as u64;
+            push_bounded(&mut self.violating, Arc::clone(&entry), self.capacity);
         }
-        if self.entries.len() == JOURNAL_CAPACITY {
-            self.entries.pop_front();
-        }
-        self.entries.push_back(entry);
+        push_bounded(&mut self.recent, entry, self.capacity);
         self.next_id
     }
 
-    /// The kept entries, oldest first.
+    /// The most recent requests, oldest first.
     pub fn entries(&self) -> impl Iterator<Item = &JournalEntry> {
-        self.entries.iter()
+        self.recent.iter().map(Arc::as_ref)
+    }
+
+    /// The most recent requests that broke the contract, oldest first (kept even when
+    /// newer conforming requests pushed them out of [`Journal::entries`]).
+    pub fn violations(&self) -> impl Iterator<Item = &JournalEntry> {
+        self.violating.iter().map(Arc::as_ref)
+    }
+
+    /// Every kept entry, recent and violating, once each, oldest first.
+    fn kept(&self) -> Vec<&JournalEntry> {
+        let mut kept: Vec<&JournalEntry> = self.entries().chain(self.violations()).collect();
+        kept.sort_by_key(|e| e.id);
+        kept.dedup_by_key(|e| e.id);
+        kept
+    }
+
+    /// How many entries each ring keeps.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// The totals.
@@ -109,55 +172,51 @@ impl Journal {
 
     /// Records a webhook delivery attempt.
     pub fn record_delivery(&mut self, delivery: WebhookDelivery) {
-        if self.deliveries.len() == JOURNAL_CAPACITY {
-            self.deliveries.remove(0);
-        }
-        self.deliveries.push(delivery);
+        push_bounded(&mut self.deliveries, delivery, self.capacity);
     }
 
     /// The webhook delivery attempts, oldest first.
-    pub fn deliveries(&self) -> &[WebhookDelivery] {
-        &self.deliveries
+    pub fn deliveries(&self) -> impl Iterator<Item = &WebhookDelivery> {
+        self.deliveries.iter()
     }
 
     /// Empties the journal and its totals.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.recent.clear();
+        self.violating.clear();
         self.deliveries.clear();
         self.summary = Summary::default();
     }
 
-    /// A JUnit XML report: one test case per request, failed when it broke the contract.
+    /// A JUnit XML report: one test case per kept request, failed when it broke the
+    /// contract.
     pub fn junit(&self) -> String {
+        let kept = self.kept();
+        let failures = kept.iter().filter(|e| !e.conforms()).count();
         let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
         let _ = writeln!(
             xml,
-            "<testsuites name=\"einvoice-mock\" tests=\"{}\" failures=\"{}\">",
-            self.entries.len(),
-            self.entries
-                .iter()
-                .filter(|e| e.verdict != "conforms")
-                .count()
+            "<testsuites name=\"einvoice-mock\" tests=\"{}\" failures=\"{failures}\">",
+            kept.len(),
         );
         let _ = writeln!(
             xml,
-            "  <testsuite name=\"contract\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
-            self.entries.len(),
-            self.entries.iter().filter(|e| e.verdict != "conforms").count()
+            "  <testsuite name=\"contract\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
+            kept.len(),
         );
-        for entry in &self.entries {
+        for entry in kept {
             let class = entry.operation.map_or("unknown", Operation::name);
             let _ = write!(
                 xml,
                 "    <testcase classname=\"{}\" name=\"#{} {} {} → {}\" time=\"{:.3}\"",
                 escape(class),
                 entry.id,
-                escape(&entry.method),
+                escape(entry.method.as_str()),
                 escape(&entry.path),
                 entry.status,
                 entry.duration_ms / 1000.0
             );
-            if entry.verdict == "conforms" {
+            if entry.conforms() {
                 xml.push_str("/>\n");
                 continue;
             }
@@ -189,6 +248,13 @@ impl Journal {
         xml.push_str("  </testsuite>\n</testsuites>\n");
         xml
     }
+}
+
+fn push_bounded<T>(ring: &mut VecDeque<T>, item: T, capacity: usize) {
+    if ring.len() == capacity {
+        ring.pop_front();
+    }
+    ring.push_back(item);
 }
 
 fn escape(text: &str) -> String {
@@ -279,6 +345,42 @@ mod tests {
         let near = near_miss("GET", "/api/rest/timbre/saldo", None);
         assert_eq!(near.operation, Operation::Saldos);
         assert_eq!(near.differences.len(), 3, "{near:?}");
+    }
+
+    fn entry(verdict: &'static str) -> JournalEntry {
+        JournalEntry {
+            id: 0,
+            received_at: DateTime::<Utc>::UNIX_EPOCH,
+            method: Method::POST,
+            path: Operation::Saldos.path().to_owned(),
+            operation: Some(Operation::Saldos),
+            credential: None,
+            content_type: None,
+            verdict,
+            violations: Vec::new(),
+            status: 200,
+            scenario: None,
+            near_miss: None,
+            duration_ms: 0.0,
+            body: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_violation_outlives_the_conforming_traffic_that_follows_it() {
+        let mut journal = Journal::with_capacity(3);
+        let violating = journal.record(entry("violates"));
+        for _ in 0..10 {
+            journal.record(entry("conforms"));
+        }
+        let recent: Vec<u64> = journal.entries().map(|e| e.id).collect();
+        assert_eq!(recent, [9, 10, 11]);
+        let kept: Vec<u64> = journal.violations().map(|e| e.id).collect();
+        assert_eq!(kept, [violating]);
+        assert_eq!(journal.summary().requests, 11);
+        assert_eq!(journal.summary().violating, 1);
+        let junit = journal.junit();
+        assert!(junit.contains("tests=\"4\" failures=\"1\""), "{junit}");
     }
 
     #[test]

@@ -235,19 +235,16 @@ impl FakeProvider {
         self.state.scenarios().arm(spec)
     }
 
-    /// Every request received so far, with its contract verdict.
+    /// The requests received so far (the most recent `[server] journal_capacity`, 1,000 by
+    /// default), with their contract verdicts.
     pub fn requests(&self) -> Vec<JournalEntry> {
         self.state.journal().entries().cloned().collect()
     }
 
-    /// The requests that broke the contract.
+    /// The requests that broke the contract (the most recent `journal_capacity` of them,
+    /// however much conforming traffic came after).
     pub fn violations(&self) -> Vec<JournalEntry> {
-        self.state
-            .journal()
-            .entries()
-            .filter(|e| e.verdict != "conforms")
-            .cloned()
-            .collect()
+        self.state.journal().violations().cloned().collect()
     }
 
     /// Panics, listing them, if any request broke the contract: the last line of a test.

@@ -108,6 +108,7 @@ impl AppState {
             }
         };
         ledger.attach(Arc::clone(&store));
+        let journal = Journal::with_capacity(config.server.journal_capacity());
         Ok(AppState {
             inner: Arc::new(Inner {
                 clock: Clock {
@@ -119,7 +120,7 @@ impl AppState {
                 afacturar: Mutex::new(ledger),
                 sovos: Mutex::new(accounts),
                 scenarios: Mutex::new(Scenarios::default()),
-                journal: Mutex::new(Journal::default()),
+                journal: Mutex::new(journal),
                 rate_windows: Mutex::new(HashMap::new()),
                 store,
             }),

@@ -48,10 +48,10 @@ pub struct Verdict {
     pub operation: Option<Operation>,
     /// Every finding; empty means the request conforms.
     pub findings: Vec<Finding>,
-    /// The parsed payload, when it could be parsed: the Sovos body, the Afacturar form fields
-    /// (the parsed `data` document is in `parsed`).
+    /// The Afacturar form fields of a form that could be read but not parsed (a parsed
+    /// form, and the Sovos body, are in `parsed`; [`Verdict::payload`] reads any of them).
     #[serde(skip)]
-    pub payload: Option<Value>,
+    pub fields: Option<Value>,
     /// The parsed request and its violations, for the handler.
     #[serde(skip)]
     pub parsed: Option<Parsed>,
@@ -63,9 +63,20 @@ impl Verdict {
         self.operation.is_some() && self.findings.is_empty()
     }
 
+    /// The parsed payload, while the verdict holds it: the Afacturar form fields or the
+    /// Sovos body.
+    pub fn payload(&self) -> Option<&Value> {
+        match (&self.fields, &self.parsed) {
+            (Some(fields), _) => Some(fields),
+            (None, Some(Parsed::Form { form, .. })) => Some(&form.fields),
+            (None, Some(Parsed::Json { payload, .. })) => Some(payload),
+            (None, None) => None,
+        }
+    }
+
     /// The CUFEs the request names (`cufe` field, or the `data` document's events).
     pub fn cufes(&self) -> Vec<&str> {
-        let Some(payload) = &self.payload else {
+        let Some(payload) = self.payload() else {
             return Vec::new();
         };
         let mut found: Vec<&str> = payload
@@ -90,7 +101,7 @@ impl Verdict {
 
     /// The RFC the request names (`RFCConsulta`).
     pub fn rfc(&self) -> Option<&str> {
-        self.payload.as_ref()?.get("RFCConsulta")?.as_str()
+        self.payload()?.get("RFCConsulta")?.as_str()
     }
 
     /// The webhook of an `acuse_recibo_fev` request, if given.
@@ -248,10 +259,9 @@ pub fn verify(
                         );
                     }
                     verdict.parsed = Some(Parsed::Json {
-                        payload: payload.clone(),
+                        payload,
                         violations,
                     });
-                    verdict.payload = Some(payload);
                 }
             }
         }
@@ -280,7 +290,7 @@ fn verify_form(
     match parse_form(operation, fields) {
         Err(error) => {
             verdict.push("body", "form", error.to_string());
-            verdict.payload = Some(Value::Object(raw));
+            verdict.fields = Some(Value::Object(raw));
         }
         Ok(form) => {
             let mut form_violations = Violations::default();
@@ -308,8 +318,6 @@ fn verify_form(
                     );
                 }
             }
-            // The fields only: the parsed `data` stays in `parsed`, not copied.
-            verdict.payload = Some(form.fields.clone());
             verdict.parsed = Some(Parsed::Form {
                 form,
                 form_violations,
