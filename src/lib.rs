@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod contract;
+pub mod logging;
 pub mod mocks;
 pub mod openapi;
 pub mod provider;

@@ -1,14 +1,20 @@
 //! `einvoice-mock`: thin entry point. Exit status: 0 ok, 1 contract violations, 2 error.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser;
 use einvoice_mock::cli::{self, Cli, Command, LogFormat, Outcome};
+use einvoice_mock::logging::BatchedWriter;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // One line per request, written to stderr in batches (see `logging`); the guard writes
+    // what is left at exit.
+    let (writer, flush_on_exit) = BatchedWriter::stderr();
     let logs = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(move || writer.clone())
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -17,7 +23,9 @@ fn main() -> ExitCode {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
-    match run(cli) {
+    let outcome = run(cli);
+    drop(flush_on_exit);
+    match outcome {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Violations) => ExitCode::from(1),
         Err(error) => {
