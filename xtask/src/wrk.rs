@@ -7,8 +7,13 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-/// The seed history's CUFE (three events in the embedded default configuration).
-pub const HISTORY_CUFE: &str = "aadd9b013437bb072b6d2d99773368992e4678499d6123456e7cea9653c585dda585cfb89f177133165def832852137";
+/// The seed history's CUFE (three events in the embedded default configuration). It has 95
+/// characters, so contract verification flags every request that sends it.
+pub const SEED_HISTORY_CUFE: &str = "aadd9b013437bb072b6d2d99773368992e4678499d6123456e7cea9653c585dda585cfb89f177133165def832852137";
+/// The CUFE `historico_eventos` is benchmarked with: the seed's, made 96 digits long, so that
+/// the benchmark measures a conforming client. [`history_config`] gives it the seed's three
+/// events.
+pub const HISTORY_CUFE: &str = "aadd9b013437bb072b6d2d99773368992e4678499d6123456e7cea9653c585dda585cfb89f177133165def8328521370";
 /// The fixture whose `data` document every acuse sends (with a fresh CUFE).
 pub const ACUSE_FIXTURE: &str =
     "fixtures/afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json";
@@ -199,6 +204,31 @@ pub fn acuse_cufe(nonce: &str, thread: u32, counter: u32) -> String {
     format!("{nonce}{thread:08x}{counter:08x}")
 }
 
+/// The embedded default configuration (`src/server/default.toml`) plus a copy of the seed
+/// history's events under [`HISTORY_CUFE`].
+pub fn history_config(root: &Path) -> Result<String> {
+    let path = root.join("src/server/default.toml");
+    let default =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut config = default.clone();
+    let mut copied = 0;
+    for (start, _) in default.match_indices("\n[[afacturar.events]]") {
+        let block = &default[start + 1..];
+        // The block runs to the next table header.
+        let end = block[1..].find("\n[").map_or(block.len(), |i| i + 1);
+        let block = &block[..end];
+        if block.contains(SEED_HISTORY_CUFE) {
+            config.push('\n');
+            config.push_str(&block.replace(SEED_HISTORY_CUFE, HISTORY_CUFE));
+            copied += 1;
+        }
+    }
+    if copied == 0 {
+        bail!("{} holds no event of the seed history", path.display());
+    }
+    Ok(config)
+}
+
 /// Writes the script of `route` into `dir`; `nonce` (80 hex digits) makes the acuse CUFEs of
 /// this run unlike any other run's.
 pub fn write_script(dir: &Path, route: Route, root: &Path, nonce: &str) -> Result<PathBuf> {
@@ -321,6 +351,20 @@ mod tests {
     fn lua_strings_keep_every_byte() {
         assert_eq!(lua_string(b"a\"b\\\r\n\t"), r#""a\"b\\\r\n\t""#);
         assert_eq!(lua_string("ó".as_bytes()), r#""\195\179""#);
+    }
+
+    #[test]
+    fn the_history_config_copies_the_seed_history_under_a_well_formed_cufe() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let config = history_config(&root).unwrap();
+        assert_eq!(HISTORY_CUFE.len(), 96);
+        assert!(HISTORY_CUFE.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(config.matches(HISTORY_CUFE).count(), 3);
+        assert_eq!(
+            config.matches(SEED_HISTORY_CUFE).count(),
+            3 + 3,
+            "the seed's events stay, and each copy's CUFE starts with the seed's"
+        );
     }
 
     #[test]
