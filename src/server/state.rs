@@ -194,7 +194,7 @@ impl AppState {
             cude: None,
             identificacion_evento: None,
         };
-        self.events().record(event).map(|stored| stored.row.clone())
+        self.events().record(event).map(|stored| stored.row)
     }
 
     /// Runs `f` on the Sovos account that `api_key` reaches, under the lock: the handlers

@@ -164,8 +164,8 @@ pub async fn historico_eventos(
     let rows: Vec<body::HistoricoEvento> = state
         .events()
         .history(cufe)
-        .iter()
-        .map(|e| e.row.clone())
+        .into_iter()
+        .map(|e| e.row)
         .collect();
     let meta = meta(&state, None, started);
     Answer::new(StatusCode::OK, body::historico(&rows, &meta))

@@ -1,10 +1,36 @@
 //! The events registered per CUFE: what `historico_eventos` lists and what DIAN's ordering
 //! rules are checked against.
+//!
+//! # Layout
+//!
+//! A million recorded events must fit in 300 MB of process memory, so the ledger keeps each
+//! event packed and builds its `historico_eventos` row when asked:
+//!
+//! - `slots`: every event, in the order it was registered (80 bytes each): its code, the index
+//!   of the next event of the same CUFE, and its row packed — the CUDE as 48 bytes, `fecha` as
+//!   seconds, the number of `identificacion_evento` after its prefix, and both parties as
+//!   indexes into a table of the (few) distinct parties. `numero` is the position in the
+//!   history, `codigo` and `descripcion` come from the code.
+//! - `histories`: one per CUFE (56 bytes): the CUFE as 48 bytes, and its first slot. A CUFE's
+//!   events are a chain through the slots; DIAN's rules allow at most one event per code, so
+//!   a chain holds at most five.
+//! - `index`: the histories hashed by CUFE, a `HashTable<u32>` (5 bytes a bucket, 8–10 bytes a
+//!   CUFE at a load factor between 7/16 and 7/8), so lookups stay flat as the ledger grows.
+//!
+//! That is ~150 bytes for an event on its own CUFE, ~80 for each further event of a CUFE.
+//!
+//! Whatever does not pack exactly is kept verbatim beside: a CUFE that is not 96 lowercase hex
+//! characters (the seed's has 95), and a row that the packed form would not give back
+//! byte for byte (a CUDE or `identificacion_evento` given as is, a row restored from the
+//! store that does not follow the rules). Packing checks the round trip, so every row is read
+//! back exactly as it was registered.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime};
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::body::HistoricoEvento;
 use super::cude::{cude, CudeInput};
@@ -82,13 +108,88 @@ impl RecordError {
     }
 }
 
-/// Every registered event, per CUFE, in order.
+/// Every registered event, per CUFE, in order. See the module documentation for the layout.
 #[derive(Debug, Clone)]
 pub struct EventLedger {
-    histories: HashMap<String, Vec<StoredEvent>>,
+    /// Every event, in the order it was registered.
+    slots: Vec<Slot>,
+    /// One per CUFE, in the order of its first event.
+    histories: Vec<History>,
+    /// Positions in `histories`, hashed by CUFE.
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    /// The distinct parties the packed rows point to.
+    parties: Vec<EventParty>,
+    /// Positions in `parties`, hashed by party.
+    party_index: HashTable<u32>,
+    /// The CUFEs that are not 96 lowercase hex characters.
+    text_cufes: Vec<Box<str>>,
+    /// The rows that do not pack exactly.
+    verbatim_rows: Vec<HistoricoEvento>,
     next_sequence: HashMap<&'static str, u64>,
     first_sequence: u64,
     store: Arc<Store>,
+}
+
+/// The format of `fecha`.
+const FECHA: &str = "%Y-%m-%d %H:%M:%S";
+
+/// A CUFE's events: the first one's slot, the others chained from it.
+#[derive(Debug, Clone)]
+struct History {
+    cufe: Cufe,
+    first: u32,
+}
+
+/// A CUFE as stored.
+#[derive(Debug, Clone)]
+enum Cufe {
+    /// 96 lowercase hex characters, decoded.
+    Hex([u8; 48]),
+    /// Anything else: its position in `text_cufes`.
+    Text(u32),
+}
+
+/// A CUFE as looked up: decoded when it can be, so that it compares with what is stored.
+#[derive(Debug, Clone, Copy)]
+enum CufeKey<'a> {
+    Hex([u8; 48]),
+    Text(&'a str),
+}
+
+impl<'a> CufeKey<'a> {
+    fn of(cufe: &'a str) -> CufeKey<'a> {
+        decode_hex(cufe).map_or(CufeKey::Text(cufe), CufeKey::Hex)
+    }
+}
+
+/// One registered event.
+#[derive(Debug, Clone)]
+struct Slot {
+    code: EventCode,
+    /// The next event of the same CUFE; 0 for none (slot 0 is always the first of its CUFE).
+    next: u32,
+    row: Row,
+}
+
+/// An event's `historico_eventos` row, as stored.
+#[derive(Debug, Clone)]
+enum Row {
+    /// Every field follows from these and the event's code and position.
+    Packed {
+        /// The CUDE, decoded from 96 lowercase hex characters.
+        cude: [u8; 48],
+        /// `fecha`, seconds since 1970-01-01 00:00:00 (of Colombian time).
+        fecha: i64,
+        /// `identificacion_evento` after the code's prefix.
+        sequence: u32,
+        /// Position in `parties`.
+        emisor: u32,
+        /// Position in `parties`.
+        receptor: u32,
+    },
+    /// The row does not pack exactly: its position in `verbatim_rows`.
+    Verbatim(u32),
 }
 
 impl Default for EventLedger {
@@ -101,7 +202,14 @@ impl EventLedger {
     /// An empty ledger whose `identificacion_evento` numbers start at `first_sequence`.
     pub fn new(first_sequence: u64) -> EventLedger {
         EventLedger {
-            histories: HashMap::new(),
+            slots: Vec::new(),
+            histories: Vec::new(),
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            parties: Vec::new(),
+            party_index: HashTable::new(),
+            text_cufes: Vec::new(),
+            verbatim_rows: Vec::new(),
             next_sequence: HashMap::new(),
             first_sequence,
             store: Arc::new(Store::memory()),
@@ -125,11 +233,8 @@ impl EventLedger {
                 .codigo
                 .parse()
                 .map_err(|_| format!("stored event with unknown code `{}`", row.codigo))?;
-            ledger
-                .histories
-                .entry(cufe)
-                .or_default()
-                .push(StoredEvent { code, row });
+            let history = ledger.find(CufeKey::of(&cufe));
+            ledger.append(history, &cufe, code, &row);
         }
         for (prefix, next) in sequences {
             if let Some(code) = EventCode::ALL.into_iter().find(|c| c.prefix() == prefix) {
@@ -139,31 +244,46 @@ impl EventLedger {
         Ok(ledger)
     }
 
-    /// Every event with its CUFE (each CUFE's events in order), and the sequences: what a
-    /// store needs to hold this ledger.
+    /// Every event with its CUFE (each CUFE's events in order, CUFEs in the order of their
+    /// first event), and the sequences: what a store needs to hold this ledger.
     pub fn export(&self) -> (EventRows, Vec<(&'static str, u64)>) {
         let events = self
             .histories
             .iter()
-            .flat_map(|(cufe, events)| events.iter().map(move |e| (cufe.clone(), e.row.clone())))
+            .flat_map(|history| {
+                let cufe = self.cufe_text(&history.cufe);
+                self.chain(history.first)
+                    .enumerate()
+                    .map(move |(position, slot)| (cufe.to_owned(), self.render(slot, position)))
+            })
             .collect();
         let sequences = self.next_sequence.iter().map(|(p, n)| (*p, *n)).collect();
         (events, sequences)
     }
 
     /// The events of `cufe`, in order.
-    pub fn history(&self, cufe: &str) -> &[StoredEvent] {
-        self.histories.get(cufe).map_or(&[], Vec::as_slice)
+    pub fn history(&self, cufe: &str) -> Vec<StoredEvent> {
+        self.find(CufeKey::of(cufe))
+            .map(|history| {
+                self.chain(self.histories[history as usize].first)
+                    .enumerate()
+                    .map(|(position, slot)| StoredEvent {
+                        code: slot.code,
+                        row: self.render(slot, position),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// How many events the ledger holds, all CUFEs together.
     pub fn len(&self) -> usize {
-        self.histories.values().map(Vec::len).sum()
+        self.slots.len()
     }
 
     /// Whether the ledger holds no event.
     pub fn is_empty(&self) -> bool {
-        self.histories.is_empty()
+        self.slots.is_empty()
     }
 
     /// The next `identificacion_evento` for `code`, and the sequence value to persist.
@@ -179,8 +299,15 @@ impl EventLedger {
 
     /// Registers `event` if DIAN's rules allow it. Numbers follow per CUFE without gaps; a
     /// refused attempt still consumes an `identificacion_evento`, as the seed's `PAR170` shows.
-    pub fn record(&mut self, event: NewEvent) -> Result<&StoredEvent, RecordError> {
-        let existing: Vec<EventCode> = self.history(&event.cufe).iter().map(|e| e.code).collect();
+    pub fn record(&mut self, event: NewEvent) -> Result<StoredEvent, RecordError> {
+        let history = self.find(CufeKey::of(&event.cufe));
+        let existing: Vec<EventCode> = history
+            .map(|h| {
+                self.chain(self.histories[h as usize].first)
+                    .map(|slot| slot.code)
+                    .collect()
+            })
+            .unwrap_or_default();
         let numero = (existing.len() + 1).to_string();
         let (identificacion_evento, consumed) = match event.identificacion_evento.clone() {
             Some(id) => (id, None),
@@ -189,7 +316,7 @@ impl EventLedger {
                 (id, Some(consumed))
             }
         };
-        let fecha = event.at.format("%Y-%m-%d %H:%M:%S").to_string();
+        let fecha = event.at.format(FECHA).to_string();
         let cude = event.cude.clone().unwrap_or_else(|| {
             let fec_emi = event.at.format("%Y-%m-%d").to_string();
             let hor_emi = format!("{}-05:00", event.at.format("%H:%M:%S"));
@@ -227,16 +354,431 @@ impl EventLedger {
             }));
         }
         self.store.append_event(&event.cufe, &row, consumed)?;
-        // Most CUFEs get one or two events: the default capacity of 4 would waste ~750 bytes.
-        let history = self
-            .histories
-            .entry(event.cufe)
-            .or_insert_with(|| Vec::with_capacity(1));
-        history.push(StoredEvent {
+        self.append(history, &event.cufe, event.code, &row);
+        Ok(StoredEvent {
             code: event.code,
             row,
+        })
+    }
+
+    /// The position in `histories` of `cufe`'s history, if it has one.
+    fn find(&self, cufe: CufeKey<'_>) -> Option<u32> {
+        let hash = hash_cufe(&self.hasher, cufe);
+        self.index
+            .find(hash, |&h| {
+                same_cufe(&self.text_cufes, &self.histories[h as usize].cufe, cufe)
+            })
+            .copied()
+    }
+
+    /// The slots of a history, in order, from its first.
+    fn chain(&self, first: u32) -> impl Iterator<Item = &Slot> + '_ {
+        std::iter::successors(Some(&self.slots[first as usize]), |slot| {
+            (slot.next != 0).then(|| &self.slots[slot.next as usize])
+        })
+    }
+
+    /// The text of a stored CUFE.
+    fn cufe_text(&self, cufe: &Cufe) -> String {
+        match cufe {
+            Cufe::Hex(bytes) => encode_hex(bytes),
+            Cufe::Text(position) => self.text_cufes[*position as usize].to_string(),
+        }
+    }
+
+    /// Adds `row` as the last event of `cufe`, whose history is at `history` (if it has one).
+    fn append(&mut self, history: Option<u32>, cufe: &str, code: EventCode, row: &HistoricoEvento) {
+        let slot = to_u32(self.slots.len());
+        let position = match history {
+            Some(h) => {
+                let mut last = self.histories[h as usize].first;
+                let mut position = 1;
+                while self.slots[last as usize].next != 0 {
+                    last = self.slots[last as usize].next;
+                    position += 1;
+                }
+                self.slots[last as usize].next = slot;
+                position
+            }
+            None => {
+                let key = CufeKey::of(cufe);
+                let stored = match key {
+                    CufeKey::Hex(bytes) => Cufe::Hex(bytes),
+                    CufeKey::Text(text) => {
+                        self.text_cufes.push(text.into());
+                        Cufe::Text(to_u32(self.text_cufes.len() - 1))
+                    }
+                };
+                let h = to_u32(self.histories.len());
+                self.histories.push(History {
+                    cufe: stored,
+                    first: slot,
+                });
+                let (hasher, histories, text_cufes) =
+                    (&self.hasher, &self.histories, &self.text_cufes);
+                self.index.insert_unique(hash_cufe(hasher, key), h, |&h| {
+                    hash_cufe(hasher, cufe_key(text_cufes, &histories[h as usize].cufe))
+                });
+                0
+            }
+        };
+        let row = self.pack(code, position, row);
+        self.slots.push(Slot { code, next: 0, row });
+    }
+
+    /// `row` packed, when the packed form gives it back exactly; otherwise kept verbatim.
+    fn pack(&mut self, code: EventCode, position: usize, row: &HistoricoEvento) -> Row {
+        let packed = (|| {
+            let cude = decode_hex(&row.cude)?;
+            let fecha = NaiveDateTime::parse_from_str(&row.fecha, FECHA)
+                .ok()?
+                .and_utc()
+                .timestamp();
+            let sequence = row
+                .identificacion_evento
+                .strip_prefix(code.prefix())?
+                .parse()
+                .ok()?;
+            Some((cude, fecha, sequence))
+        })();
+        if let Some((cude, fecha, sequence)) = packed {
+            let packed = Row::Packed {
+                cude,
+                fecha,
+                sequence,
+                emisor: self.intern(&row.emisor_nombre, &row.emisor_identificacion),
+                receptor: self.intern(&row.receptor_nombre, &row.receptor_identificacion),
+            };
+            if self.render_row(code, position, &packed) == *row {
+                return packed;
+            }
+        }
+        self.verbatim_rows.push(row.clone());
+        Row::Verbatim(to_u32(self.verbatim_rows.len() - 1))
+    }
+
+    /// The position in `parties` of this party, added if new.
+    fn intern(&mut self, nombre: &str, identificacion: &str) -> u32 {
+        let hash = self.hasher.hash_one((nombre, identificacion));
+        let parties = &self.parties;
+        if let Some(&found) = self.party_index.find(hash, |&p| {
+            let party = &parties[p as usize];
+            party.nombre == nombre && party.identificacion == identificacion
+        }) {
+            return found;
+        }
+        let p = to_u32(self.parties.len());
+        self.parties.push(EventParty {
+            nombre: nombre.to_owned(),
+            identificacion: identificacion.to_owned(),
         });
-        // Just pushed: the history is not empty.
-        Ok(&history[history.len() - 1])
+        let (hasher, parties) = (&self.hasher, &self.parties);
+        self.party_index.insert_unique(hash, p, |&p| {
+            let party = &parties[p as usize];
+            hasher.hash_one((party.nombre.as_str(), party.identificacion.as_str()))
+        });
+        p
+    }
+
+    /// The `historico_eventos` row of `slot`, the event at `position` (from 0) of its CUFE.
+    fn render(&self, slot: &Slot, position: usize) -> HistoricoEvento {
+        self.render_row(slot.code, position, &slot.row)
+    }
+
+    fn render_row(&self, code: EventCode, position: usize, row: &Row) -> HistoricoEvento {
+        match row {
+            Row::Packed {
+                cude,
+                fecha,
+                sequence,
+                emisor,
+                receptor,
+            } => {
+                let emisor = &self.parties[*emisor as usize];
+                let receptor = &self.parties[*receptor as usize];
+                HistoricoEvento {
+                    numero: (position + 1).to_string(),
+                    codigo: code.code().to_owned(),
+                    descripcion: code.descripcion().to_owned(),
+                    // Packing checked that the seconds give the text back.
+                    fecha: DateTime::from_timestamp(*fecha, 0)
+                        .map(|at| at.naive_utc().format(FECHA).to_string())
+                        .unwrap_or_default(),
+                    cude: encode_hex(cude),
+                    identificacion_evento: format!("{}{sequence}", code.prefix()),
+                    emisor_nombre: emisor.nombre.clone(),
+                    emisor_identificacion: emisor.identificacion.clone(),
+                    receptor_nombre: receptor.nombre.clone(),
+                    receptor_identificacion: receptor.identificacion.clone(),
+                }
+            }
+            Row::Verbatim(position) => self.verbatim_rows[*position as usize].clone(),
+        }
+    }
+}
+
+/// A position in one of the ledger's tables.
+fn to_u32(position: usize) -> u32 {
+    // 2^32 events would take some 600 GB: the ledger cannot get there in memory first.
+    u32::try_from(position).expect("the event ledger holds fewer than 2^32 entries")
+}
+
+fn cufe_key<'a>(text_cufes: &'a [Box<str>], cufe: &Cufe) -> CufeKey<'a> {
+    match cufe {
+        Cufe::Hex(bytes) => CufeKey::Hex(*bytes),
+        Cufe::Text(position) => CufeKey::Text(&text_cufes[*position as usize]),
+    }
+}
+
+fn hash_cufe(hasher: &DefaultHashBuilder, cufe: CufeKey<'_>) -> u64 {
+    match cufe {
+        CufeKey::Hex(bytes) => hasher.hash_one(bytes),
+        CufeKey::Text(text) => hasher.hash_one(text),
+    }
+}
+
+fn same_cufe(text_cufes: &[Box<str>], stored: &Cufe, key: CufeKey<'_>) -> bool {
+    match (stored, key) {
+        (Cufe::Hex(stored), CufeKey::Hex(key)) => *stored == key,
+        (Cufe::Text(position), CufeKey::Text(key)) => &*text_cufes[*position as usize] == key,
+        _ => false,
+    }
+}
+
+/// 96 lowercase hex characters as 48 bytes; `None` for anything else.
+fn decode_hex(text: &str) -> Option<[u8; 48]> {
+    fn digit(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        }
+    }
+    let text = text.as_bytes();
+    if text.len() != 96 {
+        return None;
+    }
+    let mut bytes = [0u8; 48];
+    for (byte, pair) in bytes.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(bytes)
+}
+
+/// 48 bytes as 96 lowercase hex characters.
+fn encode_hex(bytes: &[u8; 48]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(96);
+    for byte in bytes {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    /// The seed's CUFE: 95 characters, so it does not pack.
+    const SEED_CUFE: &str = "aadd9b013437bb072b6d2d99773368992e4678499d6123456e7cea9653c585dda585cfb89f177133165def832852137";
+
+    fn cufe(index: u64) -> String {
+        format!("{index:096x}")
+    }
+
+    fn party(nombre: &str, identificacion: &str) -> EventParty {
+        EventParty {
+            nombre: nombre.to_owned(),
+            identificacion: identificacion.to_owned(),
+        }
+    }
+
+    /// An event for `cufe` sent at `second` seconds past 2024-03-05 10:00:00 (and some
+    /// nanoseconds, which `fecha` drops), with a computed CUDE and an allocated id.
+    fn event(cufe: &str, code: EventCode, second: u32) -> NewEvent {
+        let at = NaiveDate::from_ymd_opt(2024, 3, 5)
+            .and_then(|d| d.and_hms_nano_opt(10, 0, second, 123_456_789))
+            .unwrap();
+        NewEvent {
+            cufe: cufe.to_owned(),
+            code,
+            at,
+            emisor: party("COMPRADOR SAS", "900123456"),
+            receptor: party("VENDEDOR LTDA", "800987654"),
+            numero_factura: "FE123".to_owned(),
+            software_pin: "12345".to_owned(),
+            cude: None,
+            identificacion_evento: None,
+        }
+    }
+
+    fn rows(ledger: &EventLedger, cufe: &str) -> Vec<HistoricoEvento> {
+        ledger.history(cufe).into_iter().map(|e| e.row).collect()
+    }
+
+    #[test]
+    fn canonical_events_round_trip_to_the_same_rows() {
+        let mut ledger = EventLedger::new(29);
+        let mut recorded = Vec::new();
+        for (second, code) in [
+            EventCode::AcuseRecibo,
+            EventCode::ReciboBien,
+            EventCode::AceptacionExpresa,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let second = u32::try_from(second).unwrap();
+            recorded.push(ledger.record(event(&cufe(7), code, second)).unwrap());
+        }
+        let history = ledger.history(&cufe(7));
+        assert_eq!(history, recorded);
+        assert_eq!(history[0].row.numero, "1");
+        assert_eq!(history[0].row.fecha, "2024-03-05 10:00:00");
+        assert_eq!(history[0].row.identificacion_evento, "PAR29");
+        assert_eq!(history[1].row.identificacion_evento, "PRE29");
+        assert_eq!(history[2].row.numero, "3");
+        assert_eq!(history[2].row.descripcion, "Aceptación expresa");
+        assert_eq!(history[2].row.cude.len(), 96);
+        // All packed: nothing kept verbatim, both parties stored once.
+        assert!(ledger.verbatim_rows.is_empty());
+        assert!(ledger.text_cufes.is_empty());
+        assert_eq!(ledger.parties.len(), 2);
+        assert_eq!(ledger.len(), 3);
+    }
+
+    #[test]
+    fn a_non_canonical_row_is_returned_verbatim() {
+        let mut ledger = EventLedger::new(1);
+        let mut seeded = event(SEED_CUFE, EventCode::AcuseRecibo, 0);
+        // Uppercase, and an id whose number has a leading zero: neither packs.
+        seeded.cude = Some("E6C2667A".repeat(12));
+        seeded.identificacion_evento = Some("PAR029".to_owned());
+        let stored = ledger.record(seeded).unwrap();
+        let mut verbatim_cude = event(&SEED_CUFE.to_uppercase(), EventCode::AcuseRecibo, 0);
+        verbatim_cude.cude = Some("5c21".to_owned());
+        let other = ledger.record(verbatim_cude).unwrap();
+
+        assert_eq!(stored.row.cude, "E6C2667A".repeat(12));
+        assert_eq!(stored.row.identificacion_evento, "PAR029");
+        assert_eq!(rows(&ledger, SEED_CUFE), [stored.row]);
+        assert_eq!(rows(&ledger, &SEED_CUFE.to_uppercase()), [other.row]);
+        assert_eq!(ledger.text_cufes.len(), 2);
+        assert_eq!(ledger.verbatim_rows.len(), 2);
+    }
+
+    #[test]
+    fn a_cufe_in_uppercase_is_another_cufe() {
+        let lower = "ab".repeat(48);
+        let mut ledger = EventLedger::new(1);
+        ledger
+            .record(event(&lower, EventCode::AcuseRecibo, 0))
+            .unwrap();
+        assert_eq!(ledger.history(&lower).len(), 1);
+        assert!(ledger.history(&lower.to_uppercase()).is_empty());
+        assert!(ledger.history(&lower[..95]).is_empty());
+        assert!(ledger.history("").is_empty());
+    }
+
+    #[test]
+    fn histories_stay_in_order_across_interleaved_cufes() {
+        let mut ledger = EventLedger::new(1);
+        let cufes = [cufe(1), SEED_CUFE.to_owned(), cufe(2)];
+        let codes = [
+            EventCode::AcuseRecibo,
+            EventCode::ReciboBien,
+            EventCode::Reclamo,
+        ];
+        let mut expected: Vec<Vec<StoredEvent>> = vec![Vec::new(); cufes.len()];
+        for (step, code) in codes.into_iter().enumerate() {
+            for (which, cufe) in cufes.iter().enumerate() {
+                let second = u32::try_from(step * 3 + which).unwrap();
+                expected[which].push(ledger.record(event(cufe, code, second)).unwrap());
+            }
+        }
+        for (cufe, expected) in cufes.iter().zip(&expected) {
+            let history = ledger.history(cufe);
+            assert_eq!(&history, expected, "{cufe}");
+            let numeros: Vec<&str> = history.iter().map(|e| e.row.numero.as_str()).collect();
+            assert_eq!(numeros, ["1", "2", "3"]);
+        }
+        assert_eq!(ledger.len(), 9);
+        // A refused event leaves the history as it was.
+        let refused = ledger.record(event(&cufes[0], EventCode::AceptacionExpresa, 59));
+        assert_eq!(
+            refused.err().as_ref().and_then(RecordError::rejection),
+            Some(&DianRejection::LGC04)
+        );
+        assert_eq!(ledger.history(&cufes[0]), expected[0]);
+    }
+
+    #[test]
+    fn export_then_restore_gives_the_same_histories() {
+        let mut ledger = EventLedger::new(5);
+        for index in 0..4 {
+            ledger
+                .record(event(&cufe(index), EventCode::AcuseRecibo, 1))
+                .unwrap();
+        }
+        ledger
+            .record(event(&cufe(2), EventCode::ReciboBien, 2))
+            .unwrap();
+        let mut seeded = event(SEED_CUFE, EventCode::AcuseRecibo, 3);
+        seeded.cude = Some("5c214161".to_owned());
+        ledger.record(seeded).unwrap();
+
+        let (events, sequences) = ledger.export();
+        assert_eq!(events.len(), 6);
+        let sequences: Vec<(String, u64)> = sequences
+            .iter()
+            .map(|(p, n)| ((*p).to_owned(), *n))
+            .collect();
+        let restored = EventLedger::restore(5, events.clone(), &sequences).unwrap();
+        for cufe in [cufe(0), cufe(1), cufe(2), cufe(3), SEED_CUFE.to_owned()] {
+            assert_eq!(restored.history(&cufe), ledger.history(&cufe), "{cufe}");
+        }
+        assert_eq!(restored.export().0, events);
+        assert_eq!(restored.next_sequence, ledger.next_sequence);
+    }
+
+    #[test]
+    fn restored_rows_that_break_the_rules_come_back_as_stored() {
+        let mut ledger = EventLedger::new(1);
+        let row = ledger
+            .record(event(&cufe(1), EventCode::AcuseRecibo, 0))
+            .unwrap()
+            .row;
+        // A code without its leading zero, a number out of place, an unparsable date.
+        let odd = [
+            HistoricoEvento {
+                codigo: "30".to_owned(),
+                ..row.clone()
+            },
+            HistoricoEvento {
+                numero: "7".to_owned(),
+                ..row.clone()
+            },
+            HistoricoEvento {
+                fecha: "2024-03-05T10:00:00".to_owned(),
+                ..row.clone()
+            },
+            HistoricoEvento {
+                descripcion: "Acuse".to_owned(),
+                ..row.clone()
+            },
+        ];
+        let stored: EventRows = odd.iter().map(|r| (cufe(9), r.clone())).collect();
+        let restored = EventLedger::restore(1, stored, &[]).unwrap();
+        assert_eq!(rows(&restored, &cufe(9)), odd);
+        assert_eq!(restored.verbatim_rows.len(), 4);
+    }
+
+    #[test]
+    fn an_event_on_its_own_cufe_fits_the_byte_budget() {
+        // 1M events on distinct CUFEs within 300 MB: slot + history + index bucket ≤ ~170 B.
+        assert!(std::mem::size_of::<Slot>() <= 80);
+        assert!(std::mem::size_of::<History>() <= 56);
     }
 }
