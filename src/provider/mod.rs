@@ -1,4 +1,5 @@
 //! The providers.
 
 pub mod afacturar;
+pub mod datetime_text;
 pub mod sovos;

@@ -1,6 +1,8 @@
 //! Contract verification of a raw HTTP request: what the client sent, judged against the
 //! documents, independently of how the fake answers it.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use serde::Serialize;
 use serde_json::Value;
@@ -39,6 +41,19 @@ pub enum Parsed {
         /// The body against its schema.
         violations: Violations,
     },
+}
+
+/// The handler's view of [`Parsed`]: taken out of the request's extensions, not cloned
+/// (`Extension<Parsed>` would copy the parsed document on every request).
+#[derive(Debug)]
+pub struct Verified(pub Option<Parsed>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Verified {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Verified(parts.extensions.remove::<Parsed>()))
+    }
 }
 
 /// What verification found in one request.

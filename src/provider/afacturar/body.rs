@@ -219,19 +219,47 @@ pub struct AcuseResultado {
 
 /// The success body of `acuse_recibo_fev`.
 pub fn acuse_success(resultado: &AcuseResultado, meta: &Meta) -> Value {
-    json!({
-        "codigo_error": 0,
-        "descripcion_error": "OK",
-        "tiempo_ejecucion": meta.tiempo_ejecucion,
-        "transaccion": meta.transaccion,
-        "resultado": {
-            "cude": resultado.cude,
-            "numero_evento": resultado.numero_evento,
-            "url_representacion_xml": resultado.url_representacion_xml,
-        },
-        "entorno": meta.entorno_text(),
-        "ErrorMessage_DIAN": "",
-    })
+    serde_json::to_value(AcuseSuccess::new(resultado, meta)).unwrap_or_default()
+}
+
+/// The body of [`acuse_success`] as a type, serialized straight to bytes by the handler;
+/// fields in the seed's order.
+#[derive(Debug, serde::Serialize)]
+pub struct AcuseSuccess<'a> {
+    codigo_error: u16,
+    descripcion_error: &'static str,
+    tiempo_ejecucion: f64,
+    transaccion: &'a str,
+    resultado: AcuseSuccessResultado<'a>,
+    entorno: String,
+    #[serde(rename = "ErrorMessage_DIAN")]
+    error_message_dian: &'static str,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct AcuseSuccessResultado<'a> {
+    cude: &'a str,
+    numero_evento: &'a str,
+    url_representacion_xml: &'a str,
+}
+
+impl<'a> AcuseSuccess<'a> {
+    /// The event registered.
+    pub fn new(resultado: &'a AcuseResultado, meta: &'a Meta) -> AcuseSuccess<'a> {
+        AcuseSuccess {
+            codigo_error: 0,
+            descripcion_error: "OK",
+            tiempo_ejecucion: meta.tiempo_ejecucion,
+            transaccion: &meta.transaccion,
+            resultado: AcuseSuccessResultado {
+                cude: &resultado.cude,
+                numero_evento: &resultado.numero_evento,
+                url_representacion_xml: &resultado.url_representacion_xml,
+            },
+            entorno: meta.entorno_text(),
+            error_message_dian: "",
+        }
+    }
 }
 
 /// The DIAN rejection (codigo 15) of `acuse_recibo_fev`.
@@ -279,18 +307,36 @@ pub struct HistoricoEvento {
 
 /// `historico_eventos` with events (codigo 0) or without (codigo 12, "Sin eventos").
 pub fn historico(eventos: &[HistoricoEvento], meta: &Meta) -> Value {
-    let (codigo, descripcion) = if eventos.is_empty() {
-        (12, "Sin eventos")
-    } else {
-        (0, "OK")
-    };
-    json!({
-        "codigo_error": codigo,
-        "descripcion_error": descripcion,
-        "tiempo_ejecucion": meta.tiempo_ejecucion,
-        "transaccion": meta.transaccion,
-        "resultado": eventos,
-    })
+    serde_json::to_value(Historico::new(eventos, meta)).unwrap_or_default()
+}
+
+/// The body of [`historico`] as a type, serialized straight to bytes by the handler (no
+/// `Value` built on the hot path); fields in the seed's order.
+#[derive(Debug, serde::Serialize)]
+pub struct Historico<'a> {
+    codigo_error: u16,
+    descripcion_error: &'static str,
+    tiempo_ejecucion: f64,
+    transaccion: &'a str,
+    resultado: &'a [HistoricoEvento],
+}
+
+impl<'a> Historico<'a> {
+    /// With events (codigo 0) or without (codigo 12, "Sin eventos").
+    pub fn new(eventos: &'a [HistoricoEvento], meta: &'a Meta) -> Historico<'a> {
+        let (codigo_error, descripcion_error) = if eventos.is_empty() {
+            (12, "Sin eventos")
+        } else {
+            (0, "OK")
+        };
+        Historico {
+            codigo_error,
+            descripcion_error,
+            tiempo_ejecucion: meta.tiempo_ejecucion,
+            transaccion: &meta.transaccion,
+            resultado: eventos,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::NaiveDate;
+use chrono::{Datelike as _, NaiveDate};
 
 /// A RADIAN event code, written as DIAN's 3-digit string (`030` …) in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -241,10 +241,10 @@ pub const FILE_NAME_PROVIDER_CODE: &str = "055";
 /// success and the event id (`PAR170` → `00PAR170`) on a DIAN rejection.
 pub fn url_representacion_xml(base: &str, date: NaiveDate, nit: &str, sequence: &str) -> String {
     format!(
-        "{base}/eventos/{path}/ar{nit:0>10}{FILE_NAME_PROVIDER_CODE}{yy}{sequence:0>8}.xml",
+        "{base}/eventos/{path}/ar{nit:0>10}{FILE_NAME_PROVIDER_CODE}{yy:02}{sequence:0>8}.xml",
         base = base.trim_end_matches('/'),
-        path = date.format("%Y/%m/%d"),
-        yy = date.format("%y"),
+        path = crate::provider::datetime_text::Date(date, '/'),
+        yy = date.year().rem_euclid(100),
     )
 }
 

@@ -4,9 +4,8 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use axum::Json;
 use serde_json::Value;
 
@@ -15,7 +14,7 @@ use super::events::{url_representacion_xml, EventCode};
 use super::ledger::RecordError;
 use crate::contract::{parse_form, FormError, FormPayload, Operation, Violations};
 use crate::server::forms::{read_fields, FormBodyError};
-use crate::server::verify::Parsed;
+use crate::server::verify::{Parsed, Verified};
 use crate::server::AppState;
 
 /// An Afacturar answer: an HTTP status and one of the documented bodies.
@@ -42,6 +41,24 @@ impl Answer {
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
         (self.status, Json(self.body)).into_response()
+    }
+}
+
+/// A 200 with `body` serialized as JSON, as `axum::Json` would answer it.
+fn json_response(body: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a response body could not be serialized");
+            Answer::table(500).into_response()
+        }
     }
 }
 
@@ -141,12 +158,11 @@ fn meta(state: &AppState, documento_obligado: Option<&str>, started: Instant) ->
 /// `POST /api/radian/historico_eventos`.
 pub async fn historico_eventos(
     State(state): State<AppState>,
-    parsed: Option<Extension<Parsed>>,
+    Verified(parsed): Verified,
     headers: HeaderMap,
     request_body: Bytes,
-) -> Answer {
+) -> Response {
     let started = Instant::now();
-    let parsed = parsed.map(|Extension(p)| p);
     let form = match front(
         &state,
         Operation::HistoricoEventos,
@@ -158,7 +174,7 @@ pub async fn historico_eventos(
     .await
     {
         Ok(checked) => checked.form,
-        Err(answer) => return answer,
+        Err(answer) => return answer.into_response(),
     };
     let cufe = form.field("cufe").unwrap_or_default();
     let rows: Vec<body::HistoricoEvento> = state
@@ -168,7 +184,7 @@ pub async fn historico_eventos(
         .map(|e| e.row)
         .collect();
     let meta = meta(&state, None, started);
-    Answer::new(StatusCode::OK, body::historico(&rows, &meta))
+    json_response(&body::Historico::new(&rows, &meta))
 }
 
 /// A plain-http webhook on loopback breaks the contract (https only) but is answered as if
@@ -189,12 +205,11 @@ fn is_loopback_test_webhook(violation: &crate::contract::Violation, data: &Value
 /// `POST /api/radian/acuse_recibo_fev`.
 pub async fn acuse_recibo_fev(
     State(state): State<AppState>,
-    parsed: Option<Extension<Parsed>>,
+    Verified(parsed): Verified,
     headers: HeaderMap,
     request_body: Bytes,
-) -> Answer {
+) -> Response {
     let started = Instant::now();
-    let parsed = parsed.map(|Extension(p)| p);
     let Checked { form, violations } = match front(
         &state,
         Operation::AcuseReciboFev,
@@ -206,7 +221,7 @@ pub async fn acuse_recibo_fev(
     .await
     {
         Ok(checked) => checked,
-        Err(answer) => return answer,
+        Err(answer) => return answer.into_response(),
     };
     let documento = form
         .field("documento_obligado")
@@ -234,7 +249,8 @@ pub async fn acuse_recibo_fev(
         return Answer::new(
             StatusCode::BAD_REQUEST,
             body::semantic_error(resultado, &meta),
-        );
+        )
+        .into_response();
     }
 
     let cufes = data["evento"]
@@ -264,11 +280,11 @@ pub async fn acuse_recibo_fev(
                 numero_evento: row.numero,
                 fecha_evento: row.fecha,
             };
-            Answer::new(StatusCode::OK, body::acuse_success(&resultado, &meta))
+            json_response(&body::AcuseSuccess::new(&resultado, &meta))
         }
         Some(Err(RecordError::Storage(error))) => {
             tracing::error!(%error, "the event could not be stored");
-            Answer::table(500)
+            Answer::table(500).into_response()
         }
         Some(Err(RecordError::Rejected(rejected))) => {
             let row = *rejected.attempt;
@@ -282,8 +298,9 @@ pub async fn acuse_recibo_fev(
                 StatusCode::OK,
                 body::dian_error(&resultado, &rejected.rejection.to_string(), &meta),
             )
+            .into_response()
         }
         // The schema requires at least one event with a CUFE: unreachable with a valid form.
-        None => Answer::table(500),
+        None => Answer::table(500).into_response(),
     }
 }

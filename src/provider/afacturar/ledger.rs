@@ -35,6 +35,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use super::body::HistoricoEvento;
 use super::cude::{cude, CudeInput};
 use super::events::{check_order, DianRejection, EventCode};
+use crate::provider::datetime_text;
 use crate::store::{EventRows, Store, StoreError};
 
 /// A party of an event: who sent it or who received it.
@@ -130,9 +131,6 @@ pub struct EventLedger {
     first_sequence: u64,
     store: Arc<Store>,
 }
-
-/// The format of `fecha`.
-const FECHA: &str = "%Y-%m-%d %H:%M:%S";
 
 /// A CUFE's events: the first one's slot, the others chained from it.
 #[derive(Debug, Clone)]
@@ -316,10 +314,10 @@ impl EventLedger {
                 (id, Some(consumed))
             }
         };
-        let fecha = event.at.format(FECHA).to_string();
+        let fecha = datetime_text::DateTime(event.at, ' ').to_string();
         let cude = event.cude.clone().unwrap_or_else(|| {
-            let fec_emi = event.at.format("%Y-%m-%d").to_string();
-            let hor_emi = format!("{}-05:00", event.at.format("%H:%M:%S"));
+            let fec_emi = datetime_text::Date(event.at.date(), '-').to_string();
+            let hor_emi = format!("{}-05:00", datetime_text::Time(event.at.time()));
             cude(&CudeInput {
                 num_de: &numero,
                 fec_emi: &fec_emi,
@@ -430,8 +428,7 @@ impl EventLedger {
     fn pack(&mut self, code: EventCode, position: usize, row: &HistoricoEvento) -> Row {
         let packed = (|| {
             let cude = decode_hex(&row.cude)?;
-            let fecha = NaiveDateTime::parse_from_str(&row.fecha, FECHA)
-                .ok()?
+            let fecha = datetime_text::parse_datetime(&row.fecha, ' ')?
                 .and_utc()
                 .timestamp();
             let sequence = row
@@ -502,7 +499,7 @@ impl EventLedger {
                     descripcion: code.descripcion().to_owned(),
                     // Packing checked that the seconds give the text back.
                     fecha: DateTime::from_timestamp(*fecha, 0)
-                        .map(|at| at.naive_utc().format(FECHA).to_string())
+                        .map(|at| datetime_text::DateTime(at.naive_utc(), ' ').to_string())
                         .unwrap_or_default(),
                     cude: encode_hex(cude),
                     identificacion_evento: format!("{}{sequence}", code.prefix()),

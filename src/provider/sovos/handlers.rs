@@ -4,14 +4,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use serde_json::{json, Value};
 
 use super::errors::SovosError;
 use super::ledger::Month;
 use super::{report_csv, report_pdf};
 use crate::contract::Operation;
-use crate::server::verify::Parsed;
+use crate::server::verify::{Parsed, Verified};
 use crate::server::AppState;
 
 /// A Sovos failure, answered in the `errors[{Code, Message}]` shape.
@@ -110,11 +110,10 @@ fn month_of(payload: &Value) -> Result<Month, SovosError> {
 /// `POST /api/rest/Timbre/saldos`.
 pub async fn saldos(
     State(state): State<AppState>,
-    parsed: Option<Extension<Parsed>>,
+    Verified(parsed): Verified,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    let parsed = parsed.map(|Extension(p)| p);
     let (key, payload) = front(&state, Operation::Saldos, &headers, &body, parsed)?;
     let month = month_of(&payload)?;
     let rfc = payload["RFCConsulta"].as_str();
@@ -129,11 +128,10 @@ pub async fn saldos(
 pub async fn report(
     State(state): State<AppState>,
     Path(formato): Path<String>,
-    parsed: Option<Extension<Parsed>>,
+    Verified(parsed): Verified,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Failure> {
-    let parsed = parsed.map(|Extension(p)| p);
     let operation = match formato.to_ascii_lowercase().as_str() {
         "pdf" => Operation::SaldosPdf,
         "csv" => Operation::SaldosCsv,

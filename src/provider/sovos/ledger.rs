@@ -472,38 +472,18 @@ fn whole_seconds(now: NaiveDateTime) -> NaiveDateTime {
 
 /// `yyyy-mm-ddThh:MM:ss`, the seed's `FechaActual`.
 mod local_datetime {
-    use std::fmt;
-
-    use chrono::{Datelike as _, NaiveDateTime, Timelike as _};
+    use chrono::NaiveDateTime;
     use serde::{Deserialize, Deserializer, Serializer};
 
+    use crate::provider::datetime_text::DateTime;
+
     pub(super) const FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
-
-    /// [`FORMAT`] written directly: chrono's format strings are parsed on every call, which
-    /// showed in the profile of every `saldos` answer.
-    pub(super) struct Written(pub(super) NaiveDateTime);
-
-    impl fmt::Display for Written {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            let t = self.0;
-            write!(
-                f,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        }
-    }
 
     pub(super) fn serialize<S: Serializer>(
         value: &NaiveDateTime,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&Written(*value))
+        serializer.collect_str(&DateTime(*value, 'T'))
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
@@ -519,13 +499,14 @@ mod midnight {
     use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use super::local_datetime::{Written, FORMAT};
+    use super::local_datetime::FORMAT;
+    use crate::provider::datetime_text::DateTime;
 
     pub(super) fn serialize<S: Serializer>(
         value: &NaiveDate,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&Written(value.and_time(NaiveTime::MIN)))
+        serializer.collect_str(&DateTime(value.and_time(NaiveTime::MIN), 'T'))
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
@@ -557,21 +538,6 @@ mod tests {
 
     fn at(text: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").unwrap()
-    }
-
-    #[test]
-    fn dates_are_written_exactly_as_chrono_formats_them() {
-        for text in [
-            "2019-11-02T00:00:00",
-            "0999-01-09T09:05:07",
-            "2026-12-31T23:59:59",
-        ] {
-            let value = at(text);
-            assert_eq!(
-                local_datetime::Written(value).to_string(),
-                value.format(local_datetime::FORMAT).to_string()
-            );
-        }
     }
 
     fn day(text: &str) -> NaiveDate {

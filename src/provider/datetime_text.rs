@@ -1,0 +1,148 @@
+//! Dates and times written and read in the providers' fixed layouts (`2019-11-02T00:00:00`,
+//! `2022-11-30 21:22:17`, `2022/11/30`) without chrono's format strings, which are parsed
+//! again on every call and showed in the profile of every answer (issue 5).
+
+use std::fmt;
+
+use chrono::{Datelike as _, NaiveDate, NaiveDateTime, NaiveTime, Timelike as _};
+
+/// `yyyy{sep}mm{sep}dd`.
+#[derive(Debug, Clone, Copy)]
+pub struct Date(pub NaiveDate, pub char);
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Date(date, sep) = *self;
+        write!(
+            f,
+            "{:04}{sep}{:02}{sep}{:02}",
+            date.year(),
+            date.month(),
+            date.day()
+        )
+    }
+}
+
+/// `hh:mm:ss`.
+#[derive(Debug, Clone, Copy)]
+pub struct Time(pub NaiveTime);
+
+impl fmt::Display for Time {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let time = self.0;
+        write!(
+            f,
+            "{:02}:{:02}:{:02}",
+            time.hour(),
+            time.minute(),
+            time.second()
+        )
+    }
+}
+
+/// `yyyy-mm-dd{between}hh:mm:ss`: `T` for Sovos, a space for Afacturar.
+#[derive(Debug, Clone, Copy)]
+pub struct DateTime(pub NaiveDateTime, pub char);
+
+impl fmt::Display for DateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let DateTime(at, between) = *self;
+        write!(f, "{}{between}{}", Date(at.date(), '-'), Time(at.time()))
+    }
+}
+
+/// Reads `yyyy-mm-dd{between}hh:mm:ss` exactly as [`DateTime`] writes it; anything else
+/// (other widths, signs, spaces) is `None`.
+pub fn parse_datetime(text: &str, between: char) -> Option<NaiveDateTime> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 19
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || char::from(bytes[10]) != between
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u32> {
+        let digits = &text[range];
+        digits
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| digits.parse().ok())
+            .flatten()
+    };
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(number(0..4)?).ok()?,
+        number(5..7)?,
+        number(8..10)?,
+    )?;
+    let time = NaiveTime::from_hms_opt(number(11..13)?, number(14..16)?, number(17..19)?)?;
+    Some(date.and_time(time))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Vec<NaiveDateTime> {
+        [
+            "2019-11-02 00:00:00",
+            "0999-01-09 09:05:07",
+            "2026-12-31 23:59:59",
+            "2022-11-30 21:22:17",
+        ]
+        .iter()
+        .map(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn every_layout_is_written_exactly_as_chrono_formats_it() {
+        for at in samples() {
+            assert_eq!(
+                DateTime(at, 'T').to_string(),
+                at.format("%Y-%m-%dT%H:%M:%S").to_string()
+            );
+            assert_eq!(
+                DateTime(at, ' ').to_string(),
+                at.format("%Y-%m-%d %H:%M:%S").to_string()
+            );
+            assert_eq!(
+                Date(at.date(), '/').to_string(),
+                at.format("%Y/%m/%d").to_string()
+            );
+            assert_eq!(
+                Time(at.time()).to_string(),
+                at.format("%H:%M:%S").to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn reading_gives_back_what_was_written_and_refuses_anything_else() {
+        for at in samples() {
+            assert_eq!(
+                parse_datetime(&DateTime(at, ' ').to_string(), ' '),
+                Some(at)
+            );
+            assert_eq!(
+                parse_datetime(&DateTime(at, 'T').to_string(), 'T'),
+                Some(at)
+            );
+        }
+        for text in [
+            "2022-11-30T21:22:17",
+            "2022-11-30 21:22:1",
+            "2022-11-30 21:22:170",
+            "2022-13-30 21:22:17",
+            "2022-11-30 24:00:00",
+            "+022-11-30 21:22:17",
+            "2022-11-30 2 :22:17",
+            "2022-11-30 21:22:17Z",
+        ] {
+            assert_eq!(parse_datetime(text, ' '), None, "{text}");
+        }
+    }
+}
