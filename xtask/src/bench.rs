@@ -522,7 +522,12 @@ fn load(
         for round in 0..options.rounds {
             for (is_fake, binary, args, env) in [
                 (false, baseline, baseline_args(), Vec::new()),
-                (true, fake, route_fake_args(*route, &history_config), fake_env(options)),
+                (
+                    true,
+                    fake,
+                    route_fake_args(*route, &history_config),
+                    fake_env(options),
+                ),
             ] {
                 salt += 1;
                 let nonce = nonce(salt);
