@@ -491,6 +491,43 @@ async fn the_journal_shows_every_request_with_its_verdict_and_reset_empties_it()
 }
 
 #[tokio::test]
+async fn the_journal_keeps_its_capacity_and_a_violation_survives_later_traffic() {
+    let mut config = deterministic_config();
+    config.server.journal_capacity = Some(2);
+    let fake = FakeProvider::start_with(config).await;
+    // Month 13 breaks the contract; the three after it conform.
+    saldos_request(&fake, json!({ "MesConsulta": "2019-13" }))
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let answer = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    let requests = admin_get(&fake, "requests").await;
+    let ids: Vec<u64> = requests["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [3, 4], "the last two requests");
+    assert_eq!(
+        requests["summary"]["requests"], 4,
+        "the totals count every request"
+    );
+    let violations = admin_get(&fake, "violations").await;
+    let violating = violations["violations"].as_array().unwrap();
+    assert_eq!(violating.len(), 1, "{violations}");
+    assert_eq!(violating[0]["id"], 1);
+    assert_eq!(violating[0]["verdict"], "violates");
+    assert_eq!(fake.violations().len(), 1);
+}
+
+#[tokio::test]
 async fn health_answers_for_container_checks() {
     let fake = FakeProvider::start_with(Config::embedded_default()).await;
     assert_eq!(admin_get(&fake, "health").await, json!({ "status": "ok" }));
