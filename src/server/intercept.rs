@@ -144,7 +144,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
                 match apply_fault(fault, real, control.as_ref()).await {
                     Ok(response) => response,
                     Err(Dropped) => {
-                        entry.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+                        entry.duration_ms = elapsed_ms(started);
                         state.journal().record(entry);
                         if let Some(control) = control {
                             control.abort(fault == Fault::ConnectionReset);
@@ -181,7 +181,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         }
     }
     entry.status = response.status().as_u16();
-    entry.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    entry.duration_ms = elapsed_ms(started);
     tracing::info!(
         method = %entry.method,
         path = %entry.path,
@@ -193,6 +193,12 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     );
     state.journal().record(entry);
     response
+}
+
+/// Milliseconds since `started`, to the microsecond (`0.649`, not `0.6490779999999999`).
+fn elapsed_ms(started: Instant) -> f64 {
+    let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
+    f64::from(micros) / 1000.0
 }
 
 /// A request refused before it could be read (413 too large, 408 too slow), in the format of

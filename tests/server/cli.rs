@@ -269,3 +269,96 @@ fn serve_tls_answers_https_with_a_self_signed_certificate_it_prints() {
         .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// Runs `serve` with `args`, sends a conforming and a contract-breaking `saldos`, stops it
+/// with SIGTERM and returns what it wrote to stderr.
+fn serve_two_requests_and_read_the_log(args: &[&str]) -> String {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0"])
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for month in ["2019-11", "2019-13"] {
+            super::client()
+                .post(format!("{url}/api/rest/Timbre/saldos"))
+                .header("RCApiKey", "k")
+                .json(&serde_json::json!({ "MesConsulta": month }))
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn serve_logs_one_json_line_per_request_with_operation_status_verdict_and_latency() {
+    let log = serve_two_requests_and_read_the_log(&["--log-format", "json"]);
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let requests: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|line| line["fields"]["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), 2, "{log}");
+    for (line, (status, verdict)) in requests.iter().zip([(200, "conforms"), (400, "violates")]) {
+        let fields = &line["fields"];
+        assert_eq!(fields["operation"], "saldos", "{line}");
+        assert_eq!(fields["status"], status, "{line}");
+        assert_eq!(fields["verdict"], verdict, "{line}");
+        assert!(fields["latency_ms"].as_f64().is_some(), "{line}");
+        assert_eq!(line["level"], "INFO", "{line}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["fields"]["message"] == "stopped"),
+        "the last line is written at exit: {log}"
+    );
+}
+
+#[test]
+fn serve_logs_readable_text_by_default() {
+    let log = serve_two_requests_and_read_the_log(&[]);
+    let requests: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains(": request method="))
+        .collect();
+    assert_eq!(requests.len(), 2, "{log}");
+    for line in requests {
+        assert!(line.contains("INFO"), "{line}");
+        assert!(line.contains("operation=\"saldos\""), "{line}");
+        assert!(line.contains("latency_ms="), "{line}");
+        assert!(
+            !line.contains('\u{1b}'),
+            "no colour codes when stderr is not a terminal: {line}"
+        );
+    }
+    assert!(log.contains("status=200"), "{log}");
+    assert!(log.contains("status=400"), "{log}");
+}
