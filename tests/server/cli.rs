@@ -153,49 +153,10 @@ fn serve_fails_on_violation_at_shutdown_and_writes_a_junit_report() {
     let dir = std::env::temp_dir().join(format!("einvoice-mock-junit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let junit = dir.join("report.xml");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--fail-on-violation",
-            "--junit",
-            junit.to_str().unwrap(),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        for month in ["2019-11", "2019-13"] {
-            super::client()
-                .post(format!("{url}/api/rest/Timbre/saldos"))
-                .header("RCApiKey", "k")
-                .json(&serde_json::json!({ "MesConsulta": month }))
-                .send()
-                .await
-                .unwrap();
-        }
-    });
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let output = serve_and_send_two_saldos(
+        &["--fail-on-violation", "--junit", junit.to_str().unwrap()],
+        Some("warn"),
+    );
     assert_eq!(output.status.code(), Some(1), "a violation fails the run");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -270,13 +231,16 @@ fn serve_tls_answers_https_with_a_self_signed_certificate_it_prints() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
 
-/// Runs `serve` with `args`, sends a conforming and a contract-breaking `saldos`, stops it
-/// with SIGTERM and returns what it wrote to stderr.
-fn serve_two_requests_and_read_the_log(args: &[&str]) -> String {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0"])
-        .args(args)
-        .env_remove("RUST_LOG")
+/// Runs `serve --port 0 args…` (with `RUST_LOG` set to `rust_log`, or unset), sends a
+/// conforming and a contract-breaking `saldos`, stops it with SIGTERM and returns its output.
+fn serve_and_send_two_saldos(args: &[&str], rust_log: Option<&str>) -> std::process::Output {
+    let mut command = Command::new(BIN);
+    command.args(["serve", "--port", "0"]).args(args);
+    match rust_log {
+        Some(level) => command.env("RUST_LOG", level),
+        None => command.env_remove("RUST_LOG"),
+    };
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -309,7 +273,12 @@ fn serve_two_requests_and_read_the_log(args: &[&str]) -> String {
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    let output = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// [`serve_and_send_two_saldos`] with the default log level; what it wrote to stderr.
+fn serve_two_requests_and_read_the_log(args: &[&str]) -> String {
+    let output = serve_and_send_two_saldos(args, None);
     assert_eq!(output.status.code(), Some(0));
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
