@@ -93,23 +93,13 @@ fn validate_exits_2_on_a_missing_file_or_an_unknown_operation() {
 
 #[test]
 fn serve_prints_its_address_first_answers_and_stops_on_sigterm() {
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["serve", "--port", "0"])
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("first line names the address")
-        .to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+        .stderr(Stdio::null());
+    let (mut child, url) = start_serving(command);
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -231,6 +221,21 @@ fn serve_tls_answers_https_with_a_self_signed_certificate_it_prints() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
 
+/// Spawns a `serve` command and reads its first stdout line: the child and its URL.
+fn start_serving(mut command: Command) -> (std::process::Child, String) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("the first line names the address: {first:?}"))
+        .to_owned();
+    (child, url)
+}
+
 /// Runs `serve --port 0 args…` (with `RUST_LOG` set to `rust_log`, or unset), sends a
 /// conforming and a contract-breaking `saldos`, stops it with SIGTERM and returns its output.
 fn serve_and_send_two_saldos(args: &[&str], rust_log: Option<&str>) -> std::process::Output {
@@ -240,20 +245,8 @@ fn serve_and_send_two_saldos(args: &[&str], rust_log: Option<&str>) -> std::proc
         Some(level) => command.env("RUST_LOG", level),
         None => command.env_remove("RUST_LOG"),
     };
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    command.stderr(Stdio::piped());
+    let (child, url) = start_serving(command);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
