@@ -13,14 +13,41 @@ pub struct Date(pub NaiveDate, pub char);
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Date(date, sep) = *self;
-        write!(
-            f,
-            "{:04}{sep}{:02}{sep}{:02}",
-            date.year(),
-            date.month(),
-            date.day()
-        )
+        match (u8::try_from(sep), u16::try_from(date.year())) {
+            (Ok(sep), Ok(year)) if sep.is_ascii() && year <= 9999 => {
+                let mut text = [0u8; 10];
+                digits(&mut text[0..4], year.into());
+                text[4] = sep;
+                digits(&mut text[5..7], date.month());
+                text[7] = sep;
+                digits(&mut text[8..10], date.day());
+                f.write_str(ascii(&text))
+            }
+            _ => write!(
+                f,
+                "{:04}{sep}{:02}{sep}{:02}",
+                date.year(),
+                date.month(),
+                date.day()
+            ),
+        }
     }
+}
+
+/// Writes `value` as `out.len()` decimal digits, zero-padded (the caller keeps it in range).
+/// Dates are written on every answer; `write!` with widths went through `pad_integral` and
+/// showed in the profile (issue 5).
+fn digits(out: &mut [u8], mut value: u32) {
+    for place in out.iter_mut().rev() {
+        // `value % 10` is below 10.
+        *place = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+fn ascii(text: &[u8]) -> &str {
+    // Only ASCII digits and ASCII separators are written into `text`.
+    std::str::from_utf8(text).unwrap_or_default()
 }
 
 /// `hh:mm:ss`.
@@ -30,13 +57,11 @@ pub struct Time(pub NaiveTime);
 impl fmt::Display for Time {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let time = self.0;
-        write!(
-            f,
-            "{:02}:{:02}:{:02}",
-            time.hour(),
-            time.minute(),
-            time.second()
-        )
+        let mut text = *b"00:00:00";
+        digits(&mut text[0..2], time.hour());
+        digits(&mut text[3..5], time.minute());
+        digits(&mut text[6..8], time.second());
+        f.write_str(ascii(&text))
     }
 }
 
@@ -92,6 +117,9 @@ mod tests {
             "0999-01-09 09:05:07",
             "2026-12-31 23:59:59",
             "2022-11-30 21:22:17",
+            "0000-01-01 00:00:00",
+            "9999-12-31 23:59:59",
+            "1970-02-28 12:34:56",
         ]
         .iter()
         .map(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").unwrap())
