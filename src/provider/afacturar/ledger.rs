@@ -425,18 +425,24 @@ impl EventLedger {
     }
 
     /// `row` packed, when the packed form gives it back exactly; otherwise kept verbatim.
+    ///
+    /// Each field is checked where it could differ instead of rendering the row again and
+    /// comparing (that took a dozen allocations on every recorded event, issue 5): the CUDE
+    /// decodes only from lowercase hex and `fecha` parses only from the exact layout, so both
+    /// render back as they were; numbers must be written without sign or leading zeros; the
+    /// parties are kept as given. Debug builds still render and compare.
     fn pack(&mut self, code: EventCode, position: usize, row: &HistoricoEvento) -> Row {
         let packed = (|| {
             let cude = decode_hex(&row.cude)?;
             let fecha = datetime_text::parse_datetime(&row.fecha, ' ')?
                 .and_utc()
                 .timestamp();
-            let sequence = row
-                .identificacion_evento
-                .strip_prefix(code.prefix())?
-                .parse()
-                .ok()?;
-            Some((cude, fecha, sequence))
+            let sequence =
+                canonical_decimal(row.identificacion_evento.strip_prefix(code.prefix())?)?;
+            let renders_back = canonical_decimal::<usize>(&row.numero) == Some(position + 1)
+                && row.codigo == code.code()
+                && row.descripcion == code.descripcion();
+            renders_back.then_some((cude, fecha, sequence))
         })();
         if let Some((cude, fecha, sequence)) = packed {
             let packed = Row::Packed {
@@ -446,9 +452,8 @@ impl EventLedger {
                 emisor: self.intern(&row.emisor_nombre, &row.emisor_identificacion),
                 receptor: self.intern(&row.receptor_nombre, &row.receptor_identificacion),
             };
-            if self.render_row(code, position, &packed) == *row {
-                return packed;
-            }
+            debug_assert_eq!(self.render_row(code, position, &packed), *row);
+            return packed;
         }
         self.verbatim_rows.push(row.clone());
         Row::Verbatim(to_u32(self.verbatim_rows.len() - 1))
@@ -540,6 +545,16 @@ fn same_cufe(text_cufes: &[Box<str>], stored: &Cufe, key: CufeKey<'_>) -> bool {
         (Cufe::Text(position), CufeKey::Text(key)) => &*text_cufes[*position as usize] == key,
         _ => false,
     }
+}
+
+/// A number written as [`ToString`] writes it (digits only, no leading zero); `None` for any
+/// other text, which would not render back the same.
+fn canonical_decimal<T: std::str::FromStr>(text: &str) -> Option<T> {
+    let bytes = text.as_bytes();
+    let canonical = !bytes.is_empty()
+        && bytes.iter().all(u8::is_ascii_digit)
+        && (bytes.len() == 1 || bytes[0] != b'0');
+    canonical.then(|| text.parse().ok()).flatten()
 }
 
 /// 96 lowercase hex characters as 48 bytes; `None` for anything else.
