@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::State;
+use axum::body::Body;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -82,7 +82,7 @@ async fn front(
     state: &AppState,
     operation: Operation,
     headers: &HeaderMap,
-    request_body: Bytes,
+    request_body: Body,
     parsed: Option<Parsed>,
     started: Instant,
 ) -> Result<Checked, Answer> {
@@ -104,6 +104,10 @@ async fn front(
             violations: Some((form_violations, data_violations)),
         });
     }
+    // Only a request that did not come through verification (none does in `app`) is read here.
+    let Ok(request_body) = axum::body::to_bytes(request_body, usize::MAX).await else {
+        return Err(Answer::table(400));
+    };
     let fields = match read_fields(headers, request_body).await {
         Ok(fields) => fields,
         Err(FormBodyError::UnsupportedMediaType(_)) => return Err(Answer::table(415)),
@@ -159,14 +163,17 @@ fn meta(state: &AppState, documento_obligado: Option<&str>, started: Instant) ->
 pub async fn historico_eventos(
     State(state): State<AppState>,
     Verified(parsed): Verified,
-    headers: HeaderMap,
-    request_body: Bytes,
+    request: Request,
 ) -> Response {
+    // The request whole, not `HeaderMap` and `Bytes`: those extractors copy the headers and
+    // collect the body again on every request (issue 5).
+    let (parts, request_body) = request.into_parts();
+    let headers = &parts.headers;
     let started = Instant::now();
     let form = match front(
         &state,
         Operation::HistoricoEventos,
-        &headers,
+        headers,
         request_body,
         parsed,
         started,
@@ -206,14 +213,17 @@ fn is_loopback_test_webhook(violation: &crate::contract::Violation, data: &Value
 pub async fn acuse_recibo_fev(
     State(state): State<AppState>,
     Verified(parsed): Verified,
-    headers: HeaderMap,
-    request_body: Bytes,
+    request: Request,
 ) -> Response {
+    // The request whole, not `HeaderMap` and `Bytes`: those extractors copy the headers and
+    // collect the body again on every request (issue 5).
+    let (parts, request_body) = request.into_parts();
+    let headers = &parts.headers;
     let started = Instant::now();
     let Checked { form, violations } = match front(
         &state,
         Operation::AcuseReciboFev,
-        &headers,
+        headers,
         request_body,
         parsed,
         started,

@@ -1,7 +1,7 @@
 //! Sovos's balance endpoint and its two reports as axum handlers.
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -50,11 +50,11 @@ impl From<SovosError> for Failure {
 
 /// The `RCApiKey`, once it is known to reach an account and the body's content type is
 /// checked; then the parsed body, checked against the contract.
-fn front(
+async fn front(
     state: &AppState,
     operation: Operation,
     headers: &HeaderMap,
-    body: &Bytes,
+    body: Body,
     parsed: Option<Parsed>,
 ) -> Result<(String, Value), Failure> {
     let key = headers
@@ -87,9 +87,14 @@ fn front(
             violations,
         }) => (payload, violations),
         _ => {
-            // A body that is not JSON binds to nothing: MesConsulta is then missing (400-001).
+            // Only a request that did not come through verification (none does in `app`) is
+            // read here. A body that is not JSON binds to nothing: MesConsulta is then
+            // missing (400-001).
+            let body = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .map_err(|_| SovosError::MesConsultaInvalido)?;
             let payload: Value =
-                serde_json::from_slice(body).map_err(|_| SovosError::MesConsultaInvalido)?;
+                serde_json::from_slice(&body).map_err(|_| SovosError::MesConsultaInvalido)?;
             let violations = state.contract().validate(operation, &payload);
             (payload, violations)
         }
@@ -111,10 +116,12 @@ fn month_of(payload: &Value) -> Result<Month, SovosError> {
 pub async fn saldos(
     State(state): State<AppState>,
     Verified(parsed): Verified,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, Failure> {
-    let (key, payload) = front(&state, Operation::Saldos, &headers, &body, parsed)?;
+    // The request whole, not `HeaderMap` and `Bytes`: those extractors copy the headers and
+    // collect the body again on every request (issue 5).
+    let (parts, body) = request.into_parts();
+    let (key, payload) = front(&state, Operation::Saldos, &parts.headers, body, parsed).await?;
     let month = month_of(&payload)?;
     let rfc = payload["RFCConsulta"].as_str();
     let now = state.clock().mexico();
@@ -129,19 +136,20 @@ pub async fn report(
     State(state): State<AppState>,
     Path(formato): Path<String>,
     Verified(parsed): Verified,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> Result<Response, Failure> {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
     let operation = match formato.to_ascii_lowercase().as_str() {
         "pdf" => Operation::SaldosPdf,
         "csv" => Operation::SaldosCsv,
         _ => {
             // The key and the body are checked first, as for a supported format.
-            front(&state, Operation::SaldosCsv, &headers, &body, None)?;
+            front(&state, Operation::SaldosCsv, headers, body, None).await?;
             return Err(SovosError::FormatoNoSoportado.into());
         }
     };
-    let (key, payload) = front(&state, operation, &headers, &body, parsed)?;
+    let (key, payload) = front(&state, operation, headers, body, parsed).await?;
     let month = month_of(&payload)?;
     let now = state.clock().mexico();
     let report = state
