@@ -5,11 +5,17 @@
 //! fixed bytes: a copy of the fake's own success body for that route, so that both servers
 //! send about as much over the wire. No validation, no state, no journal, no logging.
 //!
-//! `bench-baseline [--host 127.0.0.1] [--port 0]`; the first stdout line is
+//! `bench-baseline [--host 127.0.0.1] [--port 0] [--work-ns N]`; the first stdout line is
 //! `listening on http://HOST:PORT`, as for `einvoice-mock serve`. It stops on SIGTERM/SIGINT
 //! (default action).
+//!
+//! `--work-ns N` makes each provider route spin for N nanoseconds of CPU before answering:
+//! `cargo xtask bench` uses it to show how far a given amount of extra work per request moves
+//! the throughput of this baseline (the load generator shares the machine's cores).
 
 use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{header, StatusCode};
@@ -26,20 +32,38 @@ const ACUSE: &str = r#"{"codigo_error":0,"descripcion_error":"OK","tiempo_ejecuc
 /// The fake's answer to `historico_eventos` for the seed's CUFE (three events).
 const HISTORICO: &str = r#"{"codigo_error":0,"descripcion_error":"OK","tiempo_ejecucion":0.000018825,"transaccion":"6b0463a8837af","resultado":[{"numero":"1","codigo":"030","descripcion":"Acuse de recibo de Factura Electrónica de Venta","fecha":"2022-11-30 21:22:17","cude":"e6c2667a3deaf9e1b7d74b4afdd93172d580b21fd31c41fbccd61578d33f959dc6b73d3200961376314f450ae79d96dd57","identificacion_evento":"PAR29","emisor_nombre":"SOFTWARE SAS","emisor_identificacion":"9999999","receptor_nombre":"ENERGIA","receptor_identificacion":"5555555"},{"numero":"2","codigo":"032","descripcion":"Recibo del bien o prestación del servicio","fecha":"2022-11-30 21:22:37","cude":"d9446472b7057cde108ffb50c4f64770918f0169d685e329cf840d515981324411852fd51bb664f07ea7b512833e6fe26","identificacion_evento":"PRE27","emisor_nombre":"SOFTWARE SAS","emisor_identificacion":"9999999","receptor_nombre":"ENERGIA","receptor_identificacion":"5555555"},{"numero":"3","codigo":"033","descripcion":"Aceptación expresa","fecha":"2022-11-30 21:23:07","cude":"5c214161121fd07c19324b36f97b5b7ce07d80dd702ca123116e9f43bde5af814c74c940d676e7f0062d4ada7e2d","identificacion_evento":"PAC20","emisor_nombre":"SOFTWARE SAS","emisor_identificacion":"9999999","receptor_nombre":"ENERGIAS","receptor_identificacion":"5555555"}]}"#;
 
+/// Extra CPU work per request, in nanoseconds (`--work-ns`).
+static WORK_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Spins for `--work-ns` nanoseconds: CPU work the way a heavier handler would spend it.
+fn work() {
+    let work = Duration::from_nanos(WORK_NS.load(Ordering::Relaxed));
+    if work.is_zero() {
+        return;
+    }
+    let started = Instant::now();
+    while started.elapsed() < work {
+        std::hint::spin_loop();
+    }
+}
+
 /// Fixed bytes as JSON: the body was read in full by the `Bytes` extractor.
 fn fixed(body: &'static str) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], body)
 }
 
 async fn saldos(_body: Bytes) -> impl IntoResponse {
+    work();
     fixed(SALDOS)
 }
 
 async fn acuse(_body: Bytes) -> impl IntoResponse {
+    work();
     fixed(ACUSE)
 }
 
 async fn historico(_body: Bytes) -> impl IntoResponse {
+    work();
     fixed(HISTORICO)
 }
 
@@ -69,6 +93,12 @@ fn main() -> std::io::Result<()> {
         let value = args.next();
         match (arg.as_str(), value) {
             ("--host", Some(v)) => host = v,
+            ("--work-ns", Some(v)) => WORK_NS.store(
+                v.parse().map_err(|e| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("--work-ns: {e}"))
+                })?,
+                Ordering::Relaxed,
+            ),
             ("--port", Some(v)) => {
                 port = v.parse().map_err(|e| {
                     std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("--port: {e}"))
@@ -77,7 +107,7 @@ fn main() -> std::io::Result<()> {
             _ => {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidInput,
-                    "usage: bench-baseline [--host HOST] [--port PORT]",
+                    "usage: bench-baseline [--host HOST] [--port PORT] [--work-ns N]",
                 ))
             }
         }

@@ -39,6 +39,8 @@ pub struct Options {
     pub only_events: bool,
     pub keep_scripts: bool,
     pub log_level: Option<String>,
+    /// Extra work per request, in ns, to run the baseline with (`--calibrate`).
+    pub calibration: Vec<u64>,
 }
 
 impl Options {
@@ -56,6 +58,7 @@ impl Options {
             only_events: false,
             keep_scripts: false,
             log_level: None,
+            calibration: vec![1_000, 2_000, 4_000],
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -94,6 +97,15 @@ impl Options {
                     options.events = Some(sizes);
                 }
                 "--no-events" => options.events = None,
+                "--calibrate" => {
+                    options.calibration = value()?
+                        .split(',')
+                        .map(|s| s.trim().replace('_', "").parse::<u64>())
+                        .collect::<Result<Vec<_>, _>>()
+                        .context("--calibrate: nanoseconds, e.g. 1000,2000,4000")?;
+                    options.calibration.sort_unstable();
+                }
+                "--no-calibration" => options.calibration.clear(),
                 "--skip-build" => options.skip_build = true,
                 "--keep-scripts" => options.keep_scripts = true,
                 "--log-level" => options.log_level = Some(value()?.to_owned()),
@@ -280,6 +292,9 @@ pub fn run(options: Options) -> Result<()> {
             &mut report,
             &mut verdicts,
         )?;
+    }
+    if !options.only_events && !options.calibration.is_empty() {
+        calibrate(&options, &root, &baseline, &mut report)?;
     }
     if let Some(sizes) = &options.events {
         events(&events_bin, sizes, &mut report, &mut verdicts)?;
@@ -582,7 +597,7 @@ fn load(
         for (name, m) in [("bare axum", &b), ("einvoice-mock", &f)] {
             let _ = writeln!(
                 report,
-                "| {} ({}) | {name} | {:.0} | {} | {} | {:.1} MiB | {:.0} µs | {} | {} |",
+                "| {} ({}) | {name} | {:.0} | {} | {} | {:.1} MiB | {:.1} µs | {} | {} |",
                 route.name(),
                 route.kind(),
                 m.rps,
@@ -637,6 +652,60 @@ fn load(
     } else {
         let _ = std::fs::remove_dir_all(&dir);
     }
+    Ok(())
+}
+
+/// The baseline on saldos with `--work-ns` 0 and each of `options.calibration`: how much the
+/// throughput of a bare server falls for a given amount of extra CPU work per request, on this
+/// machine, with the load generator on the same cores. It tells what a ratio to the baseline
+/// means in microseconds.
+fn calibrate(options: &Options, root: &Path, baseline: &Path, report: &mut String) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("einvoice-calibrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let route = Route::Saldos;
+    let script = wrk::write_script(&dir, route, root, &nonce(u64::MAX))?;
+    let ticks_per_second = crate::server::clock_ticks_per_second();
+    let _ = writeln!(
+        report,
+        "## Calibration: the baseline with extra work
+
+`bench-baseline --work-ns N` spins N ns          of CPU in each saldos request before answering; the same wrk run as above, {} s each,          one run per N. The throughput ratio of the fake above corresponds to the added work          at which the baseline falls to the same ratio.
+
+         | added work per request | requests/s | of the baseline without added work | server CPU per request |
+| --- | --- | --- | --- |",
+        options.duration_s
+    );
+    let mut plain_rps = None;
+    for work_ns in std::iter::once(0).chain(options.calibration.iter().copied()) {
+        let work = work_ns.to_string();
+        let server = Server::start_with_env(baseline, &["--port", "0", "--work-ns", &work], &[])?;
+        eprintln!("xtask: calibration, baseline with {work_ns} ns of added work per request");
+        let log = dir.join(format!("calibration-{work_ns}.txt"));
+        let ticks_before = server.cpu_ticks();
+        let run = wrk::run(
+            &script,
+            &server.address,
+            route,
+            options.threads,
+            options.connections,
+            options.duration_s,
+            &log,
+        )?;
+        let cpu_us = server.cpu_ticks().saturating_sub(ticks_before) as f64 / ticks_per_second
+            * 1e6
+            / run.requests.max(1) as f64;
+        drop(server);
+        let plain = *plain_rps.get_or_insert(run.rps());
+        let _ = writeln!(
+            report,
+            "| {:.1} µs | {:.0} | {:.0}% | {cpu_us:.1} µs |",
+            work_ns as f64 / 1000.0,
+            run.rps(),
+            run.rps() / plain.max(1e-9) * 100.0
+        );
+    }
+    report.push('\n');
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 

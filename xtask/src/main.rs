@@ -42,6 +42,10 @@ bench options:
   --startup-runs N      spawns of each server to time start-up (default 10)
   --events LIST         checkpoints of the state-growth run (default 1000,100000,1000000)
   --no-events           skip the state-growth run
+  --calibrate LIST      also run the baseline on saldos with this much spinning added per
+                        request, in ns (default 1000,2000,4000): how far extra work per
+                        request moves the baseline's own throughput on this machine
+  --no-calibration      skip that
   --log-level LEVEL     RUST_LOG for the fake (default: unset, i.e. its default `info`)
   --skip-build          use the release binaries already built
   --keep-scripts        keep the wrk Lua scripts and outputs (their directory is printed)
