@@ -107,7 +107,9 @@ impl Verdict {
             found.extend(
                 events
                     .iter()
-                    .filter_map(|e| e.pointer("/informacion_documento_referencia/cufe"))
+                    // `get` twice, not `pointer`: a JSON Pointer is parsed (and its tokens
+                    // unescaped into new strings) on every call, on every request.
+                    .filter_map(|e| e.get("informacion_documento_referencia")?.get("cufe"))
                     .filter_map(Value::as_str),
             );
         }
@@ -121,7 +123,7 @@ impl Verdict {
 
     /// The webhook of an `acuse_recibo_fev` request, if given.
     pub fn webhook(&self) -> Option<&str> {
-        self.data()?.pointer("/generalidades/webhook")?.as_str()
+        self.data()?.get("generalidades")?.get("webhook")?.as_str()
     }
 
     /// The parsed `data` document of `acuse_recibo_fev`, while the verdict still holds it.
