@@ -8,10 +8,16 @@
 //! [`BLOCK_SIZE`] the writer that overflows writes the buffer itself (the requests wait for
 //! the log, as with a plain stderr), and dropping the [`FlushGuard`] writes what is left.
 
+use std::cell::Cell;
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
+
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
+
+use crate::provider::datetime_text;
 
 /// How long a line may wait in the buffer.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(25);
@@ -156,6 +162,57 @@ impl Drop for FlushGuard {
     }
 }
 
+/// The time at the start of a log line, exactly as tracing-subscriber's default
+/// [`SystemTime`] writes it (`2026-11-28T07:28:31.123456Z`: RFC 3339, UTC, microseconds),
+/// with the part up to the second formatted once a second per thread instead of on every
+/// line: the default's calendar arithmetic and seven padded `write!`s showed in the profile
+/// of every request (issue 5).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogTime;
+
+thread_local! {
+    /// The second last written on this thread, and its `yyyy-mm-ddThh:mm:ss`.
+    static SECOND: Cell<(u64, [u8; 19])> = const { Cell::new((u64::MAX, [0; 19])) };
+}
+
+impl FormatTime for LogTime {
+    fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+        let Ok(since_epoch) = std::time::SystemTime::now().duration_since(UNIX_EPOCH) else {
+            return SystemTime.format_time(w);
+        };
+        let seconds = since_epoch.as_secs();
+        let cached = SECOND.with(|second| {
+            let (at, text) = second.get();
+            if at == seconds {
+                return Some(text);
+            }
+            let at = i64::try_from(seconds).ok()?;
+            let formatted =
+                datetime_text::DateTime(chrono::DateTime::from_timestamp(at, 0)?.naive_utc(), 'T')
+                    .to_string();
+            // Years past 9999 take more room: the default writes those.
+            let text: [u8; 19] = formatted.as_bytes().try_into().ok()?;
+            second.set((seconds, text));
+            Some(text)
+        });
+        let Some(prefix) = cached else {
+            return SystemTime.format_time(w);
+        };
+        let mut line = [0u8; 27];
+        line[..19].copy_from_slice(&prefix);
+        line[19] = b'.';
+        let mut micros = since_epoch.subsec_micros();
+        for place in line[20..26].iter_mut().rev() {
+            // `micros % 10` is below 10.
+            *place = b'0' + (micros % 10) as u8;
+            micros /= 10;
+        }
+        line[26] = b'Z';
+        // Only ASCII digits and separators were written.
+        w.write_str(std::str::from_utf8(&line).unwrap_or_default())
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -221,5 +278,31 @@ mod tests {
             std::thread::sleep(FLUSH_INTERVAL);
         }
         assert_eq!(collected.0.lock().unwrap().as_slice(), b"one line\n");
+    }
+
+    #[test]
+    fn log_time_writes_what_the_default_timer_writes() {
+        let write = |timer: &dyn FormatTime| {
+            let mut text = String::new();
+            timer.format_time(&mut Writer::new(&mut text)).unwrap();
+            text
+        };
+        // Twice, so that the second one comes from the cache.
+        for _ in 0..2 {
+            let (before, ours, after) = (write(&SystemTime), write(&LogTime), write(&SystemTime));
+            assert_eq!(ours.len(), before.len(), "{ours} vs {before}");
+            // Same layout, and between the two default readings.
+            assert!(
+                before <= ours && ours <= after,
+                "{before} <= {ours} <= {after}"
+            );
+            for (i, (a, b)) in ours.bytes().zip(before.bytes()).enumerate() {
+                assert_eq!(
+                    a.is_ascii_digit(),
+                    b.is_ascii_digit(),
+                    "byte {i}: {ours} vs {before}"
+                );
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use einvoice_mock::cli::{self, Cli, Command, LogFormat, Outcome};
-use einvoice_mock::logging::BatchedWriter;
+use einvoice_mock::logging::{BatchedWriter, LogTime};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -14,6 +14,7 @@ fn main() -> ExitCode {
     let (writer, flush_on_exit) = BatchedWriter::stderr();
     let logs = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
+        .with_timer(LogTime)
         .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
