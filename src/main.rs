@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use einvoice_mock::cli::{self, Cli, Command, LogFormat, Outcome};
-use einvoice_mock::logging::{BatchedWriter, LogTime};
+use einvoice_mock::logging::{BatchedWriter, LogTime, RequestLines};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -14,14 +14,19 @@ fn main() -> ExitCode {
     let (writer, flush_on_exit) = BatchedWriter::stderr();
     let logs = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
-        .with_timer(LogTime)
         .with_ansi(std::io::stderr().is_terminal())
+        .with_timer(LogTime)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         );
     match cli.log_format {
-        LogFormat::Text => logs.init(),
+        LogFormat::Text => logs
+            .event_format(RequestLines::new(
+                tracing_subscriber::fmt::format().with_timer(LogTime),
+                LogTime,
+            ))
+            .init(),
         LogFormat::Json => logs.json().init(),
     }
     let outcome = run(cli);

@@ -179,15 +179,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     }
     entry.status = response.status().as_u16();
     entry.duration_ms = elapsed_ms(started);
-    tracing::info!(
-        method = %entry.method,
-        path = %entry.path,
-        operation = entry.operation.map_or("-", Operation::name),
-        status = entry.status,
-        verdict = entry.verdict,
-        latency_ms = entry.duration_ms,
-        "request"
-    );
+    log_request(&entry);
     state.journal().record(entry);
     response
 }
@@ -216,6 +208,20 @@ fn journal_text(bytes: &[u8]) -> String {
         Ok(text) => text.to_owned(),
         Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
+}
+
+/// The one line logged per request. `logging::RequestLines` writes it by a shorter way and
+/// recognises it by its target and fields: keep them in step.
+fn log_request(entry: &JournalEntry) {
+    tracing::info!(
+        method = %entry.method,
+        path = %entry.path,
+        operation = entry.operation.map_or("-", Operation::name),
+        status = entry.status,
+        verdict = entry.verdict,
+        latency_ms = entry.duration_ms,
+        "request"
+    );
 }
 
 /// Milliseconds since `started`, to the microsecond (`0.649`, not `0.6490779999999999`).
@@ -377,4 +383,152 @@ fn schedule_webhook(
             .unwrap_or(Value::Null);
         super::webhooks::deliver(&state, &url, payload).await;
     });
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tracing_subscriber::fmt::format::{self, Writer};
+    use tracing_subscriber::fmt::time::FormatTime;
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+    use crate::logging::RequestLines;
+
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Lines {
+        type Writer = Lines;
+        fn make_writer(&'a self) -> Lines {
+            self.clone()
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Fixed;
+
+    impl FormatTime for Fixed {
+        fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
+            w.write_str("2026-11-28T07:28:31.123456Z")
+        }
+    }
+
+    fn entry(path: &str, operation: Option<Operation>, verdict: &'static str) -> JournalEntry {
+        JournalEntry {
+            id: 0,
+            received_at: chrono::DateTime::UNIX_EPOCH,
+            method: Method::POST,
+            path: path.to_owned(),
+            operation,
+            credential: None,
+            content_type: None,
+            verdict,
+            violations: Vec::new(),
+            status: 200,
+            scenario: None,
+            near_miss: None,
+            duration_ms: 0.049,
+            body: String::new(),
+        }
+    }
+
+    /// What `log_request` writes for `entry`, through the default formatter or through
+    /// `RequestLines` in front of it.
+    fn logged(entry: &JournalEntry, fast: bool) -> String {
+        let lines = Lines::default();
+        let builder = tracing_subscriber::fmt()
+            .with_writer(lines.clone())
+            .with_ansi(false);
+        let default = format().with_timer(Fixed);
+        let dispatch = if fast {
+            tracing::Dispatch::new(
+                builder
+                    .event_format(RequestLines::new(default, Fixed))
+                    .finish(),
+            )
+        } else {
+            tracing::Dispatch::new(builder.event_format(default).finish())
+        };
+        tracing::dispatcher::with_default(&dispatch, || {
+            log_request(entry);
+            tracing::info!(other = "line", "not a request");
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        text
+    }
+
+    fn format() -> format::Format {
+        format::Format::default()
+    }
+
+    #[test]
+    fn the_request_line_is_written_exactly_as_the_default_format_writes_it() {
+        for entry in [
+            entry(
+                "/api/rest/Timbre/saldos",
+                Some(Operation::Saldos),
+                "conforms",
+            ),
+            entry(
+                "/api/radian/acuse_recibo_fev",
+                Some(Operation::AcuseReciboFev),
+                "violates",
+            ),
+            entry("/odd \"path\"/ñ\u{1b}[31m", None, "unknown"),
+        ] {
+            let fast = logged(&entry, true);
+            assert_eq!(fast, logged(&entry, false));
+            assert!(fast.contains(": request method=POST path="), "{fast}");
+            assert_eq!(fast.lines().count(), 2, "{fast}");
+        }
+    }
+
+    #[test]
+    fn only_the_request_line_takes_the_short_way() {
+        type Ctx<'a> = tracing_subscriber::fmt::FmtContext<
+            'a,
+            tracing_subscriber::Registry,
+            tracing_subscriber::fmt::format::DefaultFields,
+        >;
+        fn inner(_: &Ctx<'_>, mut w: Writer<'_>, _: &tracing::Event<'_>) -> std::fmt::Result {
+            writeln!(w, "inner")
+        }
+        let lines = Lines::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(lines.clone())
+            .with_ansi(false)
+            .event_format(RequestLines::new(
+                inner as fn(&Ctx<'_>, Writer<'_>, &tracing::Event<'_>) -> std::fmt::Result,
+                Fixed,
+            ))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            log_request(&entry(
+                "/api/rest/Timbre/saldos",
+                Some(Operation::Saldos),
+                "conforms",
+            ));
+            tracing::info!(other = "line", "not a request");
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "2026-11-28T07:28:31.123456Z  INFO einvoice_mock::server::intercept: request \
+             method=POST path=/api/rest/Timbre/saldos operation=\"saldos\" status=200 \
+             verdict=\"conforms\" latency_ms=0.049\ninner\n"
+        );
+    }
 }
