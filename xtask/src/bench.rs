@@ -667,12 +667,12 @@ fn calibrate(options: &Options, root: &Path, baseline: &Path, report: &mut Strin
     let ticks_per_second = crate::server::clock_ticks_per_second();
     let _ = writeln!(
         report,
-        "## Calibration: the baseline with extra work
-
-`bench-baseline --work-ns N` spins N ns          of CPU in each saldos request before answering; the same wrk run as above, {} s each,          one run per N. The throughput ratio of the fake above corresponds to the added work          at which the baseline falls to the same ratio.
-
-         | added work per request | requests/s | of the baseline without added work | server CPU per request |
-| --- | --- | --- | --- |",
+        "## Calibration: the baseline with extra work\n\n`bench-baseline --work-ns N` spins N ns \
+         of CPU in each saldos request before answering; the same wrk run as above, {} s each, \
+         one run per N. A throughput ratio of the fake above corresponds to the added work at \
+         which the baseline falls to the same ratio.\n\n\
+         | added work per request | requests/s | of the baseline without added work | server CPU per request |\n\
+         | --- | --- | --- | --- |",
         options.duration_s
     );
     let mut plain_rps = None;
