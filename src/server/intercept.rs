@@ -428,20 +428,8 @@ mod tests {
 
     fn entry(path: &str, operation: Option<Operation>, verdict: &'static str) -> JournalEntry {
         JournalEntry {
-            id: 0,
-            received_at: chrono::DateTime::UNIX_EPOCH,
-            method: Method::POST,
-            path: path.to_owned(),
-            operation,
-            credential: None,
-            content_type: None,
-            verdict,
-            violations: Vec::new(),
-            status: 200,
-            scenario: None,
-            near_miss: None,
             duration_ms: 0.049,
-            body: String::new(),
+            ..JournalEntry::for_test(path, operation, verdict)
         }
     }
 

@@ -88,6 +88,31 @@ fn method_name<S: Serializer>(method: &Method, serializer: S) -> Result<S::Ok, S
 }
 
 impl JournalEntry {
+    /// A `POST` to `path` answered 200, with nothing else recorded: for tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(
+        path: &str,
+        operation: Option<Operation>,
+        verdict: &'static str,
+    ) -> JournalEntry {
+        JournalEntry {
+            id: 0,
+            received_at: DateTime::<Utc>::UNIX_EPOCH,
+            method: Method::POST,
+            path: path.to_owned(),
+            operation,
+            credential: None,
+            content_type: None,
+            verdict,
+            violations: Vec::new(),
+            status: 200,
+            scenario: None,
+            near_miss: None,
+            duration_ms: 0.0,
+            body: String::new(),
+        }
+    }
+
     /// Whether the request conforms to the contract.
     pub fn conforms(&self) -> bool {
         self.verdict == "conforms"
@@ -348,22 +373,7 @@ mod tests {
     }
 
     fn entry(verdict: &'static str) -> JournalEntry {
-        JournalEntry {
-            id: 0,
-            received_at: DateTime::<Utc>::UNIX_EPOCH,
-            method: Method::POST,
-            path: Operation::Saldos.path().to_owned(),
-            operation: Some(Operation::Saldos),
-            credential: None,
-            content_type: None,
-            verdict,
-            violations: Vec::new(),
-            status: 200,
-            scenario: None,
-            near_miss: None,
-            duration_ms: 0.0,
-            body: String::new(),
-        }
+        JournalEntry::for_test(Operation::Saldos.path(), Some(Operation::Saldos), verdict)
     }
 
     #[test]
