@@ -65,13 +65,22 @@ pub async fn read_fields(
     }
 }
 
-/// The boundary of `multipart/form-data; boundary=…` when it is the only parameter and a plain
-/// token (letters, digits, `'+_-.`), as HTTP clients write it; `None` for anything else, which
-/// `multer::parse_boundary` then reads (it parses the whole media type, a cost on every
-/// request).
+/// The boundary of `multipart/form-data; boundary=…` (or `;boundary=`) written exactly so: no
+/// other parameter, no space before the `;` or around the value, and a plain token (letters,
+/// digits, `'+_-.`), as HTTP clients write it. `None` for anything else, which
+/// `multer::parse_boundary` then reads (it parses the whole media type with `mime`, a cost on
+/// every request) — or refuses: `mime` rejects a space before the `;` and a tab after it, and
+/// this fast path must never accept what multer refuses.
 fn plain_boundary(content_type: &str) -> Option<&str> {
-    let (_, params) = content_type.split_once(';')?;
-    let boundary = params.trim().strip_prefix("boundary=")?;
+    const MEDIA: &str = "multipart/form-data";
+    let media = content_type.get(..MEDIA.len())?;
+    if !media.eq_ignore_ascii_case(MEDIA) {
+        return None;
+    }
+    let params = &content_type[MEDIA.len()..];
+    let boundary = params
+        .strip_prefix("; boundary=")
+        .or_else(|| params.strip_prefix(";boundary="))?;
     let plain = !boundary.is_empty()
         && boundary.len() <= 70
         && boundary
@@ -151,6 +160,12 @@ mod tests {
             "multipart/form-data; Boundary=abc",
             "multipart/form-data; boundary=",
             "multipart/form-data",
+            // mime (through multer) refuses the first four; the fast path must not take them.
+            "multipart/form-data ; boundary=x",
+            "multipart/form-data;\tboundary=x",
+            "multipart/form-data; boundary=x ",
+            "multipart/form-data;  boundary=x",
+            "multipart/mixed; boundary=x",
         ] {
             assert_eq!(plain_boundary(content_type), None, "{content_type}");
         }
@@ -250,6 +265,23 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_boundary_taken_by_the_fast_path_is_the_one_multer_reads(
+            media in "(multipart/form-data|Multipart/Form-DATA|multipart/mixed)",
+            separator in "[ \t]{0,2};[ \t]{0,2}",
+            name in "(boundary|Boundary)=",
+            value in "[-a-zA-Z0-9'+_. \t;=\"/]{0,12}",
+        ) {
+            let content_type = format!("{media}{separator}{name}{value}");
+            if let Some(fast) = plain_boundary(&content_type) {
+                prop_assert_eq!(
+                    Some(fast.to_owned()),
+                    multer::parse_boundary(&content_type).ok(),
+                    "{}", content_type
+                );
+            }
+        }
+
         #[test]
         fn generated_plain_forms_read_as_multer_reads_them(
             parts in proptest::collection::vec(("[a-z_]{1,12}", "[^\\x00]{0,40}"), 0..5)

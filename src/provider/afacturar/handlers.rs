@@ -104,7 +104,8 @@ async fn front(
             violations: Some((form_violations, data_violations)),
         });
     }
-    // Only a request that did not come through verification (none does in `app`) is read here.
+    // Read here only without verification in front: `provider_routes` on its own, or the
+    // code-28 webhook replay (its body is already in memory).
     let Ok(request_body) = axum::body::to_bytes(request_body, usize::MAX).await else {
         return Err(Answer::table(400));
     };

@@ -87,9 +87,8 @@ async fn front(
             violations,
         }) => (payload, violations),
         _ => {
-            // Only a request that did not come through verification (none does in `app`) is
-            // read here. A body that is not JSON binds to nothing: MesConsulta is then
-            // missing (400-001).
+            // Read here only without verification in front (`provider_routes` on its own). A
+            // body that is not JSON binds to nothing: MesConsulta is then missing (400-001).
             let body = axum::body::to_bytes(body, usize::MAX)
                 .await
                 .map_err(|_| SovosError::MesConsultaInvalido)?;
