@@ -311,20 +311,28 @@ pub fn historico(eventos: &[HistoricoEvento], meta: &Meta) -> Value {
 }
 
 /// The body of [`historico`] as a type, serialized straight to bytes by the handler (no
-/// `Value` built on the hot path); fields in the seed's order.
+/// `Value` built on the hot path); fields in the seed's order. `R` is the rows: a slice of
+/// rendered rows, or the ledger's own view of them (`ledger::HistoryRows`).
 #[derive(Debug, serde::Serialize)]
-pub struct Historico<'a> {
+pub struct Historico<'a, R: ?Sized = [HistoricoEvento]> {
     codigo_error: u16,
     descripcion_error: &'static str,
     tiempo_ejecucion: f64,
     transaccion: &'a str,
-    resultado: &'a [HistoricoEvento],
+    resultado: &'a R,
 }
 
 impl<'a> Historico<'a> {
     /// With events (codigo 0) or without (codigo 12, "Sin eventos").
     pub fn new(eventos: &'a [HistoricoEvento], meta: &'a Meta) -> Historico<'a> {
-        let (codigo_error, descripcion_error) = if eventos.is_empty() {
+        Historico::of_rows(eventos, eventos.is_empty(), meta)
+    }
+}
+
+impl<'a, R: serde::Serialize + ?Sized> Historico<'a, R> {
+    /// With the rows `rows` (codigo 0) or, when `empty`, without (codigo 12, "Sin eventos").
+    pub fn of_rows(rows: &'a R, empty: bool, meta: &'a Meta) -> Historico<'a, R> {
+        let (codigo_error, descripcion_error) = if empty {
             (12, "Sin eventos")
         } else {
             (0, "OK")
@@ -334,7 +342,7 @@ impl<'a> Historico<'a> {
             descripcion_error,
             tiempo_ejecucion: meta.tiempo_ejecucion,
             transaccion: &meta.transaccion,
-            resultado: eventos,
+            resultado: rows,
         }
     }
 }

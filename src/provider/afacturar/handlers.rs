@@ -46,8 +46,10 @@ impl IntoResponse for Answer {
 
 /// A 200 with `body` serialized as JSON, as `axum::Json` would answer it.
 fn json_response(body: &impl serde::Serialize) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => (
+    // Room for a few history rows up front instead of growing from 128 bytes.
+    let mut bytes = Vec::with_capacity(2048);
+    match serde_json::to_writer(&mut bytes, body) {
+        Ok(()) => (
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
@@ -185,14 +187,11 @@ pub async fn historico_eventos(
         Err(answer) => return answer.into_response(),
     };
     let cufe = form.field("cufe").unwrap_or_default();
-    let rows: Vec<body::HistoricoEvento> = state
-        .events()
-        .history(cufe)
-        .into_iter()
-        .map(|e| e.row)
-        .collect();
     let meta = meta(&state, None, started);
-    json_response(&body::Historico::new(&rows, &meta))
+    // Serialized from the ledger under its lock (no await, nothing else locked meanwhile).
+    let events = state.events();
+    let rows = events.history_rows(cufe);
+    json_response(&body::Historico::of_rows(&rows, rows.is_empty(), &meta))
 }
 
 /// A plain-http webhook on loopback breaks the contract (https only) but is answered as if

@@ -31,6 +31,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime};
 use hashbrown::{DefaultHashBuilder, HashTable};
+use serde::ser::{SerializeSeq as _, SerializeStruct as _};
+use serde::{Serialize, Serializer};
 
 use super::body::HistoricoEvento;
 use super::cude::{cude, CudeInput};
@@ -272,6 +274,18 @@ impl EventLedger {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The events of `cufe` as `historico_eventos` lists them, to serialize while the ledger
+    /// is borrowed: the same JSON as [`EventLedger::history`]'s rows, without building each
+    /// row's ten strings first.
+    pub fn history_rows(&self, cufe: &str) -> HistoryRows<'_> {
+        HistoryRows {
+            ledger: self,
+            first: self
+                .find(CufeKey::of(cufe))
+                .map(|history| self.histories[history as usize].first),
+        }
     }
 
     /// How many events the ledger holds, all CUFEs together.
@@ -519,6 +533,106 @@ impl EventLedger {
     }
 }
 
+/// A CUFE's rows, serialized straight from the ledger ([`EventLedger::history_rows`]). Rows
+/// were rendered into `HistoricoEvento`s and then serialized: ten allocations a row on every
+/// `historico_eventos` (issue 5). A test checks that both give the same JSON.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryRows<'a> {
+    ledger: &'a EventLedger,
+    first: Option<u32>,
+}
+
+impl HistoryRows<'_> {
+    /// Whether the CUFE has no event.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+}
+
+impl Serialize for HistoryRows<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut rows = serializer.serialize_seq(None)?;
+        if let Some(first) = self.first {
+            for (position, slot) in self.ledger.chain(first).enumerate() {
+                rows.serialize_element(&RowRef {
+                    ledger: self.ledger,
+                    slot,
+                    position,
+                })?;
+            }
+        }
+        rows.end()
+    }
+}
+
+/// One stored row, serialized as [`EventLedger::render_row`] would render it.
+struct RowRef<'a> {
+    ledger: &'a EventLedger,
+    slot: &'a Slot,
+    position: usize,
+}
+
+/// A value written as a JSON string through its `Display`.
+struct AsText<T>(T);
+
+impl<T: std::fmt::Display> Serialize for AsText<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// `identificacion_evento`: the code's prefix and the sequence.
+struct EventId(&'static str, u32);
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.0, self.1)
+    }
+}
+
+impl Serialize for RowRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (cude, fecha, sequence, emisor, receptor) = match &self.slot.row {
+            Row::Verbatim(row) => {
+                return self.ledger.verbatim_rows[*row as usize].serialize(serializer)
+            }
+            Row::Packed {
+                cude,
+                fecha,
+                sequence,
+                emisor,
+                receptor,
+            } => (cude, fecha, sequence, emisor, receptor),
+        };
+        let code = self.slot.code;
+        let emisor = &self.ledger.parties[*emisor as usize];
+        let receptor = &self.ledger.parties[*receptor as usize];
+        let cude = hex_digits(cude);
+        let mut row = serializer.serialize_struct("HistoricoEvento", 10)?;
+        row.serialize_field("numero", &AsText(self.position + 1))?;
+        row.serialize_field("codigo", code.code())?;
+        row.serialize_field("descripcion", code.descripcion())?;
+        // As `render_row`: packing checked that the seconds give the text back.
+        match DateTime::from_timestamp(*fecha, 0) {
+            Some(at) => row.serialize_field(
+                "fecha",
+                &AsText(datetime_text::DateTime(at.naive_utc(), ' ')),
+            )?,
+            None => row.serialize_field("fecha", "")?,
+        }
+        row.serialize_field("cude", std::str::from_utf8(&cude).unwrap_or_default())?;
+        row.serialize_field(
+            "identificacion_evento",
+            &AsText(EventId(code.prefix(), *sequence)),
+        )?;
+        row.serialize_field("emisor_nombre", &emisor.nombre)?;
+        row.serialize_field("emisor_identificacion", &emisor.identificacion)?;
+        row.serialize_field("receptor_nombre", &receptor.nombre)?;
+        row.serialize_field("receptor_identificacion", &receptor.identificacion)?;
+        row.end()
+    }
+}
+
 /// A position in one of the ledger's tables.
 fn to_u32(position: usize) -> u32 {
     // 2^32 events would take some 600 GB: the ledger cannot get there in memory first.
@@ -579,11 +693,16 @@ fn decode_hex(text: &str) -> Option<[u8; 48]> {
 
 /// 48 bytes as 96 lowercase hex characters.
 fn encode_hex(bytes: &[u8; 48]) -> String {
+    String::from_utf8_lossy(&hex_digits(bytes)).into_owned()
+}
+
+/// 48 bytes as 96 lowercase hex digits.
+fn hex_digits(bytes: &[u8; 48]) -> [u8; 96] {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(96);
-    for byte in bytes {
-        text.push(char::from(HEX[usize::from(byte >> 4)]));
-        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    let mut text = [0u8; 96];
+    for (pair, byte) in text.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0x0f)];
     }
     text
 }
@@ -679,6 +798,47 @@ mod tests {
         assert_eq!(rows(&ledger, &SEED_CUFE.to_uppercase()), [other.row]);
         assert_eq!(ledger.text_cufes.len(), 2);
         assert_eq!(ledger.verbatim_rows.len(), 2);
+    }
+
+    #[test]
+    fn rows_serialize_from_the_ledger_as_the_rendered_rows_do() {
+        let mut ledger = EventLedger::new(29);
+        // Packed: three events on one CUFE, one on another.
+        for (second, code) in [
+            EventCode::AcuseRecibo,
+            EventCode::ReciboBien,
+            EventCode::AceptacionExpresa,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let second = u32::try_from(second).unwrap();
+            ledger.record(event(&cufe(7), code, second)).unwrap();
+        }
+        ledger
+            .record(event(&cufe(8), EventCode::AcuseRecibo, 59))
+            .unwrap();
+        // Verbatim: a text CUFE, an uppercase CUDE, a leading zero, quotes and accents.
+        let mut seeded = event(SEED_CUFE, EventCode::AcuseRecibo, 0);
+        seeded.cude = Some("E6C2667A".repeat(12));
+        seeded.identificacion_evento = Some("PAR029".to_owned());
+        seeded.emisor = party("ENERGÍA \"S.A.\" \\ Ñ", "9999999");
+        ledger.record(seeded).unwrap();
+        let mut packed_after_verbatim = event(SEED_CUFE, EventCode::ReciboBien, 1);
+        packed_after_verbatim.receptor = party("", "");
+        ledger.record(packed_after_verbatim).unwrap();
+
+        for cufe in [cufe(7), cufe(8), SEED_CUFE.to_owned(), cufe(9)] {
+            let rendered = serde_json::to_string(&rows(&ledger, &cufe)).unwrap();
+            let view = ledger.history_rows(&cufe);
+            assert_eq!(serde_json::to_string(&view).unwrap(), rendered, "{cufe}");
+            assert_eq!(view.is_empty(), rendered == "[]", "{cufe}");
+        }
+        assert!(!ledger.verbatim_rows.is_empty());
+        assert!(ledger
+            .slots
+            .iter()
+            .any(|slot| matches!(slot.row, Row::Packed { .. })));
     }
 
     #[test]
