@@ -669,39 +669,55 @@ fn calibrate(options: &Options, root: &Path, baseline: &Path, report: &mut Strin
         report,
         "## Calibration: the baseline with extra work\n\n`bench-baseline --work-ns N` spins N ns \
          of CPU in each saldos request before answering; the same wrk run as above, {} s each, \
-         one run per N. A throughput ratio of the fake above corresponds to the added work at \
-         which the baseline falls to the same ratio.\n\n\
+         every N once per round, {} round(s); medians over rounds. A throughput ratio of the \
+         fake above corresponds to the added work at which the baseline falls to the same \
+         ratio.\n\n\
          | added work per request | requests/s | of the baseline without added work | server CPU per request |\n\
          | --- | --- | --- | --- |",
-        options.duration_s
+        options.duration_s, options.rounds
     );
-    let mut plain_rps = None;
-    for work_ns in std::iter::once(0).chain(options.calibration.iter().copied()) {
-        let work = work_ns.to_string();
-        let server = Server::start_with_env(baseline, &["--port", "0", "--work-ns", &work], &[])?;
-        eprintln!("xtask: calibration, baseline with {work_ns} ns of added work per request");
-        let log = dir.join(format!("calibration-{work_ns}.txt"));
-        let ticks_before = server.cpu_ticks();
-        let run = wrk::run(
-            &script,
-            &server.address,
-            route,
-            options.threads,
-            options.connections,
-            options.duration_s,
-            &log,
-        )?;
-        let cpu_us = server.cpu_ticks().saturating_sub(ticks_before) as f64 / ticks_per_second
-            * 1e6
-            / run.requests.max(1) as f64;
-        drop(server);
-        let plain = *plain_rps.get_or_insert(run.rps());
+    let works: Vec<u64> = std::iter::once(0)
+        .chain(options.calibration.iter().copied())
+        .collect();
+    // Per N: requests/s and CPU per request of each round.
+    let mut measured: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); works.len()];
+    for round in 0..options.rounds {
+        for (work_ns, (rps, cpu)) in works.iter().zip(measured.iter_mut()) {
+            let work = work_ns.to_string();
+            let server =
+                Server::start_with_env(baseline, &["--port", "0", "--work-ns", &work], &[])?;
+            eprintln!(
+                "xtask: calibration round {}, baseline with {work_ns} ns of added work per request",
+                round + 1
+            );
+            let log = dir.join(format!("calibration-{work_ns}-{round}.txt"));
+            let ticks_before = server.cpu_ticks();
+            let run = wrk::run(
+                &script,
+                &server.address,
+                route,
+                options.threads,
+                options.connections,
+                options.duration_s,
+                &log,
+            )?;
+            cpu.push(
+                server.cpu_ticks().saturating_sub(ticks_before) as f64 / ticks_per_second * 1e6
+                    / run.requests.max(1) as f64,
+            );
+            rps.push(run.rps());
+            drop(server);
+        }
+    }
+    let plain = median(&mut measured[0].0.clone());
+    for (work_ns, (mut rps, mut cpu)) in works.iter().zip(measured) {
+        let rps = median(&mut rps);
         let _ = writeln!(
             report,
-            "| {:.1} µs | {:.0} | {:.0}% | {cpu_us:.1} µs |",
-            work_ns as f64 / 1000.0,
-            run.rps(),
-            run.rps() / plain.max(1e-9) * 100.0
+            "| {:.1} µs | {rps:.0} | {:.0}% | {:.1} µs |",
+            *work_ns as f64 / 1000.0,
+            rps / plain.max(1e-9) * 100.0,
+            median(&mut cpu)
         );
     }
     report.push('\n');
