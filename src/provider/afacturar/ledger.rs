@@ -749,21 +749,23 @@ mod tests {
         ledger.history(cufe).into_iter().map(|e| e.row).collect()
     }
 
-    #[test]
-    fn canonical_events_round_trip_to_the_same_rows() {
-        let mut ledger = EventLedger::new(29);
-        let mut recorded = Vec::new();
-        for (second, code) in [
+    /// Records acuse, recibo and aceptación on `cufe`, one second apart.
+    fn record_three(ledger: &mut EventLedger, cufe: &str) -> Vec<StoredEvent> {
+        [
             EventCode::AcuseRecibo,
             EventCode::ReciboBien,
             EventCode::AceptacionExpresa,
         ]
         .into_iter()
-        .enumerate()
-        {
-            let second = u32::try_from(second).unwrap();
-            recorded.push(ledger.record(event(&cufe(7), code, second)).unwrap());
-        }
+        .zip(0..)
+        .map(|(code, second)| ledger.record(event(cufe, code, second)).unwrap())
+        .collect()
+    }
+
+    #[test]
+    fn canonical_events_round_trip_to_the_same_rows() {
+        let mut ledger = EventLedger::new(29);
+        let recorded = record_three(&mut ledger, &cufe(7));
         let history = ledger.history(&cufe(7));
         assert_eq!(history, recorded);
         assert_eq!(history[0].row.numero, "1");
@@ -804,17 +806,7 @@ mod tests {
     fn rows_serialize_from_the_ledger_as_the_rendered_rows_do() {
         let mut ledger = EventLedger::new(29);
         // Packed: three events on one CUFE, one on another.
-        for (second, code) in [
-            EventCode::AcuseRecibo,
-            EventCode::ReciboBien,
-            EventCode::AceptacionExpresa,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let second = u32::try_from(second).unwrap();
-            ledger.record(event(&cufe(7), code, second)).unwrap();
-        }
+        record_three(&mut ledger, &cufe(7));
         ledger
             .record(event(&cufe(8), EventCode::AcuseRecibo, 59))
             .unwrap();
