@@ -205,12 +205,7 @@ impl FormatTime for LogTime {
         let mut line = [0u8; 27];
         line[..19].copy_from_slice(&prefix);
         line[19] = b'.';
-        let mut micros = since_epoch.subsec_micros();
-        for place in line[20..26].iter_mut().rev() {
-            // `micros % 10` is below 10.
-            *place = b'0' + (micros % 10) as u8;
-            micros /= 10;
-        }
+        datetime_text::digits(&mut line[20..26], since_epoch.subsec_micros());
         line[26] = b'Z';
         // Only ASCII digits and separators were written.
         w.write_str(std::str::from_utf8(&line).unwrap_or_default())
@@ -342,23 +337,43 @@ impl Visit for PlainFields<'_> {
     }
 }
 
+/// Everything written to it, kept in memory: a sink and a `MakeWriter` for tests.
+#[cfg(test)]
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Collected(Arc<Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl Collected {
+    /// What was written so far, as text (it must be UTF-8).
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8(lock(&self.0).clone()).unwrap()
+    }
+}
+
+#[cfg(test)]
+impl Write for Collected {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        lock(&self.0).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Collected {
+    type Writer = Collected;
+    fn make_writer(&'a self) -> Collected {
+        self.clone()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Collected(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Collected {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn every_line_from_every_thread_is_written_once_the_guard_drops() {
@@ -380,7 +395,7 @@ mod tests {
             thread.join().unwrap();
         }
         drop(guard);
-        let text = String::from_utf8(collected.0.lock().unwrap().clone()).unwrap();
+        let text = collected.text();
         assert_eq!(text.lines().count(), 20_000);
         for t in 0..4 {
             let own: Vec<&str> = text

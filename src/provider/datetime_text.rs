@@ -37,7 +37,7 @@ impl fmt::Display for Date {
 /// Writes `value` as `out.len()` decimal digits, zero-padded (the caller keeps it in range).
 /// Dates are written on every answer; `write!` with widths went through `pad_integral` and
 /// showed in the profile (issue 5).
-fn digits(out: &mut [u8], mut value: u32) {
+pub(crate) fn digits(out: &mut [u8], mut value: u32) {
     for place in out.iter_mut().rev() {
         // `value % 10` is below 10.
         *place = b'0' + (value % 10) as u8;

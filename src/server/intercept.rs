@@ -388,34 +388,11 @@ fn schedule_webhook(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use tracing_subscriber::fmt::format::{self, Writer};
     use tracing_subscriber::fmt::time::FormatTime;
-    use tracing_subscriber::fmt::MakeWriter;
 
     use super::*;
-    use crate::logging::RequestLines;
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Lines {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Lines {
-        type Writer = Lines;
-        fn make_writer(&'a self) -> Lines {
-            self.clone()
-        }
-    }
+    use crate::logging::{Collected, RequestLines};
 
     #[derive(Clone, Copy)]
     struct Fixed;
@@ -436,11 +413,11 @@ mod tests {
     /// What `log_request` writes for `entry`, through the default formatter or through
     /// `RequestLines` in front of it.
     fn logged(entry: &JournalEntry, fast: bool) -> String {
-        let lines = Lines::default();
+        let lines = Collected::default();
         let builder = tracing_subscriber::fmt()
             .with_writer(lines.clone())
             .with_ansi(false);
-        let default = format().with_timer(Fixed);
+        let default = format::Format::default().with_timer(Fixed);
         let dispatch = if fast {
             tracing::Dispatch::new(
                 builder
@@ -454,12 +431,7 @@ mod tests {
             log_request(entry);
             tracing::info!(other = "line", "not a request");
         });
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-        text
-    }
-
-    fn format() -> format::Format {
-        format::Format::default()
+        lines.text()
     }
 
     #[test]
@@ -494,7 +466,7 @@ mod tests {
         fn inner(_: &Ctx<'_>, mut w: Writer<'_>, _: &tracing::Event<'_>) -> std::fmt::Result {
             writeln!(w, "inner")
         }
-        let lines = Lines::default();
+        let lines = Collected::default();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(lines.clone())
             .with_ansi(false)
@@ -511,7 +483,7 @@ mod tests {
             ));
             tracing::info!(other = "line", "not a request");
         });
-        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let text = lines.text();
         assert_eq!(
             text,
             "2026-11-28T07:28:31.123456Z  INFO einvoice_mock::server::intercept: request \

@@ -502,6 +502,26 @@ impl EventLedger {
     }
 
     fn render_row(&self, code: EventCode, position: usize, row: &Row) -> HistoricoEvento {
+        match self.view(code, position, row) {
+            RowView::Packed(packed) => HistoricoEvento {
+                numero: packed.numero.to_string(),
+                codigo: code.code().to_owned(),
+                descripcion: code.descripcion().to_owned(),
+                fecha: packed.fecha.map(|at| at.to_string()).unwrap_or_default(),
+                cude: packed.cude().to_owned(),
+                identificacion_evento: packed.identificacion_evento.to_string(),
+                emisor_nombre: packed.emisor.nombre.clone(),
+                emisor_identificacion: packed.emisor.identificacion.clone(),
+                receptor_nombre: packed.receptor.nombre.clone(),
+                receptor_identificacion: packed.receptor.identificacion.clone(),
+            },
+            RowView::Verbatim(row) => row.clone(),
+        }
+    }
+
+    /// The row of the event at `position` (from 0) of its CUFE, its fields ready to write:
+    /// what [`EventLedger::render_row`] and [`HistoryRows`] both write from.
+    fn view<'a>(&'a self, code: EventCode, position: usize, row: &'a Row) -> RowView<'a> {
         match row {
             Row::Packed {
                 cude,
@@ -509,27 +529,42 @@ impl EventLedger {
                 sequence,
                 emisor,
                 receptor,
-            } => {
-                let emisor = &self.parties[*emisor as usize];
-                let receptor = &self.parties[*receptor as usize];
-                HistoricoEvento {
-                    numero: (position + 1).to_string(),
-                    codigo: code.code().to_owned(),
-                    descripcion: code.descripcion().to_owned(),
-                    // Packing checked that the seconds give the text back.
-                    fecha: DateTime::from_timestamp(*fecha, 0)
-                        .map(|at| datetime_text::DateTime(at.naive_utc(), ' ').to_string())
-                        .unwrap_or_default(),
-                    cude: encode_hex(cude),
-                    identificacion_evento: format!("{}{sequence}", code.prefix()),
-                    emisor_nombre: emisor.nombre.clone(),
-                    emisor_identificacion: emisor.identificacion.clone(),
-                    receptor_nombre: receptor.nombre.clone(),
-                    receptor_identificacion: receptor.identificacion.clone(),
-                }
-            }
-            Row::Verbatim(position) => self.verbatim_rows[*position as usize].clone(),
+            } => RowView::Packed(PackedRow {
+                numero: position + 1,
+                // Packing checked that the seconds give the text back.
+                fecha: DateTime::from_timestamp(*fecha, 0)
+                    .map(|at| datetime_text::DateTime(at.naive_utc(), ' ')),
+                cude: hex_digits(cude),
+                identificacion_evento: EventId(code.prefix(), *sequence),
+                emisor: &self.parties[*emisor as usize],
+                receptor: &self.parties[*receptor as usize],
+            }),
+            Row::Verbatim(row) => RowView::Verbatim(&self.verbatim_rows[*row as usize]),
         }
+    }
+}
+
+/// A stored row, ready to write.
+enum RowView<'a> {
+    Packed(PackedRow<'a>),
+    Verbatim(&'a HistoricoEvento),
+}
+
+/// The fields of a packed row that are not the code's own (`codigo`, `descripcion`).
+struct PackedRow<'a> {
+    numero: usize,
+    /// `None` only for seconds out of chrono's range, which packing never stores.
+    fecha: Option<datetime_text::DateTime>,
+    cude: [u8; 96],
+    identificacion_evento: EventId,
+    emisor: &'a EventParty,
+    receptor: &'a EventParty,
+}
+
+impl PackedRow<'_> {
+    fn cude(&self) -> &str {
+        // Only lowercase hex digits were written.
+        std::str::from_utf8(&self.cude).unwrap_or_default()
     }
 }
 
@@ -592,43 +627,28 @@ impl std::fmt::Display for EventId {
 
 impl Serialize for RowRef<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (cude, fecha, sequence, emisor, receptor) = match &self.slot.row {
-            Row::Verbatim(row) => {
-                return self.ledger.verbatim_rows[*row as usize].serialize(serializer)
-            }
-            Row::Packed {
-                cude,
-                fecha,
-                sequence,
-                emisor,
-                receptor,
-            } => (cude, fecha, sequence, emisor, receptor),
-        };
         let code = self.slot.code;
-        let emisor = &self.ledger.parties[*emisor as usize];
-        let receptor = &self.ledger.parties[*receptor as usize];
-        let cude = hex_digits(cude);
+        let packed = match self.ledger.view(code, self.position, &self.slot.row) {
+            RowView::Packed(packed) => packed,
+            RowView::Verbatim(row) => return row.serialize(serializer),
+        };
         let mut row = serializer.serialize_struct("HistoricoEvento", 10)?;
-        row.serialize_field("numero", &AsText(self.position + 1))?;
+        row.serialize_field("numero", &AsText(packed.numero))?;
         row.serialize_field("codigo", code.code())?;
         row.serialize_field("descripcion", code.descripcion())?;
-        // As `render_row`: packing checked that the seconds give the text back.
-        match DateTime::from_timestamp(*fecha, 0) {
-            Some(at) => row.serialize_field(
-                "fecha",
-                &AsText(datetime_text::DateTime(at.naive_utc(), ' ')),
-            )?,
+        match packed.fecha {
+            Some(at) => row.serialize_field("fecha", &AsText(at))?,
             None => row.serialize_field("fecha", "")?,
         }
-        row.serialize_field("cude", std::str::from_utf8(&cude).unwrap_or_default())?;
+        row.serialize_field("cude", packed.cude())?;
         row.serialize_field(
             "identificacion_evento",
-            &AsText(EventId(code.prefix(), *sequence)),
+            &AsText(&packed.identificacion_evento),
         )?;
-        row.serialize_field("emisor_nombre", &emisor.nombre)?;
-        row.serialize_field("emisor_identificacion", &emisor.identificacion)?;
-        row.serialize_field("receptor_nombre", &receptor.nombre)?;
-        row.serialize_field("receptor_identificacion", &receptor.identificacion)?;
+        row.serialize_field("emisor_nombre", &packed.emisor.nombre)?;
+        row.serialize_field("emisor_identificacion", &packed.emisor.identificacion)?;
+        row.serialize_field("receptor_nombre", &packed.receptor.nombre)?;
+        row.serialize_field("receptor_identificacion", &packed.receptor.identificacion)?;
         row.end()
     }
 }
