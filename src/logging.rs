@@ -32,9 +32,15 @@ pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
 
 type Sink = Box<dyn Write + Send>;
 
+/// What the flusher writes with: the sink, and the buffer it last took, kept for its capacity.
+struct Output {
+    sink: Sink,
+    spare: Vec<u8>,
+}
+
 struct Shared {
     buffer: Mutex<Vec<u8>>,
-    sink: Mutex<Sink>,
+    output: Mutex<Output>,
     wake: Condvar,
     closed: Mutex<bool>,
 }
@@ -51,14 +57,24 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Writes out what the buffer holds. The sink's lock keeps batches in order.
+    /// Writes out what the buffer holds. The output's lock keeps batches in order.
+    ///
+    /// The buffer is swapped with a spare one, and both keep their capacity: after start-up
+    /// no line allocates, and no thread frees what another allocated (such frees contended
+    /// on glibc's arena locks under load, issue 5).
     fn flush_buffer(&self) -> io::Result<()> {
-        let mut sink = lock(&self.sink);
-        let batch = std::mem::take(&mut *lock(&self.buffer));
-        if !batch.is_empty() {
-            sink.write_all(&batch)?;
-        }
-        sink.flush()
+        let mut output = lock(&self.output);
+        let output = &mut *output;
+        std::mem::swap(&mut *lock(&self.buffer), &mut output.spare);
+        let written = if output.spare.is_empty() {
+            Ok(())
+        } else {
+            output.sink.write_all(&output.spare)
+        };
+        output.spare.clear();
+        // A burst may have grown it towards BLOCK_SIZE; give that back.
+        output.spare.shrink_to(2 * FLUSH_SIZE);
+        written.and(output.sink.flush())
     }
 }
 
@@ -85,8 +101,11 @@ impl BatchedWriter {
     /// A writer to `sink`, and the guard that flushes it at exit.
     pub fn to(sink: Sink) -> (BatchedWriter, FlushGuard) {
         let shared = Arc::new(Shared {
-            buffer: Mutex::new(Vec::with_capacity(FLUSH_SIZE)),
-            sink: Mutex::new(sink),
+            buffer: Mutex::new(Vec::with_capacity(2 * FLUSH_SIZE)),
+            output: Mutex::new(Output {
+                sink,
+                spare: Vec::with_capacity(2 * FLUSH_SIZE),
+            }),
             wake: Condvar::new(),
             closed: Mutex::new(false),
         });
@@ -131,7 +150,9 @@ impl Write for BatchedWriter {
         };
         if held >= BLOCK_SIZE {
             self.shared.flush_buffer()?;
-        } else if held >= FLUSH_SIZE {
+        } else if held >= FLUSH_SIZE && held - bytes.len() < FLUSH_SIZE {
+            // Once, by the line that crosses the mark: a notify is a system call, and every
+            // line until the flusher ran used to make one.
             self.shared.wake.notify_one();
         }
         Ok(bytes.len())
@@ -422,6 +443,34 @@ mod tests {
             std::thread::sleep(FLUSH_INTERVAL);
         }
         assert_eq!(collected.0.lock().unwrap().as_slice(), b"one line\n");
+    }
+
+    #[test]
+    fn a_flush_keeps_the_buffers_but_gives_back_a_burst() {
+        let collected = Collected::default();
+        let (mut writer, guard) = BatchedWriter::to(Box::new(collected.clone()));
+        let capacities = |writer: &BatchedWriter| {
+            let buffer = lock(&writer.shared.buffer).capacity();
+            let spare = lock(&writer.shared.output).spare.capacity();
+            (buffer, spare)
+        };
+        writer.write_all(b"one line\n").unwrap();
+        guard.flush().unwrap();
+        let (buffer, spare) = capacities(&writer);
+        assert!(
+            buffer >= FLUSH_SIZE && spare >= FLUSH_SIZE,
+            "{buffer} {spare}"
+        );
+
+        writer.write_all(&vec![b'x'; 3 * FLUSH_SIZE]).unwrap();
+        guard.flush().unwrap();
+        guard.flush().unwrap();
+        let (buffer, spare) = capacities(&writer);
+        assert!(
+            buffer < 3 * FLUSH_SIZE && spare < 3 * FLUSH_SIZE,
+            "{buffer} {spare}"
+        );
+        assert_eq!(collected.0.lock().unwrap().len(), 9 + 3 * FLUSH_SIZE);
     }
 
     #[test]
