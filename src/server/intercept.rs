@@ -56,9 +56,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     let provider = operation
         .map(Operation::provider)
         .or_else(|| provider_of(&path));
-    let token = provider
-        .and_then(|p| credential(p, &parts.headers))
-        .map(str::to_owned);
+    let token = provider.and_then(|p| credential(p, &parts.headers));
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -71,9 +69,9 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         id: 0,
         received_at,
         method: parts.method.clone(),
-        path: path.clone(),
+        path,
         operation,
-        credential: token.as_deref().map(mask),
+        credential: token.map(mask),
         content_type,
         verdict: match (operation, verdict.conforms()) {
             (None, _) => "unknown",
@@ -88,14 +86,14 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         body: journal_text(&bytes[..bytes.len().min(JOURNAL_BODY_LIMIT)]),
     };
     if !entry.violations.is_empty() {
-        tracing::warn!(method = %entry.method, path = %path, findings = entry.violations.len(), "request breaks the contract");
+        tracing::warn!(method = %entry.method, path = %entry.path, findings = entry.violations.len(), "request breaks the contract");
     }
 
     let control = parts.extensions.get::<ConnectionControl>().cloned();
 
     let rate_limited = provider == Some(Provider::Afacturar)
         && operation.is_some()
-        && token.as_deref().is_some_and(|t| !state.admit(t));
+        && token.is_some_and(|t| !state.admit(t));
     let scenario = match (operation, rate_limited) {
         (Some(op), false) => {
             let cufes = verdict.cufes();
@@ -103,7 +101,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
                 operation: op,
                 cufes: &cufes,
                 rfc: verdict.rfc(),
-                token: token.as_deref(),
+                token,
             })
         }
         _ => None,
