@@ -1,7 +1,7 @@
 //! The command line: `serve` and `validate`. `main.rs` only maps the outcome to an exit code.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::contract::{parse_form, Contract, FormError, Operation, Provider, Violations};
 use crate::provider::afacturar::body as afacturar;
 use crate::provider::sovos::errors::SovosError;
+use crate::server::journal::{junit_head, JunitCounts, JUNIT_TAIL};
 use crate::server::tls::Tls;
 use crate::server::{AppState, Config};
 
@@ -95,12 +96,14 @@ pub struct ServeArgs {
     /// At shutdown, exit with status 1 if any request broke the contract (for CI).
     #[arg(long)]
     pub fail_on_violation: bool,
-    /// At shutdown, write a JUnit XML report of every request and its violations to FILE.
+    /// At shutdown, write a JUnit XML report of every request since start and its violations
+    /// to FILE (the test cases go to FILE.partial as requests arrive).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
     /// Keep the last N requests in the journal, and separately the last N that broke the
-    /// contract (default 1000); the totals and `--fail-on-violation` count every request.
-    #[arg(long, value_name = "N")]
+    /// contract (default 1000, at least 1); the totals, `--junit` and `--fail-on-violation`
+    /// count every request.
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub journal_capacity: Option<usize>,
     /// Answer Afacturar's 429 past N requests per minute per token (the provider's limit is
     /// 120). Off by default, so that fast test suites do not trip it.
@@ -110,7 +113,8 @@ pub struct ServeArgs {
     /// `/__admin/health` stays open for health checks.
     #[arg(long, value_name = "TOKEN")]
     pub admin_token: Option<String>,
-    /// Let clients other than loopback use the admin API (it refuses them by default).
+    /// Let clients other than loopback use the admin API (it refuses them by default, except
+    /// `/__admin/health`).
     #[arg(long)]
     pub admin_allow_remote: bool,
     /// Keep the state (events, Sovos accounts) in SQLite in DIR, so that it survives restarts;
@@ -398,6 +402,11 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
     let state = AppState::new(config)?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let address = listener.local_addr()?;
+    // Opened now, so that an unwritable path fails at start, not after the whole test run.
+    let junit_spool = match &args.junit {
+        Some(path) => Some(spool_junit(&state, path)?),
+        None => None,
+    };
     let shutdown = shutdown_signal()?;
     let tls = if args.tls || args.tls_cert.is_some() {
         Some(match (&args.tls_cert, &args.tls_key) {
@@ -432,15 +441,24 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
         None => crate::server::app(state.clone()),
     };
     crate::server::serve_router_until(listener, router, &state, tls, shutdown).await?;
-    let journal = state.journal();
-    let summary = journal.summary();
+    let mut journal = state.journal();
+    // Every request since start: `DELETE /__admin/requests` and `POST /__admin/reset` empty
+    // the journal, not the verdict.
+    let summary = journal.lifetime();
     tracing::info!(
         requests = summary.requests,
         violating = summary.violating,
         "stopped"
     );
-    if let Some(path) = &args.junit {
-        std::fs::write(path, journal.junit()).map_err(|source| CliError::Write {
+    if let (Some(path), Some(spool)) = (&args.junit, &junit_spool) {
+        let counts = journal
+            .finish_junit()
+            .unwrap_or(Ok(JunitCounts::default()))
+            .map_err(|source| CliError::Write {
+                path: spool.display().to_string(),
+                source,
+            })?;
+        write_junit(path, spool, counts).map_err(|source| CliError::Write {
             path: path.display().to_string(),
             source,
         })?;
@@ -453,6 +471,39 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
         return Ok(Outcome::Violations);
     }
     Ok(Outcome::Ok)
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(n) => Ok(n),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Starts writing every request's JUnit test case to `FILE.partial` beside `path`.
+fn spool_junit(state: &AppState, path: &Path) -> Result<PathBuf, CliError> {
+    let mut spool = path.as_os_str().to_owned();
+    spool.push(".partial");
+    let spool = PathBuf::from(spool);
+    let file = std::fs::File::create(&spool).map_err(|source| CliError::Write {
+        path: spool.display().to_string(),
+        source,
+    })?;
+    state
+        .journal()
+        .spool_junit(Box::new(std::io::BufWriter::new(file)));
+    Ok(spool)
+}
+
+/// The JUnit report at `path`: the counts, then the spooled test cases; the spool is removed.
+fn write_junit(path: &Path, spool: &Path, counts: JunitCounts) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    out.write_all(junit_head(counts).as_bytes())?;
+    std::io::copy(&mut std::fs::File::open(spool)?, &mut out)?;
+    out.write_all(JUNIT_TAIL.as_bytes())?;
+    out.flush()?;
+    std::fs::remove_file(spool)
 }
 
 /// The shutdown signal, with its handlers installed *now*: a signal that arrives between

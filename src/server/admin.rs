@@ -33,14 +33,16 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Refuses admin calls from other hosts (unless allowed) and without the admin token (when
-/// one is set). Health checks are exempt from the token: container runtimes cannot send it.
+/// one is set). Health checks are exempt from both: container runtimes probe from outside the
+/// container's loopback and cannot send a token, and the answer reveals nothing.
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let server = &state.config().server;
+    let is_health = request.uri().path() == "/__admin/health";
     let remote = request
         .extensions()
         .get::<ConnectionControl>()
         .is_some_and(|c| !c.peer().ip().is_loopback());
-    if remote && !server.admin_allow_remote {
+    if remote && !server.admin_allow_remote && !is_health {
         return error(
             StatusCode::FORBIDDEN,
             "the admin API answers loopback clients only (see --admin-allow-remote)",
@@ -63,7 +65,6 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             .query()
             .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("token=")));
         let given = given.or(from_query.filter(|_| request.uri().path() == "/__admin/ui"));
-        let is_health = request.uri().path() == "/__admin/health";
         if !is_health && given != Some(expected.as_str()) {
             return error(
                 StatusCode::UNAUTHORIZED,

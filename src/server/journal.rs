@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
+use std::io;
 use std::sync::Arc;
 
 use axum::http::Method;
@@ -128,6 +129,34 @@ pub struct Journal {
     deliveries: VecDeque<WebhookDelivery>,
     next_id: u64,
     summary: Summary,
+    lifetime: Summary,
+    junit: Option<JunitSpool>,
+}
+
+/// How many test cases a JUnit report holds, and how many of them failed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JunitCounts {
+    /// Test cases: requests.
+    pub tests: u64,
+    /// Failed test cases: requests that broke the contract.
+    pub failures: u64,
+}
+
+/// Where `serve --junit` writes each request's test case as it is recorded: the report at
+/// shutdown covers every request, not only those the rings still keep, in bounded memory.
+struct JunitSpool {
+    sink: Box<dyn io::Write + Send>,
+    counts: JunitCounts,
+    /// The first write that failed; reported when the spool is finished.
+    failed: Option<io::Error>,
+}
+
+impl std::fmt::Debug for JunitSpool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JunitSpool")
+            .field("counts", &self.counts)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Journal {
@@ -146,6 +175,8 @@ impl Journal {
             deliveries: VecDeque::new(),
             next_id: 0,
             summary: Summary::default(),
+            lifetime: Summary::default(),
+            junit: None,
         }
     }
 
@@ -153,13 +184,13 @@ impl Journal {
     pub fn record(&mut self, mut entry: JournalEntry) -> u64 {
         self.next_id += 1;
         entry.id = self.next_id;
-        self.summary.requests += 1;
+        self.summary.count(&entry);
+        self.lifetime.count(&entry);
+        if let Some(spool) = &mut self.junit {
+            spool.write(&entry);
+        }
         let entry = Arc::new(entry);
-        if entry.conforms() {
-            self.summary.conforming += 1;
-        } else {
-            self.summary.violating += 1;
-            self.summary.violations += entry.violations.len().max(1) as u64;
+        if !entry.conforms() {
             push_bounded(&mut self.violating, Arc::clone(&entry), self.capacity);
         }
         push_bounded(&mut self.recent, entry, self.capacity);
@@ -190,9 +221,36 @@ impl Journal {
         self.capacity
     }
 
-    /// The totals.
+    /// The totals since start or the last [`Journal::clear`].
     pub fn summary(&self) -> Summary {
         self.summary
+    }
+
+    /// The totals since start, which [`Journal::clear`] leaves alone: what
+    /// `serve --fail-on-violation` judges (a reset between test suites must not hide a
+    /// violation from the CI gate).
+    pub fn lifetime(&self) -> Summary {
+        self.lifetime
+    }
+
+    /// From now on, writes every recorded request as a JUnit test case to `sink` (`serve
+    /// --junit`). Clearing the journal does not stop it.
+    pub fn spool_junit(&mut self, sink: Box<dyn io::Write + Send>) {
+        self.junit = Some(JunitSpool {
+            sink,
+            counts: JunitCounts::default(),
+            failed: None,
+        });
+    }
+
+    /// Stops spooling: flushes the sink and returns what it holds, or the first write error.
+    /// `None` when nothing was spooled.
+    pub fn finish_junit(&mut self) -> Option<io::Result<JunitCounts>> {
+        let mut spool = self.junit.take()?;
+        Some(match spool.failed.take() {
+            Some(error) => Err(error),
+            None => spool.sink.flush().map(|()| spool.counts),
+        })
     }
 
     /// Records a webhook delivery attempt.
@@ -205,7 +263,7 @@ impl Journal {
         self.deliveries.iter()
     }
 
-    /// Empties the journal and its totals.
+    /// Empties the journal and its totals, except [`Journal::lifetime`] and the JUnit spool.
     pub fn clear(&mut self) {
         self.recent.clear();
         self.violating.clear();
@@ -217,62 +275,101 @@ impl Journal {
     /// contract.
     pub fn junit(&self) -> String {
         let kept = self.kept();
-        let failures = kept.iter().filter(|e| !e.conforms()).count();
-        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let _ = writeln!(
-            xml,
-            "<testsuites name=\"einvoice-mock\" tests=\"{}\" failures=\"{failures}\">",
-            kept.len(),
-        );
-        let _ = writeln!(
-            xml,
-            "  <testsuite name=\"contract\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">",
-            kept.len(),
-        );
-        for entry in kept {
-            let class = entry.operation.map_or("unknown", Operation::name);
-            let _ = write!(
-                xml,
-                "    <testcase classname=\"{}\" name=\"#{} {} {} → {}\" time=\"{:.3}\"",
-                escape(class),
-                entry.id,
-                escape(entry.method.as_str()),
-                escape(&entry.path),
-                entry.status,
-                entry.duration_ms / 1000.0
-            );
-            if entry.conforms() {
-                xml.push_str("/>\n");
-                continue;
-            }
-            xml.push_str(">\n");
-            let mut details = String::new();
-            for finding in &entry.violations {
-                let _ = writeln!(
-                    details,
-                    "{} [{}]: {}",
-                    finding.location, finding.rule, finding.message
-                );
-            }
-            if let Some(near) = &entry.near_miss {
-                let _ = writeln!(
-                    details,
-                    "nearest documented operation: {} ({})",
-                    near.expected,
-                    near.differences.join("; ")
-                );
-            }
-            let _ = writeln!(
-                xml,
-                "      <failure message=\"{} contract violation(s)\" type=\"contract\">{}</failure>",
-                entry.violations.len().max(1),
-                escape(&details)
-            );
-            xml.push_str("    </testcase>\n");
+        let mut cases = String::new();
+        for entry in &kept {
+            junit_case(&mut cases, entry);
         }
-        xml.push_str("  </testsuite>\n</testsuites>\n");
-        xml
+        let counts = JunitCounts {
+            tests: kept.len() as u64,
+            failures: kept.iter().filter(|e| !e.conforms()).count() as u64,
+        };
+        format!("{}{cases}{JUNIT_TAIL}", junit_head(counts))
     }
+}
+
+impl Summary {
+    fn count(&mut self, entry: &JournalEntry) {
+        self.requests += 1;
+        if entry.conforms() {
+            self.conforming += 1;
+        } else {
+            self.violating += 1;
+            self.violations += entry.violations.len().max(1) as u64;
+        }
+    }
+}
+
+impl JunitSpool {
+    fn write(&mut self, entry: &JournalEntry) {
+        if self.failed.is_some() {
+            return;
+        }
+        let mut case = String::new();
+        junit_case(&mut case, entry);
+        match self.sink.write_all(case.as_bytes()) {
+            Ok(()) => {
+                self.counts.tests += 1;
+                self.counts.failures += u64::from(!entry.conforms());
+            }
+            Err(error) => self.failed = Some(error),
+        }
+    }
+}
+
+/// A JUnit report up to its first test case.
+pub fn junit_head(counts: JunitCounts) -> String {
+    let JunitCounts { tests, failures } = counts;
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <testsuites name=\"einvoice-mock\" tests=\"{tests}\" failures=\"{failures}\">\n  \
+         <testsuite name=\"contract\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n"
+    )
+}
+
+/// A JUnit report after its last test case.
+pub const JUNIT_TAIL: &str = "  </testsuite>\n</testsuites>\n";
+
+/// One request as a JUnit test case, failed when it broke the contract.
+fn junit_case(xml: &mut String, entry: &JournalEntry) {
+    let class = entry.operation.map_or("unknown", Operation::name);
+    let _ = write!(
+        xml,
+        "    <testcase classname=\"{}\" name=\"#{} {} {} → {}\" time=\"{:.3}\"",
+        escape(class),
+        entry.id,
+        escape(entry.method.as_str()),
+        escape(&entry.path),
+        entry.status,
+        entry.duration_ms / 1000.0
+    );
+    if entry.conforms() {
+        xml.push_str("/>\n");
+        return;
+    }
+    xml.push_str(">\n");
+    let mut details = String::new();
+    for finding in &entry.violations {
+        let _ = writeln!(
+            details,
+            "{} [{}]: {}",
+            finding.location, finding.rule, finding.message
+        );
+    }
+    if let Some(near) = &entry.near_miss {
+        let _ = writeln!(
+            details,
+            "nearest documented operation: {} ({})",
+            near.expected,
+            near.differences.join("; ")
+        );
+    }
+    let _ = writeln!(
+        xml,
+        "      <failure message=\"{} contract violation(s)\" type=\"contract\">{}</failure>",
+        entry.violations.len().max(1),
+        escape(&details)
+    );
+    xml.push_str("    </testcase>\n");
 }
 
 fn push_bounded<T>(ring: &mut VecDeque<T>, item: T, capacity: usize) {

@@ -160,6 +160,75 @@ fn serve_fails_on_violation_at_shutdown_and_writes_a_junit_report() {
 }
 
 #[test]
+fn a_reset_neither_hides_a_violation_from_the_ci_gate_nor_drops_it_from_the_junit_report() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-reset-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junit = dir.join("report.xml");
+    let mut command = Command::new(BIN);
+    command
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--fail-on-violation",
+            "--journal-capacity",
+            "1",
+        ])
+        .args(["--junit", junit.to_str().unwrap()])
+        .env("RUST_LOG", "error")
+        .stderr(Stdio::piped());
+    let (child, url) = start_serving(command);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let saldos = |month: &'static str| {
+            super::client()
+                .post(format!("{url}/api/rest/Timbre/saldos"))
+                .header("RCApiKey", "k")
+                .json(&serde_json::json!({ "MesConsulta": month }))
+                .send()
+        };
+        saldos("2019-13").await.unwrap();
+        saldos("2019-11").await.unwrap();
+        let reset = super::client()
+            .post(format!("{url}/__admin/reset"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reset.status(), 204);
+        saldos("2019-11").await.unwrap();
+    });
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("1 of 3 requests broke the contract"),
+        "{stderr}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("tests=\"3\" failures=\"1\""), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 3, "{xml}");
+    assert!(xml.contains("/MesConsulta [pattern]"), "{xml}");
+    assert!(xml.ends_with("</testsuites>\n"), "{xml}");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the report is left: {left:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_refuses_a_journal_capacity_of_zero() {
+    let (code, _, stderr) = run(&["serve", "--port", "0", "--journal-capacity", "0"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("must be at least 1"), "{stderr}");
+}
+
+#[test]
 fn serve_tls_answers_https_with_a_self_signed_certificate_it_prints() {
     let mut child = Command::new(BIN)
         .args(["serve", "--port", "0", "--tls"])

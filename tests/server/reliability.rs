@@ -343,23 +343,30 @@ async fn the_admin_api_needs_its_token_when_one_is_set_but_health_stays_open() {
 #[tokio::test]
 async fn the_admin_api_refuses_clients_that_are_not_loopback_unless_allowed() {
     let remote: std::net::SocketAddr = "203.0.113.7:40000".parse().unwrap();
-    let request = || {
-        let mut request = Request::get("/__admin/requests")
-            .body(Body::empty())
-            .unwrap();
+    let request = |path: &str| {
+        let mut request = Request::get(path).body(Body::empty()).unwrap();
         request
             .extensions_mut()
             .insert(ConnectionControl::detached(remote));
         request
     };
     let state = AppState::new(deterministic_config()).unwrap();
-    let refused = app(state).oneshot(request()).await.unwrap();
+    let refused = app(state.clone())
+        .oneshot(request("/__admin/requests"))
+        .await
+        .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // A container runtime probes from outside the container's loopback.
+    let health = app(state)
+        .oneshot(request("/__admin/health"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
 
     let mut config = deterministic_config();
     config.server.admin_allow_remote = true;
     let allowed = app(AppState::new(config).unwrap())
-        .oneshot(request())
+        .oneshot(request("/__admin/requests"))
         .await
         .unwrap();
     assert_eq!(allowed.status(), StatusCode::OK);
