@@ -1,6 +1,7 @@
 //! The admin API under `/__admin/`: scenarios, the journal, violations, reset, health.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -94,7 +95,12 @@ async fn health() -> Json<Value> {
 }
 
 /// Arms one scenario, or several given as an array.
-async fn arm(State(state): State<AppState>, body: Bytes) -> Response {
+async fn arm(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
+    // Everything under /__admin/ answers JSON, a body axum could not read (too large) too.
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return error(rejection.status(), rejection.body_text()),
+    };
     let value: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
         Err(e) => {

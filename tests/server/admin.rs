@@ -214,6 +214,19 @@ async fn an_undocumented_code_or_a_broken_spec_is_refused_clearly() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    // Past the body limit (10 MiB) the refusal is JSON like every other admin answer.
+    let response = client()
+        .post(format!("{}/__admin/scenarios", fake.uri()))
+        .body(vec![b' '; 11 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
 }
 
 #[tokio::test]
