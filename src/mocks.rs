@@ -372,7 +372,7 @@ impl DocumentedResponse {
             .ok_or_else(|| UnknownCode {
                 code: code.to_owned(),
                 provider: Provider::Sovos,
-                documented: &SovosError::DOCUMENTED_CODES,
+                documented: SovosError::documented_codes(operation),
             })
     }
 

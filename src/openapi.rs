@@ -21,7 +21,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::contract::{Operation, Provider, SCHEMA_FILES};
-use crate::provider::afacturar::body::{documented_response, table_estado, Meta, DOCUMENTED_CODES};
+use crate::provider::afacturar::body::{documented_codes, documented_response, table_estado, Meta};
 use crate::provider::sovos::errors::SovosError;
 
 /// The server the document points at: `einvoice-mock serve` with its default host and port.
@@ -529,7 +529,7 @@ fn example_meta() -> Meta {
 }
 
 /// Afacturar's responses: the fixtures, then every row of the error table
-/// ([`DOCUMENTED_CODES`]) that no fixture shows, grouped by HTTP status.
+/// that `operation` documents ([`documented_codes`]) and no fixture shows, grouped by HTTP status.
 fn afacturar_responses(operation: Operation) -> Result<Value, OpenApiError> {
     let mut groups: Vec<(u16, Vec<(String, Value)>)> = Vec::new();
     let mut add =
@@ -566,20 +566,14 @@ fn afacturar_responses(operation: Operation) -> Result<Value, OpenApiError> {
         add(*status, fixture.example()?);
     }
     let meta = example_meta();
-    for code in DOCUMENTED_CODES {
-        // Codigo 12 belongs to historico_eventos, codigo 15 to acuse_recibo_fev (both can be
-        // armed anywhere, and the generic error schema covers them).
-        let foreign = match operation {
-            Operation::AcuseReciboFev => code == "12",
-            _ => code == "15",
-        };
+    for &code in documented_codes(operation) {
         let (status, body) = documented_response(code, &meta)
             .ok_or_else(|| OpenApiError::Undocumented(code.to_owned()))?;
         let key = (
             body["codigo_error"].clone(),
             body["descripcion_error"].clone(),
         );
-        if foreign || shown.contains(&key) {
+        if shown.contains(&key) {
             continue;
         }
         shown.push(key);

@@ -41,10 +41,10 @@ pub struct Match {
 pub struct ScenarioSpec {
     /// The operation: `acuse_recibo_fev`, `saldos` …
     pub operation: Operation,
-    /// A documented response by code: Afacturar `12`, `15`, `28`, `400`, `400-datos`, `401`,
-    /// `403`, `404`, `405`, `409`, `415`, `422`, `429`, `500`, `503`; Sovos `400-001`,
-    /// `400-002`, `400-003`, `401`, `404`, `500`. Absent: the request is processed normally
-    /// (after the delay, if any).
+    /// A response the operation documents, by code (`afacturar::body::documented_codes`,
+    /// `SovosError::documented_codes`): e.g. `12` on `historico_eventos`, `15` on
+    /// `acuse_recibo_fev`, `400-003` on the Sovos reports. Absent: the request is processed
+    /// normally (after the delay, if any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub respond: Option<String>,
     /// How many matching requests it applies to; `null` for every one. Default 1.
@@ -160,12 +160,12 @@ impl ScenarioSpec {
 pub struct ScenarioError(pub String);
 
 impl ScenarioSpec {
-    /// Checks that the response code is documented for the operation's provider.
+    /// Checks that the response code is documented for the operation.
     pub fn check(&self) -> Result<(), ScenarioError> {
         if let Some(code) = &self.respond {
-            let known: &[&str] = match self.operation.provider() {
-                Provider::Afacturar => &afacturar::DOCUMENTED_CODES,
-                Provider::Sovos => &SovosError::DOCUMENTED_CODES,
+            let known = match self.operation.provider() {
+                Provider::Afacturar => afacturar::documented_codes(self.operation),
+                Provider::Sovos => SovosError::documented_codes(self.operation),
             };
             if !known.contains(&code.as_str()) {
                 return Err(ScenarioError(format!(
@@ -343,5 +343,31 @@ mod tests {
             .check()
             .unwrap_err();
         assert!(error.0.contains("400-001"), "{error}");
+        assert!(!error.0.contains("400-003"), "the reports' code: {error}");
+    }
+
+    #[test]
+    fn a_code_of_another_operation_of_the_same_provider_is_refused() {
+        for (operation, code) in [
+            ("historico_eventos", "15"),
+            ("historico_eventos", "28"),
+            ("historico_eventos", "400"),
+            ("acuse_recibo_fev", "12"),
+            ("saldos", "400-003"),
+        ] {
+            let armed = spec(serde_json::json!({"operation": operation, "respond": code}));
+            assert!(armed.check().is_err(), "{operation} {code}");
+        }
+        for (operation, code) in [
+            ("historico_eventos", "12"),
+            ("historico_eventos", "503"),
+            ("acuse_recibo_fev", "15"),
+            ("acuse_recibo_fev", "429"),
+            ("saldos_pdf", "400-003"),
+            ("saldos", "400-002"),
+        ] {
+            let armed = spec(serde_json::json!({"operation": operation, "respond": code}));
+            assert!(armed.check().is_ok(), "{operation} {code}");
+        }
     }
 }

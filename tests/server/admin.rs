@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use super::{
     client, deterministic_config, deterministic_fake, ejemplo_1_with, fixture, fixture_json,
 };
-use einvoice_mock::provider::afacturar::body::DOCUMENTED_CODES;
+use einvoice_mock::provider::afacturar::body::{documented_codes, DOCUMENTED_CODES};
 use einvoice_mock::provider::sovos::errors::SovosError;
-use einvoice_mock::{Config, FakeProvider};
+use einvoice_mock::{Config, FakeProvider, Operation};
 
 async fn arm(fake: &FakeProvider, spec: Value) -> Value {
     let response = client()
@@ -57,16 +57,28 @@ fn saldos_request(fake: &FakeProvider, body: Value) -> reqwest::RequestBuilder {
 #[tokio::test]
 async fn every_afacturar_error_code_is_one_admin_call_away() {
     let fake = deterministic_fake().await;
-    for code in DOCUMENTED_CODES {
+    let historico = || {
+        client()
+            .post(format!("{}/api/radian/historico_eventos", fake.uri()))
+            .header("Authorization", "Bearer t")
+            .multipart(Form::new().text("cufe", "4".repeat(96)))
+    };
+    let per_operation = [Operation::AcuseReciboFev, Operation::HistoricoEventos]
+        .into_iter()
+        .flat_map(|op| documented_codes(op).iter().map(move |code| (op, *code)));
+    let mut armed = 0;
+    for (operation, code) in per_operation {
         arm(
             &fake,
-            json!({ "operation": "acuse_recibo_fev", "respond": code }),
+            json!({ "operation": operation.name(), "respond": code }),
         )
         .await;
-        let response = acuse_request(&fake, ejemplo_1_with(&"1".repeat(96), None), "t")
-            .send()
-            .await
-            .unwrap();
+        let request = match operation {
+            Operation::HistoricoEventos => historico(),
+            _ => acuse_request(&fake, ejemplo_1_with(&"1".repeat(96), None), "t"),
+        };
+        let response = request.send().await.unwrap();
+        armed += 1;
         let status = response.status().as_u16();
         let body: Value = response.json().await.unwrap();
         let codigo = code.split('-').next().unwrap();
@@ -77,6 +89,12 @@ async fn every_afacturar_error_code_is_one_admin_call_away() {
         };
         assert_eq!(status, expected_status, "{code}");
     }
+    // Every code of the error table is armable on one operation or the other.
+    assert_eq!(
+        armed,
+        DOCUMENTED_CODES.len() + 10,
+        "the table's 10 shared rows twice"
+    );
     // Armed responses are the documents' own bodies where the documents print one.
     arm(
         &fake,
@@ -108,7 +126,7 @@ async fn every_afacturar_error_code_is_one_admin_call_away() {
 #[tokio::test]
 async fn every_sovos_error_code_is_one_admin_call_away() {
     let fake = deterministic_fake().await;
-    for code in SovosError::DOCUMENTED_CODES {
+    for code in SovosError::documented_codes(Operation::Saldos) {
         arm(&fake, json!({ "operation": "saldos", "respond": code })).await;
         let response = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
             .send()

@@ -4,7 +4,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::php_validator::{descripcion, propiedad};
-use crate::contract::{FormError, Violations};
+use crate::contract::{FormError, Operation, Violations};
 
 /// The fields every processed request carries besides its result.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +100,37 @@ pub const DOCUMENTED_CODES: [&str; 15] = [
     "500",
     "503",
 ];
+
+/// The codes of [`DOCUMENTED_CODES`] that `operation` documents: codigo 12 is
+/// `historico_eventos`'s (seed 001), codigos 15 and 28 and both 400s are `acuse_recibo_fev`'s
+/// (seed 003; `historico_eventos` documents no 400, contract note A1), and 401 and the rows of
+/// the error table answer on both (contract note A31).
+pub fn documented_codes(operation: Operation) -> &'static [&'static str] {
+    const HISTORICO: [&str; 11] = [
+        "12", "401", "403", "404", "405", "409", "415", "422", "429", "500", "503",
+    ];
+    const ACUSE: [&str; 14] = [
+        "15",
+        "28",
+        "400",
+        "400-datos",
+        "401",
+        "403",
+        "404",
+        "405",
+        "409",
+        "415",
+        "422",
+        "429",
+        "500",
+        "503",
+    ];
+    match operation {
+        Operation::HistoricoEventos => &HISTORICO,
+        Operation::AcuseReciboFev => &ACUSE,
+        _ => &[],
+    }
+}
 
 /// The documented response armed by `code`: its HTTP status and body. Bodies the documents
 /// print are answered verbatim; table rows without an example use the table's wording

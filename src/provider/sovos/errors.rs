@@ -81,14 +81,23 @@ impl SovosError {
     pub const DOCUMENTED_CODES: [&'static str; 6] =
         ["400-001", "400-002", "400-003", "401", "404", "500"];
 
+    /// The codes of [`SovosError::DOCUMENTED_CODES`] that `operation`'s table lists: 400-003
+    /// (format not supported) only on the reports.
+    pub fn documented_codes(operation: Operation) -> &'static [&'static str] {
+        match operation {
+            Operation::Saldos => &["400-001", "400-002", "401", "404", "500"],
+            _ => &Self::DOCUMENTED_CODES,
+        }
+    }
+
     /// The error armed by `code` on `operation` (400-002 words differ between `saldos` and
-    /// the reports).
+    /// the reports; 400-003 is the reports' only).
     pub fn documented(code: &str, operation: Operation) -> Option<SovosError> {
         Some(match code {
             "400-001" => SovosError::MesConsultaInvalido,
             "400-002" if operation == Operation::Saldos => SovosError::RfcNoRegistrado,
             "400-002" => SovosError::RfcNoNecesario,
-            "400-003" => SovosError::FormatoNoSoportado,
+            "400-003" if operation != Operation::Saldos => SovosError::FormatoNoSoportado,
             "401" => SovosError::Unauthorized,
             "404" => SovosError::NotFound,
             "500" => SovosError::Internal,
