@@ -24,6 +24,56 @@ const TARGET_1M_EVENTS_MIB: f64 = 300.0;
 /// "Flat": the largest state's median historico latency within this factor of the empty one's.
 const FLAT_FACTOR: f64 = 1.5;
 
+/// `cargo xtask bench --help`: every option of [`Options::parse`], with its default.
+pub const USAGE: &str = "usage: cargo xtask bench [options]
+
+einvoice-mock against a bare-axum baseline (bench-baseline/), both built in release mode and
+driven by the same wrk scripts on 127.0.0.1 (installs Debian's wrk when run as root, otherwise
+prints the command): start-up time, requests/s, p50/p99, peak RSS and CPU per request, the
+baseline with added work per request (calibration), and the state growth of `bench-events`.
+Prints a Markdown report, also saved to <target dir>/xtask-bench/report.md.
+
+options:
+  --duration SECS       length of each wrk run, 1 to 600, `10` or `10s` (default 10s)
+  --threads N           wrk threads (default 2)
+  --connections N       wrk connections (default 32)
+  --rounds N            alternate baseline/fake N times per route, report the medians;
+                        clamped to 1..20 (default 1)
+  --routes LIST         saldos,acuse_recibo_fev,historico_eventos, `acuse` for short
+                        (default: all three)
+  --startup-runs N      spawns of each server to time start-up, clamped to 1..100 (default 10)
+  --events LIST         checkpoints of the state-growth run (default 1000,100000,1000000);
+                        `--sizes LIST` is the same option
+  --no-events           skip the state-growth run (default: run it)
+  --calibrate LIST      also run the baseline on saldos with this much spinning added per
+                        request, in ns (default 1000,2000,4000): how far extra work per
+                        request moves the baseline's own throughput on this machine
+  --no-calibration      skip that (default: run it)
+  --log-level LEVEL     RUST_LOG for the fake (default: unset, i.e. its default `info`)
+  --skip-build          use the release binaries already built (default: build them)
+  --keep-scripts        keep the wrk Lua scripts and outputs (their directory is printed;
+                        default: delete them)
+  --out FILE            also write the Markdown report to FILE (default: none)
+  -h, --help            print this help";
+
+/// `cargo xtask bench-events --help`.
+pub const EVENTS_USAGE: &str = "usage: cargo xtask bench-events [options]
+
+Only the state growth of `bench`: builds bench-baseline/ (which holds the bench-events binary)
+in release mode, then one process records acuse events on distinct CUFEs and, at each
+checkpoint, reports its RSS and the latency of 2,000 historico_eventos requests (no network).
+Prints a Markdown report, also saved to <target dir>/xtask-bench/report.md.
+
+options:
+  --events LIST         the checkpoints (default 1000,100000,1000000); `--sizes LIST` is the
+                        same option
+  --skip-build          use the release binary already built (default: build it)
+  --out FILE            also write the Markdown report to FILE (default: none)
+  -h, --help            print this help
+
+The other options of `bench` are accepted too; besides --no-events (which leaves nothing to
+measure) they change nothing here.";
+
 /// Options of `bench` and `bench-events`.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -44,6 +94,7 @@ pub struct Options {
 }
 
 impl Options {
+    /// The options of [`USAGE`]; an unknown option is an error.
     pub fn parse(args: &[String]) -> Result<Options> {
         let mut options = Options {
             duration_s: 10,
@@ -67,6 +118,7 @@ impl Options {
                     .map(String::as_str)
                     .with_context(|| format!("{arg} needs a value"))
             };
+            let number = || format!("{arg}: a number");
             match arg.as_str() {
                 "--duration" => {
                     let v = value()?;
@@ -78,21 +130,27 @@ impl Options {
                         bail!("--duration must be between 1s and 600s");
                     }
                 }
-                "--threads" => options.threads = value()?.parse()?,
-                "--connections" => options.connections = value()?.parse()?,
-                "--rounds" => options.rounds = value()?.parse::<u32>()?.clamp(1, 20),
+                "--threads" => options.threads = value()?.parse().with_context(number)?,
+                "--connections" => options.connections = value()?.parse().with_context(number)?,
+                "--rounds" => {
+                    options.rounds = value()?.parse::<u32>().with_context(number)?.clamp(1, 20)
+                }
                 "--routes" => {
                     options.routes = value()?
                         .split(',')
                         .map(|r| Route::parse(r.trim()))
                         .collect::<Result<_>>()?
                 }
-                "--startup-runs" => options.startup_runs = value()?.parse::<u32>()?.clamp(1, 100),
+                "--startup-runs" => {
+                    options.startup_runs =
+                        value()?.parse::<u32>().with_context(number)?.clamp(1, 100)
+                }
                 "--events" | "--sizes" => {
                     let mut sizes = value()?
                         .split(',')
                         .map(|s| s.trim().replace('_', "").parse::<u64>())
-                        .collect::<Result<Vec<_>, _>>()?;
+                        .collect::<Result<Vec<_>, _>>()
+                        .context("--events: numbers of events, e.g. 1000,100000")?;
                     sizes.sort_unstable();
                     options.events = Some(sizes);
                 }
@@ -110,7 +168,7 @@ impl Options {
                 "--keep-scripts" => options.keep_scripts = true,
                 "--log-level" => options.log_level = Some(value()?.to_owned()),
                 "--out" => options.out = Some(PathBuf::from(value()?)),
-                other => bail!("unknown option `{other}` (cargo xtask help)"),
+                other => bail!("unknown option `{other}`"),
             }
         }
         Ok(options)

@@ -11,6 +11,20 @@ use anyhow::{bail, Context, Result};
 use crate::http;
 use crate::server::Server;
 
+/// `cargo xtask soak --help`: every option of [`Options::parse`], with its default.
+pub const USAGE: &str = "usage: cargo xtask soak [options]
+
+Builds the release binary, starts `einvoice-mock serve --port 0` with the saldos_pdf scenario
+armed to answer its documented 500, and runs many concurrent clients on loopback across every
+operation (fresh and repeated acuses, invalid payloads, the armed scenario) for a bounded time.
+Reports requests/s, latency percentiles, RSS growth and the journal's summary; fails on any
+unexpected answer or transport error.
+
+options:
+  --duration SECS       how long the load runs, `30` or `30s`, positive (default 30s)
+  --clients N           concurrent clients, positive (default 16)
+  -h, --help            print this help";
+
 /// Options of `soak`.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -21,7 +35,7 @@ pub struct Options {
 }
 
 impl Options {
-    /// `--duration SECONDS`, `--clients N`.
+    /// `--duration SECONDS`, `--clients N` (see [`USAGE`]); an unknown option is an error.
     pub fn parse(args: &[String]) -> Result<Options> {
         let mut options = Options {
             duration: Duration::from_secs(30),
@@ -29,17 +43,27 @@ impl Options {
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
-            let value = args
-                .next()
-                .with_context(|| format!("{arg} needs a value"))?;
+            let mut value = || {
+                args.next()
+                    .map(String::as_str)
+                    .with_context(|| format!("{arg} needs a value"))
+            };
             match arg.as_str() {
                 "--duration" => {
-                    options.duration = Duration::from_secs(value.trim_end_matches('s').parse()?)
+                    let v = value()?;
+                    let seconds = v
+                        .trim_end_matches('s')
+                        .parse()
+                        .with_context(|| format!("--duration {v}: seconds, e.g. 30s"))?;
+                    options.duration = Duration::from_secs(seconds);
                 }
-                "--clients" => options.clients = value.parse()?,
-                other => {
-                    bail!("unknown soak option `{other}` (use --duration SECONDS, --clients N)")
+                "--clients" => {
+                    let v = value()?;
+                    options.clients = v
+                        .parse()
+                        .with_context(|| format!("--clients {v}: a number of clients"))?;
                 }
+                other => bail!("unknown option `{other}`"),
             }
         }
         if options.clients == 0 || options.duration.is_zero() {
