@@ -14,7 +14,7 @@ cargo build --quiet --bin einvoice-mock
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-target/debug/einvoice-mock serve --port 0 >"$work/stdout" 2>"$work/stderr" &
+"${CARGO_TARGET_DIR:-target}/debug/einvoice-mock" serve --port 0 >"$work/stdout" 2>"$work/stderr" &
 server=$!
 for _ in $(seq 100); do grep -q '^listening on ' "$work/stdout" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$work/stdout" | head -n 1)
