@@ -138,7 +138,9 @@ pub struct ServeArgs {
 pub enum Format {
     /// A readable report, one line per violation.
     Text,
-    /// For each file that breaks the contract, the error body the provider would answer.
+    /// For each file that breaks the contract, the body the provider would answer: the
+    /// semantic 400 of acuse_recibo_fev, Sovos's error, codigo 12 "Sin eventos" for
+    /// historico_eventos (which documents no 400).
     Json,
 }
 
@@ -349,12 +351,31 @@ impl Checked {
                 };
                 let micros =
                     u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
+                // As the fake answers (contract note A15): acuse_recibo_fev's `transaccion`
+                // starts with the base64 of `documento_obligado`.
+                let documento = match self {
+                    Checked::Validated {
+                        form: Some((_, fields)),
+                        ..
+                    } => fields.get("documento_obligado").and_then(Value::as_str),
+                    _ => None,
+                };
                 let meta = afacturar::Meta {
                     tiempo_ejecucion: started.elapsed().as_secs_f64(),
-                    transaccion: afacturar::uniqid(micros),
+                    transaccion: match documento {
+                        Some(nit) => afacturar::transaccion_for(nit, micros),
+                        None => afacturar::uniqid(micros),
+                    },
                     entorno: Config::embedded_default().afacturar.entorno,
                 };
-                afacturar::semantic_error(resultado, &meta)
+                match (operation, self) {
+                    // historico_eventos documents no 400: the fake looks the CUFE up as given,
+                    // and a CUFE that breaks the contract has no events (contract note A1).
+                    (Operation::HistoricoEventos, Checked::Validated { .. }) => {
+                        afacturar::historico(&[], &meta)
+                    }
+                    _ => afacturar::semantic_error(resultado, &meta),
+                }
             }
             Provider::Sovos => {
                 let error = match self {

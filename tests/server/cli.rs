@@ -59,6 +59,46 @@ fn validate_reports_violations_with_exit_1_and_json_prints_the_providers_body() 
 }
 
 #[test]
+fn validate_json_prints_what_the_fake_answers_for_historico_and_a_whole_acuse_form() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-vjson-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let historico = dir.join("historico.json");
+    std::fs::write(&historico, r#"{"cufe":"abc"}"#).unwrap();
+    let (code, stdout, _) = run(&[
+        "validate",
+        "historico_eventos",
+        "--format",
+        "json",
+        historico.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    let body: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+    assert_eq!(body["codigo_error"], 12, "{body}");
+    assert_eq!(body["resultado"], serde_json::json!([]), "{body}");
+
+    let data = std::fs::read_to_string(fixture_path(
+        "afacturar/acuse_recibo_fev.data/invalid/seed_003_apellido_en_vez_de_apellidos.json",
+    ))
+    .unwrap();
+    let form = dir.join("form.json");
+    let whole = serde_json::json!({ "documento_obligado": "830020470", "data": data });
+    std::fs::write(&form, whole.to_string()).unwrap();
+    let (code, stdout, _) = run(&[
+        "validate",
+        "acuse_recibo_fev",
+        "--format",
+        "json",
+        form.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    let body: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+    assert_eq!(body["codigo_error"], 400, "{body}");
+    let transaccion = body["transaccion"].as_str().unwrap();
+    assert!(transaccion.starts_with("ODMwMDIwNDcw"), "{transaccion}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn validate_reads_standard_input_and_prints_sovos_errors() {
     let mut child = Command::new(BIN)
         .args(["validate", "saldos", "-", "--format", "json"])
