@@ -15,7 +15,7 @@ use crate::provider::afacturar::body::HistoricoEvento;
 use crate::provider::afacturar::events::EventCode;
 use crate::provider::afacturar::ledger::{EventLedger, EventParty, NewEvent, RecordError};
 use crate::provider::sovos::ledger::Account;
-use crate::store::Store;
+use crate::store::{seed_fingerprint, Snapshot, Store};
 
 /// Colombia's offset: UTC−5, no daylight saving.
 const COLOMBIA: i32 = -5 * 3600;
@@ -92,15 +92,18 @@ impl AppState {
             .load()
             .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?;
         let (mut ledger, accounts) = match stored {
-            Some(snapshot) => (
-                EventLedger::restore(
-                    config.afacturar.first_event_sequence,
-                    snapshot.events,
-                    &snapshot.sequences,
+            Some(snapshot) => {
+                report_restored(&config, &store, &snapshot)?;
+                (
+                    EventLedger::restore(
+                        config.afacturar.first_event_sequence,
+                        snapshot.events,
+                        &snapshot.sequences,
+                    )
+                    .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?,
+                    snapshot.accounts,
                 )
-                .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?,
-                snapshot.accounts,
-            ),
+            }
             None => {
                 let (ledger, accounts) = (seed_ledger(&config)?, seed_accounts(&config));
                 persist_seed(&store, &ledger, &accounts)?;
@@ -289,6 +292,36 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Says that the state comes from the data dir, and warns when the configuration's seed is not
+/// the one it grew from: that seed then applies only after `POST /__admin/reset` (or with an
+/// empty data dir), which a changed `--config` alone does not make obvious.
+fn report_restored(config: &Config, store: &Store, snapshot: &Snapshot) -> Result<(), ConfigError> {
+    let place = store
+        .path()
+        .map_or_else(String::new, |p| p.display().to_string());
+    let (events, sequences) = seed_ledger(config)?.export();
+    let fingerprint = seed_fingerprint(&events, &sequences, &seed_accounts(config))
+        .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?;
+    if fingerprint == snapshot.seeded_from {
+        tracing::info!(
+            data = %place,
+            events = snapshot.events.len(),
+            accounts = snapshot.accounts.len(),
+            "state restored from the data dir"
+        );
+    } else {
+        tracing::warn!(
+            data = %place,
+            events = snapshot.events.len(),
+            accounts = snapshot.accounts.len(),
+            "state restored from the data dir, which was seeded from another configuration: \
+             the seed events and accounts of this configuration are not applied \
+             (POST /__admin/reset applies them, as does an empty data dir)"
+        );
+    }
+    Ok(())
 }
 
 fn persist_seed(

@@ -46,6 +46,24 @@ pub struct Snapshot {
     pub sequences: Vec<(String, u64)>,
     /// Sovos accounts with their keys.
     pub accounts: Vec<(Option<String>, Account)>,
+    /// [`seed_fingerprint`] of the seed this state grew from (`1` for a data dir written
+    /// before fingerprints were kept).
+    pub seeded_from: String,
+}
+
+/// A digest of a seed (events, sequences, accounts): tells whether a data dir grew from the
+/// seed the configuration gives now.
+pub fn seed_fingerprint(
+    events: &[(String, HistoricoEvento)],
+    sequences: &[(&str, u64)],
+    accounts: &[(Option<String>, Account)],
+) -> Result<String, StoreError> {
+    use sha2::{Digest, Sha256};
+    let text = serde_json::to_string(&(events, sequences, accounts))?;
+    Ok(Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
 }
 
 /// The state's backing store.
@@ -119,10 +137,13 @@ impl Store {
                 row.get(0)
             })
             .optional()?;
-        if seeded.is_none() {
+        let Some(seeded_from) = seeded else {
             return Ok(None);
-        }
-        let mut snapshot = Snapshot::default();
+        };
+        let mut snapshot = Snapshot {
+            seeded_from,
+            ..Snapshot::default()
+        };
         let mut statement = connection.prepare(
             "SELECT cufe, numero, codigo, descripcion, fecha, cude, identificacion_evento,
                     emisor_nombre, emisor_identificacion, receptor_nombre, receptor_identificacion
@@ -180,6 +201,7 @@ impl Store {
         let Some(mut connection) = self.connection() else {
             return Ok(());
         };
+        let fingerprint = seed_fingerprint(events, sequences, accounts)?;
         let transaction = connection.transaction()?;
         transaction.execute_batch(
             "DELETE FROM events; DELETE FROM sequences; DELETE FROM accounts; DELETE FROM meta;",
@@ -200,7 +222,10 @@ impl Store {
                 ],
             )?;
         }
-        transaction.execute("INSERT INTO meta (key, value) VALUES ('seeded', '1')", [])?;
+        transaction.execute(
+            "INSERT INTO meta (key, value) VALUES ('seeded', ?1)",
+            [&fingerprint],
+        )?;
         transaction.commit()?;
         Ok(())
     }

@@ -262,6 +262,35 @@ fn a_reset_neither_hides_a_violation_from_the_ci_gate_nor_drops_it_from_the_juni
 }
 
 #[test]
+fn a_data_dir_seeded_from_another_configuration_is_restored_with_a_warning() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-reseed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("data");
+    let other = dir.join("other.toml");
+    std::fs::write(
+        &other,
+        "[[sovos.accounts]]\ncuenta = \"Otra\"\ntipo_consumo = \"Prepago\"\n\
+         rfcs = [{ rfc = \"AAA010101AAA\", estado = \"Autorizado\" }]\n",
+    )
+    .unwrap();
+    let data_dir = ["--data-dir", data.to_str().unwrap()];
+    let warning = "seeded from another configuration";
+    let stderr = |args: &[&str]| {
+        let output = serve_and_send_two_saldos(args, Some("warn"));
+        assert_eq!(output.status.code(), Some(0));
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let first = stderr(&data_dir);
+    assert!(!first.contains(warning), "a fresh data dir: {first}");
+    let again = stderr(&data_dir);
+    assert!(!again.contains(warning), "the same configuration: {again}");
+    let changed = stderr(&[&data_dir[..], &["--config", other.to_str().unwrap()]].concat());
+    assert!(changed.contains(warning), "{changed}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn serve_refuses_a_journal_capacity_of_zero() {
     let (code, _, stderr) = run(&["serve", "--port", "0", "--journal-capacity", "0"]);
     assert_eq!(code, 2);
