@@ -491,6 +491,48 @@ mod tests {
     }
 
     #[test]
+    fn clearing_keeps_the_lifetime_totals_and_the_junit_spool_of_every_request() {
+        #[derive(Clone, Default)]
+        struct Shared(Arc<std::sync::Mutex<Vec<u8>>>);
+        impl io::Write for Shared {
+            fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let spooled = Shared::default();
+        let mut journal = Journal::with_capacity(1);
+        journal.spool_junit(Box::new(spooled.clone()));
+        journal.record(entry("violates"));
+        journal.record(entry("conforms"));
+        journal.clear();
+        journal.record(entry("conforms"));
+        assert_eq!(journal.summary().requests, 1);
+        assert_eq!(
+            (journal.lifetime().requests, journal.lifetime().violating),
+            (3, 1)
+        );
+        let counts = journal.finish_junit().unwrap().unwrap();
+        assert_eq!(
+            counts,
+            JunitCounts {
+                tests: 3,
+                failures: 1
+            }
+        );
+        let cases = String::from_utf8(spooled.0.lock().unwrap().clone()).unwrap();
+        let names: Vec<&str> = cases
+            .lines()
+            .filter_map(|l| l.split("name=\"#").nth(1)?.split(' ').next())
+            .collect();
+        assert_eq!(names, ["1", "2", "3"], "{cases}");
+        assert!(journal.finish_junit().is_none(), "finished once");
+    }
+
+    #[test]
     fn junit_escapes_what_xml_cannot_hold() {
         assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
     }
