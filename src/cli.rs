@@ -170,7 +170,7 @@ pub enum Outcome {
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: String,
@@ -178,7 +178,7 @@ pub enum CliError {
         source: std::io::Error,
     },
     /// A report could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write {
         /// The file.
         path: String,

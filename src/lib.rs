@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod contract;
+mod error_text;
 pub mod logging;
 pub mod mocks;
 pub mod openapi;

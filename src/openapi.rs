@@ -45,7 +45,7 @@ const SOVOS_415_MESSAGE: &str =
 #[derive(Debug, thiserror::Error)]
 pub enum OpenApiError {
     /// An embedded schema or fixture is not valid JSON.
-    #[error("`{name}` is not valid JSON: {source}")]
+    #[error("`{name}` is not valid JSON")]
     Json {
         /// The schema's name or the fixture's path.
         name: String,

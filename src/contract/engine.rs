@@ -53,7 +53,7 @@ pub enum SchemaError {
     #[error("no schema named `{0}`")]
     Unknown(String),
     /// An embedded schema is not valid JSON.
-    #[error("schema `{name}` is not valid JSON: {source}")]
+    #[error("schema `{name}` is not valid JSON")]
     Json {
         /// The schema's name.
         name: String,

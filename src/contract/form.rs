@@ -15,9 +15,9 @@ pub enum FormError {
     #[error("missing form field(s): {}", .0.join(", "))]
     MissingFields(Vec<&'static str>),
     /// The `data` field is not a JSON document.
-    #[error("the `data` field is not JSON: {message} (line {line}, column {column})")]
+    #[error("the `data` field is not JSON: {message}")]
     DataNotJson {
-        /// The parser's message.
+        /// The parser's message, which ends with the position (`… at line 1 column 2`).
         message: String,
         /// Where the parser stopped.
         line: usize,
@@ -121,5 +121,34 @@ impl Contract {
             violations.0.extend(self.validate(form.operation, data));
         }
         violations
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_that_is_not_json_is_reported_with_the_parsers_position_once() {
+        let form = [
+            ("documento_obligado".to_owned(), "888888888".to_owned()),
+            ("data".to_owned(), "{x".to_owned()),
+        ];
+        let error = parse_form(Operation::AcuseReciboFev, form).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                FormError::DataNotJson {
+                    line: 1,
+                    column: 2,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "the `data` field is not JSON: key must be a string at line 1 column 2"
+        );
     }
 }

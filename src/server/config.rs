@@ -14,15 +14,16 @@ pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file cannot be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: String,
         /// Why.
         source: std::io::Error,
     },
-    /// The file is not valid TOML or does not have the expected fields.
-    #[error("invalid configuration: {0}")]
+    /// The file is not valid TOML or does not have the expected fields (the TOML error, with
+    /// its position, is the source).
+    #[error("invalid configuration")]
     Parse(#[from] toml::de::Error),
     /// A value is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
@@ -230,7 +231,8 @@ impl<'de> Deserialize<'de> for SovosAccount {
                 )))
             }
         };
-        let account = Account::deserialize(toml::Value::Table(table)).map_err(D::Error::custom)?;
+        let account = Account::deserialize(toml::Value::Table(table))
+            .map_err(|e| D::Error::custom(e.message()))?;
         Ok(SovosAccount { api_key, account })
     }
 }
@@ -301,5 +303,37 @@ impl Config {
 impl Default for Config {
     fn default() -> Self {
         Config::embedded_default()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::error_text::chain;
+
+    #[test]
+    fn a_toml_error_is_the_source_and_is_rendered_once() {
+        let error = Config::from_toml("bogus = 1\n").unwrap_err();
+        assert_eq!(error.to_string(), "invalid configuration");
+        let rendered = chain(&error);
+        assert_eq!(
+            rendered.matches("unknown field `bogus`").count(),
+            1,
+            "{rendered}"
+        );
+        assert_eq!(
+            rendered.matches("TOML parse error").count(),
+            1,
+            "{rendered}"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_file_names_the_file_and_the_os_error_once() {
+        let path = Path::new("/no/such/einvoice-mock.toml");
+        let os = std::fs::read_to_string(path).unwrap_err().to_string();
+        let rendered = chain(&Config::from_file(path).unwrap_err());
+        assert_eq!(rendered, format!("cannot read {}: {os}", path.display()));
     }
 }

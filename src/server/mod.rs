@@ -288,6 +288,6 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The socket could not be bound.
-    #[error("cannot bind a loopback port: {0}")]
+    #[error("cannot bind a loopback port")]
     Io(#[from] std::io::Error),
 }

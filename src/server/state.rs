@@ -15,7 +15,7 @@ use crate::provider::afacturar::body::HistoricoEvento;
 use crate::provider::afacturar::events::EventCode;
 use crate::provider::afacturar::ledger::{EventLedger, EventParty, NewEvent, RecordError};
 use crate::provider::sovos::ledger::Account;
-use crate::store::{seed_fingerprint, Snapshot, Store};
+use crate::store::{seed_fingerprint, Snapshot, Store, StoreError};
 
 /// Colombia's offset: UTC−5, no daylight saving.
 const COLOMBIA: i32 = -5 * 3600;
@@ -84,13 +84,10 @@ impl AppState {
                 .map_err(|e| ConfigError::Invalid(format!("sovos.accounts: {e}")))?;
         }
         let store = Arc::new(match &config.server.data_dir {
-            Some(dir) => Store::open(dir)
-                .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?,
+            Some(dir) => Store::open(dir).map_err(store_error)?,
             None => Store::memory(),
         });
-        let stored = store
-            .load()
-            .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?;
+        let stored = store.load().map_err(store_error)?;
         let (mut ledger, accounts) = match stored {
             Some(snapshot) => {
                 report_restored(&config, &store, &snapshot)?;
@@ -302,8 +299,8 @@ fn report_restored(config: &Config, store: &Store, snapshot: &Snapshot) -> Resul
         .path()
         .map_or_else(String::new, |p| p.display().to_string());
     let (events, sequences) = seed_ledger(config)?.export();
-    let fingerprint = seed_fingerprint(&events, &sequences, &seed_accounts(config))
-        .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?;
+    let fingerprint =
+        seed_fingerprint(&events, &sequences, &seed_accounts(config)).map_err(store_error)?;
     if fingerprint == snapshot.seeded_from {
         tracing::info!(
             data = %place,
@@ -324,6 +321,15 @@ fn report_restored(config: &Config, store: &Store, snapshot: &Snapshot) -> Resul
     Ok(())
 }
 
+/// A store failure, with its causes: `ConfigError::Invalid` holds text only, and the admin
+/// API's reset answers with that text.
+fn store_error(error: StoreError) -> ConfigError {
+    ConfigError::Invalid(format!(
+        "server.data_dir: {}",
+        crate::error_text::chain(&error)
+    ))
+}
+
 fn persist_seed(
     store: &Store,
     ledger: &EventLedger,
@@ -332,7 +338,7 @@ fn persist_seed(
     let (events, sequences) = ledger.export();
     store
         .reseed(&events, &sequences, accounts)
-        .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))
+        .map_err(store_error)
 }
 
 fn seed_accounts(config: &Config) -> Vec<(Option<String>, Account)> {
@@ -391,7 +397,7 @@ fn seed_ledger(config: &Config) -> Result<EventLedger, ConfigError> {
                 cude: row.cude.clone(),
                 identificacion_evento: row.identificacion_evento.clone(),
             })
-            .map_err(|error| invalid(error.to_string()))?;
+            .map_err(|error| invalid(crate::error_text::chain(&error)))?;
     }
     Ok(ledger)
 }

@@ -24,7 +24,7 @@ pub enum TlsError {
     #[error("cannot generate a self-signed certificate: {0}")]
     Generate(String),
     /// rustls refuses the certificate and key.
-    #[error("invalid certificate or key: {0}")]
+    #[error("invalid certificate or key")]
     Config(#[from] rustls::Error),
 }
 

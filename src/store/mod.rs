@@ -19,7 +19,7 @@ pub const DATABASE_FILE: &str = "einvoice-mock.sqlite3";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The data directory cannot be created.
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error("cannot create the data directory {path}")]
     Directory {
         /// The directory.
         path: String,
@@ -27,10 +27,10 @@ pub enum StoreError {
         source: std::io::Error,
     },
     /// SQLite failed.
-    #[error("database error: {0}")]
+    #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
     /// A stored account cannot be read back.
-    #[error("stored account is unreadable: {0}")]
+    #[error("stored account is unreadable")]
     Account(#[from] serde_json::Error),
 }
 

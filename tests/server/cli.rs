@@ -462,3 +462,99 @@ fn serve_logs_readable_text_by_default() {
     assert!(log.contains("status=200"), "{log}");
     assert!(log.contains("status=400"), "{log}");
 }
+
+/// A scratch directory for one test, removed by the caller.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The one error line the binary prints, with exit status 2.
+fn error_of(args: &[&str]) -> String {
+    let (code, _, stderr) = run(args);
+    assert_eq!(code, 2, "{stderr}");
+    stderr
+}
+
+#[test]
+fn an_unreadable_file_is_reported_with_the_os_message_once() {
+    let missing = "/no/such/einvoice-mock-input.json";
+    let os = std::fs::read_to_string(missing).unwrap_err().to_string();
+    let stderr = error_of(&["validate", "saldos", missing]);
+    assert_eq!(
+        stderr,
+        format!("einvoice-mock: cannot read {missing}: {os}\n")
+    );
+
+    let missing = "/no/such/einvoice-mock.toml";
+    let stderr = error_of(&["serve", "--port", "0", "--config", missing]);
+    assert_eq!(
+        stderr,
+        format!("einvoice-mock: cannot read {missing}: {os}\n")
+    );
+}
+
+#[test]
+fn a_configuration_error_prints_the_toml_error_once() {
+    let dir = scratch("bogus-config");
+    let config = dir.join("c1.toml");
+    std::fs::write(&config, "bogus = 1\n").unwrap();
+    let stderr = error_of(&["serve", "--port", "0", "--config", config.to_str().unwrap()]);
+    assert!(
+        stderr.starts_with("einvoice-mock: invalid configuration: TOML parse error at line 1"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("TOML parse error").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("unknown field `bogus`").count(),
+        1,
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_data_dir_that_cannot_be_created_is_reported_with_the_os_message_once() {
+    let dir = scratch("data-dir-file");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let data_dir = file.join("data");
+    let os = std::fs::create_dir_all(&data_dir).unwrap_err().to_string();
+    let stderr = error_of(&[
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        stderr,
+        format!(
+            "einvoice-mock: invalid configuration: server.data_dir: cannot create the data directory {}: {os}\n",
+            data_dir.display()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_data_field_that_is_not_json_is_reported_with_its_position_once() {
+    let dir = scratch("data-not-json");
+    let form = dir.join("form.json");
+    std::fs::write(
+        &form,
+        r#"{"documento_obligado": "888888888", "data": "{x"}"#,
+    )
+    .unwrap();
+    let (code, stdout, _) = run(&["validate", "acuse_recibo_fev", form.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stdout,
+        format!(
+            "{}: the `data` field is not JSON: key must be a string at line 1 column 2\n",
+            form.display()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

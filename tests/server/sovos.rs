@@ -278,7 +278,7 @@ fn a_misspelt_account_field_in_the_configuration_is_refused() {
     let error = einvoice_mock::Config::from_toml(
         "[[sovos.accounts]]\napi_key = \"k\"\ncuenta = \"A\"\ntipo_consumos = \"Prepago\"\n",
     )
-    .unwrap_err()
-    .to_string();
+    .unwrap_err();
+    let error = format!("{:#}", anyhow::Error::from(error));
     assert!(error.contains("tipo_consumos"), "{error}");
 }

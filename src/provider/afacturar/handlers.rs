@@ -293,6 +293,7 @@ pub async fn acuse_recibo_fev(
             json_response(&body::AcuseSuccess::new(&resultado, &meta))
         }
         Some(Err(RecordError::Storage(error))) => {
+            let error = crate::error_text::chain(&error);
             tracing::error!(%error, "the event could not be stored");
             Answer::table(500).into_response()
         }
