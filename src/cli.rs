@@ -185,6 +185,14 @@ pub enum CliError {
         /// Why.
         source: std::io::Error,
     },
+    /// The address to serve on cannot be bound (in use, not local, no permission).
+    #[error("cannot listen on {address}")]
+    Listen {
+        /// `HOST:PORT` as given.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// TLS cannot be set up.
     #[error(transparent)]
     Tls(#[from] crate::server::tls::TlsError),
@@ -421,7 +429,12 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
         config.server.data_dir.clone_from(&args.data_dir);
     }
     let state = AppState::new(config)?;
-    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .map_err(|source| CliError::Listen {
+            address: listen_address(&args.host, args.port),
+            source,
+        })?;
     let address = listener.local_addr()?;
     // Opened now, so that an unwritable path fails at start, not after the whole test run.
     let junit_spool = match &args.junit {
@@ -525,6 +538,14 @@ fn write_junit(path: &Path, spool: &Path, counts: JunitCounts) -> std::io::Resul
     out.write_all(JUNIT_TAIL.as_bytes())?;
     out.flush()?;
     std::fs::remove_file(spool)
+}
+
+/// `HOST:PORT` for messages; an IPv6 address in brackets (`[::1]:8787`).
+fn listen_address(host: &str, port: u16) -> String {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => std::net::SocketAddr::new(ip, port).to_string(),
+        Err(_) => format!("{host}:{port}"),
+    }
 }
 
 /// The shutdown signal, with its handlers installed *now*: a signal that arrives between

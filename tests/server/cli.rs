@@ -515,6 +515,32 @@ fn a_configuration_error_prints_the_toml_error_once() {
 }
 
 #[test]
+fn a_port_in_use_is_reported_with_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let os = std::net::TcpListener::bind(("127.0.0.1", port))
+        .unwrap_err()
+        .to_string();
+    let stderr = error_of(&["serve", "--port", &port.to_string()]);
+    assert_eq!(
+        stderr,
+        format!("einvoice-mock: cannot listen on 127.0.0.1:{port}: {os}\n")
+    );
+    let stderr = error_of(&[
+        "proxy",
+        "--target",
+        "http://127.0.0.1:9",
+        "--port",
+        &port.to_string(),
+    ]);
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}: ")),
+        "{stderr}"
+    );
+    drop(taken);
+}
+
+#[test]
 fn a_data_dir_that_cannot_be_created_is_reported_with_the_os_message_once() {
     let dir = scratch("data-dir-file");
     let file = dir.join("a-file");
