@@ -118,25 +118,84 @@ pub struct Seller {
     pub numero_factura: String,
 }
 
+// `Invoice` and `SeedEvent` are read through a flat table (`InvoiceTable`, `SeedEventTable`)
+// rather than with `#[serde(flatten)]`: serde does not support `deny_unknown_fields` together
+// with `flatten`, and a misspelt key (`cudee = …`) would be accepted silently.
+
 /// An invoice the fake knows.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "InvoiceTable")]
 pub struct Invoice {
     /// Its CUFE.
     pub cufe: String,
     /// Who issued it, and its number.
-    #[serde(flatten)]
     pub seller: Seller,
+}
+
+/// An `[[afacturar.invoices]]` table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvoiceTable {
+    cufe: String,
+    identificacion: String,
+    nombre: String,
+    numero_factura: String,
+}
+
+impl From<InvoiceTable> for Invoice {
+    fn from(table: InvoiceTable) -> Invoice {
+        Invoice {
+            cufe: table.cufe,
+            seller: Seller {
+                identificacion: table.identificacion,
+                nombre: table.nombre,
+                numero_factura: table.numero_factura,
+            },
+        }
+    }
 }
 
 /// A seeded event: a history row plus the CUFE it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "SeedEventTable")]
 pub struct SeedEvent {
     /// The invoice.
     pub cufe: String,
     /// The row, without `numero` (events are numbered in order per CUFE).
-    #[serde(flatten)]
     pub row: SeedRow,
+}
+
+/// An `[[afacturar.events]]` table as written: the CUFE and the row's fields side by side.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedEventTable {
+    cufe: String,
+    codigo: String,
+    fecha: String,
+    cude: Option<String>,
+    identificacion_evento: Option<String>,
+    emisor_nombre: String,
+    emisor_identificacion: String,
+    receptor_nombre: String,
+    receptor_identificacion: String,
+}
+
+impl From<SeedEventTable> for SeedEvent {
+    fn from(table: SeedEventTable) -> SeedEvent {
+        SeedEvent {
+            cufe: table.cufe,
+            row: SeedRow {
+                codigo: table.codigo,
+                fecha: table.fecha,
+                cude: table.cude,
+                identificacion_evento: table.identificacion_evento,
+                emisor_nombre: table.emisor_nombre,
+                emisor_identificacion: table.emisor_identificacion,
+                receptor_nombre: table.receptor_nombre,
+                receptor_identificacion: table.receptor_identificacion,
+            },
+        }
+    }
 }
 
 /// The fields of a seeded history row.
@@ -311,6 +370,62 @@ impl Default for Config {
 mod tests {
     use super::*;
     use crate::error_text::chain;
+
+    const EVENT: &str = r#"
+        [[afacturar.events]]
+        cufe = "eeee"
+        codigo = "030"
+        fecha = "2022-11-30 21:22:17"
+        emisor_nombre = "SOFTWARE SAS"
+        emisor_identificacion = "9999999"
+        receptor_nombre = "ENERGIA"
+        receptor_identificacion = "5555555"
+    "#;
+
+    fn refused(text: &str) -> String {
+        chain(&Config::from_toml(text).unwrap_err())
+    }
+
+    #[test]
+    fn a_seeded_event_reads_its_cufe_and_row_from_one_table() {
+        let config = Config::from_toml(&format!("{EVENT}cude = \"abc\"\n")).unwrap();
+        let event = &config.afacturar.events[0];
+        assert_eq!(event.cufe, "eeee");
+        assert_eq!(event.row.codigo, "030");
+        assert_eq!(event.row.cude.as_deref(), Some("abc"));
+        assert_eq!(event.row.identificacion_evento, None);
+    }
+
+    #[test]
+    fn a_misspelt_key_in_a_seeded_event_is_refused_by_name() {
+        for typo in ["cudee = \"abc\"", "identificacion_eventoo = \"PAR29\""] {
+            let error = refused(&format!("{EVENT}{typo}\n"));
+            let key = typo.split(' ').next().unwrap();
+            assert!(
+                error.contains(&format!("unknown field `{key}`")),
+                "{typo}: {error}"
+            );
+            assert!(
+                error.contains("expected one of `cufe`, `codigo`"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_seeded_event_without_its_cufe_is_refused() {
+        let error = refused(&EVENT.replace("cufe = \"eeee\"", ""));
+        assert!(error.contains("missing field `cufe`"), "{error}");
+    }
+
+    #[test]
+    fn a_misspelt_key_in_an_invoice_is_refused_by_name() {
+        let invoice = "[[afacturar.invoices]]\ncufe = \"c\"\nidentificacion = \"1\"\nnombre = \"N\"\nnumero_factura = \"F1\"\n";
+        let config = Config::from_toml(invoice).unwrap();
+        assert_eq!(config.afacturar.invoices[0].seller.numero_factura, "F1");
+        let error = refused(&format!("{invoice}numero_facturaa = \"F2\"\n"));
+        assert!(error.contains("unknown field `numero_facturaa`"), "{error}");
+    }
 
     #[test]
     fn a_toml_error_is_the_source_and_is_rendered_once() {
