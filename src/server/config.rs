@@ -232,7 +232,8 @@ pub struct AfacturarConfig {
     pub software_pin: String,
     /// Everything before `/eventos/` in `url_representacion_xml`.
     pub xml_base_url: String,
-    /// The first sequence number of `identificacion_evento` for new events.
+    /// The first number of `identificacion_evento` for new events, per prefix (`PAR100`,
+    /// `PRE100` … with 100); seeded events keep their own ids and do not move it.
     pub first_event_sequence: u64,
     /// Names of parties by identification.
     pub parties: Vec<Party>,
@@ -300,7 +301,8 @@ impl<'de> Deserialize<'de> for SovosAccount {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SovosConfig {
-    /// Accepted keys; empty accepts any non-empty key.
+    /// Accepted keys; empty accepts any non-empty key. An accepted key must also reach an
+    /// account (the first whose `api_key` is that key or absent), or it gets 401.
     pub api_keys: Vec<String>,
     /// Accounts; empty means seed 002's account.
     pub accounts: Vec<SovosAccount>,
