@@ -69,8 +69,13 @@ pub enum Command {
     Proxy(ProxyArgs),
 }
 
-/// Options of `proxy`.
+/// Options of `proxy`: `serve`'s, with the help of `--config` and `--data-dir` reworded for
+/// what they do when the real provider answers.
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("config", |arg| arg.help(PROXY_CONFIG_HELP)),
+    mut_arg("data_dir", |arg| arg.help(PROXY_DATA_DIR_HELP))
+)]
 pub struct ProxyArgs {
     /// The provider's base URL: requests go to TARGET + their path.
     #[arg(long, value_name = "URL")]
@@ -79,6 +84,24 @@ pub struct ProxyArgs {
     #[command(flatten)]
     pub serve: ServeArgs,
 }
+
+/// `proxy --config`: the real provider authenticates and answers, so only the settings of the
+/// layer in front of it apply (`intercept`, admin, listener), and the fake's own data only
+/// where a code-28 scenario replays the request to the fake for its webhook.
+const PROXY_CONFIG_HELP: &str = "TOML configuration, in serve's format. The real provider \
+    answers, so the proxy uses the [server] table (fixed clock, rate limit, body limit, read \
+    timeout, admin, journal capacity, webhook hosts) and afacturar.entorno in the answers it \
+    gives itself (armed scenarios, the rate limit's 429); Afacturar's tokens and seed data only \
+    shape the webhook of a code-28 scenario, which the fake computes itself, and Sovos's API \
+    keys and accounts are not used. Without it the embedded default";
+
+/// `proxy --data-dir`: nothing forwarded is stored; the directory holds the TLS certificate
+/// and the fake's state, which only a code-28 scenario's webhook changes.
+const PROXY_DATA_DIR_HELP: &str = "Put the self-signed certificate of --tls in DIR/tls (a \
+    temporary directory by default) and the fake's own state in SQLite in DIR. Requests go to \
+    the real provider, which holds the real events and accounts: the fake's state is seeded at \
+    start (and by /__admin/reset) and changes only with the webhook of a code-28 scenario. The \
+    journal stays in memory";
 
 /// Options of `serve`.
 #[derive(Debug, clap::Args)]

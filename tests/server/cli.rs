@@ -584,3 +584,36 @@ fn a_data_field_that_is_not_json_is_reported_with_its_position_once() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn proxy_help_describes_config_and_data_dir_as_the_proxy_uses_them() {
+    let (code, proxy, _) = run(&["proxy", "--help"]);
+    assert_eq!(code, 0);
+    let option = |help: &str, name: &str| -> String {
+        let start = help
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} in {help}"));
+        let rest = &help[start + name.len()..];
+        rest[..rest.find("\n      -").unwrap_or(rest.len())].to_owned()
+    };
+    let config = option(&proxy, "--config <FILE>");
+    assert!(config.contains("The real provider"), "{config}");
+    assert!(!config.contains("example data"), "{config}");
+    let data_dir = option(&proxy, "--data-dir <DIR>");
+    assert!(data_dir.contains("DIR/tls"), "{data_dir}");
+    assert!(
+        !data_dir.contains("so that it survives restarts"),
+        "{data_dir}"
+    );
+
+    let (code, serve, _) = run(&["serve", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        option(&serve, "--config <FILE>").contains("seed events"),
+        "{serve}"
+    );
+    assert!(
+        option(&serve, "--data-dir <DIR>").contains("survives restarts"),
+        "{serve}"
+    );
+}
