@@ -465,14 +465,20 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
         None => None,
     };
     let shutdown = shutdown_signal()?;
+    // A certificate generated outside a data dir is this run's alone: removed at shutdown.
+    let mut temporary_tls_dir = None;
     let tls = if args.tls || args.tls_cert.is_some() {
         Some(match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Tls::from_files(cert, key)?,
             _ => {
                 let dir = match &args.data_dir {
                     Some(dir) => dir.join("tls"),
-                    None => std::env::temp_dir()
-                        .join(format!("einvoice-mock-tls-{}", std::process::id())),
+                    None => temporary_tls_dir
+                        .insert(
+                            std::env::temp_dir()
+                                .join(format!("einvoice-mock-tls-{}", std::process::id())),
+                        )
+                        .clone(),
                 };
                 Tls::self_signed(&dir, &args.host)?
             }
@@ -497,7 +503,11 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
         }
         None => crate::server::app(state.clone()),
     };
-    crate::server::serve_router_until(listener, router, &state, tls, shutdown).await?;
+    let served = crate::server::serve_router_until(listener, router, &state, tls, shutdown).await;
+    if let Some(dir) = &temporary_tls_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    served?;
     let mut journal = state.journal();
     // Every request since start: `DELETE /__admin/requests` and `POST /__admin/reset` empty
     // the journal, not the verdict.

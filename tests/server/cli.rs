@@ -357,6 +357,11 @@ fn serve_tls_answers_https_with_a_self_signed_certificate_it_prints() {
         .status()
         .unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(0));
+    let generated = std::path::Path::new(certificate);
+    assert!(
+        !generated.exists(),
+        "a certificate generated outside a data dir is removed at shutdown"
+    );
 }
 
 /// Spawns a `serve` command and reads its first stdout line: the child and its URL.
