@@ -62,17 +62,20 @@ fn validate_reports_violations_with_exit_1_and_json_prints_the_providers_body() 
 fn validate_json_prints_what_the_fake_answers_for_historico_and_a_whole_acuse_form() {
     let dir = std::env::temp_dir().join(format!("einvoice-mock-vjson-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let historico = dir.join("historico.json");
-    std::fs::write(&historico, r#"{"cufe":"abc"}"#).unwrap();
-    let (code, stdout, _) = run(&[
-        "validate",
-        "historico_eventos",
-        "--format",
-        "json",
-        historico.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 1);
-    let body: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+    let answer = |operation: &str, name: &str, text: &str| {
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        let (code, stdout, _) = run(&[
+            "validate",
+            operation,
+            "--format",
+            "json",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 1, "{stdout}");
+        serde_json::from_str::<serde_json::Value>(&stdout).expect("JSON output")
+    };
+    let body = answer("historico_eventos", "historico.json", r#"{"cufe":"abc"}"#);
     assert_eq!(body["codigo_error"], 12, "{body}");
     assert_eq!(body["resultado"], serde_json::json!([]), "{body}");
 
@@ -80,18 +83,8 @@ fn validate_json_prints_what_the_fake_answers_for_historico_and_a_whole_acuse_fo
         "afacturar/acuse_recibo_fev.data/invalid/seed_003_apellido_en_vez_de_apellidos.json",
     ))
     .unwrap();
-    let form = dir.join("form.json");
     let whole = serde_json::json!({ "documento_obligado": "830020470", "data": data });
-    std::fs::write(&form, whole.to_string()).unwrap();
-    let (code, stdout, _) = run(&[
-        "validate",
-        "acuse_recibo_fev",
-        "--format",
-        "json",
-        form.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 1);
-    let body: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+    let body = answer("acuse_recibo_fev", "form.json", &whole.to_string());
     assert_eq!(body["codigo_error"], 400, "{body}");
     let transaccion = body["transaccion"].as_str().unwrap();
     assert!(transaccion.starts_with("ODMwMDIwNDcw"), "{transaccion}");
