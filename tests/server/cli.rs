@@ -134,11 +134,7 @@ fn serve_prints_its_address_first_answers_and_stops_on_sigterm() {
     let (mut child, url) = start_serving(command);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let status = runtime.block_on(async {
+    let status = block_on(async {
         super::client()
             .post(format!("{url}/api/rest/Timbre/saldos"))
             .header("RCApiKey", "k")
@@ -211,11 +207,7 @@ fn a_reset_neither_hides_a_violation_from_the_ci_gate_nor_drops_it_from_the_juni
         .env("RUST_LOG", "error")
         .stderr(Stdio::piped());
     let (child, url) = start_serving(command);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    block_on(async {
         let saldos = |month: &'static str| {
             super::client()
                 .post(format!("{url}/api/rest/Timbre/saldos"))
@@ -315,11 +307,7 @@ fn serve_tls_answers_https_with_a_self_signed_certificate_it_prints() {
         .expect("second line names the certificate");
     let pem = std::fs::read(certificate).unwrap();
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (trusted, untrusted) = runtime.block_on(async {
+    let (trusted, untrusted) = block_on(async {
         let url = url.replace("127.0.0.1", "localhost");
         let trusting = reqwest::Client::builder()
             .no_proxy()
@@ -383,11 +371,7 @@ fn serve_and_send_two_saldos(args: &[&str], rust_log: Option<&str>) -> std::proc
     };
     command.stderr(Stdio::piped());
     let (child, url) = start_serving(command);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    block_on(async {
         for month in ["2019-11", "2019-13"] {
             super::client()
                 .post(format!("{url}/api/rest/Timbre/saldos"))
@@ -614,4 +598,14 @@ fn proxy_help_describes_config_and_data_dir_as_the_proxy_uses_them() {
         option(&serve, "--data-dir <DIR>").contains("survives restarts"),
         "{serve}"
     );
+}
+
+/// Runs `future` to completion on a runtime of its own (the tests here are synchronous: they
+/// drive the binary as a child process).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
 }
