@@ -249,7 +249,7 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<Outcome, Cl
         match args.format {
             Format::Text => checked.write_text(&shown, args.operation, out)?,
             Format::Json => {
-                let body = checked.provider_body(args.operation, started);
+                let body = checked.provider_body(args.operation, started, &text);
                 writeln!(
                     out,
                     "{}",
@@ -358,8 +358,8 @@ impl Checked {
         }
     }
 
-    /// The body the provider would answer to this payload.
-    fn provider_body(&self, operation: Operation, started: Instant) -> Value {
+    /// The body the provider would answer to this payload (`input`, the file as read).
+    fn provider_body(&self, operation: Operation, started: Instant, input: &str) -> Value {
         match operation.provider() {
             Provider::Afacturar => {
                 let resultado = match self {
@@ -383,14 +383,13 @@ impl Checked {
                 let micros =
                     u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
                 // As the fake answers (contract note A15): acuse_recibo_fev's `transaccion`
-                // starts with the base64 of `documento_obligado`.
-                let documento = match self {
-                    Checked::Validated {
-                        form: Some((_, fields)),
-                        ..
-                    } => fields.get("documento_obligado").and_then(Value::as_str),
-                    _ => None,
-                };
+                // starts with the base64 of `documento_obligado`, read from the fields as sent
+                // (the form may be unusable otherwise).
+                let fields = serde_json::from_str::<Value>(input).ok();
+                let documento = fields
+                    .as_ref()
+                    .filter(|_| operation == Operation::AcuseReciboFev)
+                    .and_then(|fields| fields.get("documento_obligado")?.as_str());
                 let meta = afacturar::Meta {
                     tiempo_ejecucion: started.elapsed().as_secs_f64(),
                     transaccion: match documento {
@@ -459,13 +458,8 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
             source,
         })?;
     let address = listener.local_addr()?;
-    // Opened now, so that an unwritable path fails at start, not after the whole test run.
-    let junit_spool = match &args.junit {
-        Some(path) => Some(spool_junit(&state, path)?),
-        None => None,
-    };
     let shutdown = shutdown_signal()?;
-    // A certificate generated outside a data dir is this run's alone: removed at shutdown.
+    // A certificate generated outside a data dir is this run's alone: removed when it ends.
     let mut temporary_tls_dir = None;
     let tls = if args.tls || args.tls_cert.is_some() {
         Some(match (&args.tls_cert, &args.tls_key) {
@@ -473,18 +467,24 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
             _ => {
                 let dir = match &args.data_dir {
                     Some(dir) => dir.join("tls"),
-                    None => temporary_tls_dir
-                        .insert(
-                            std::env::temp_dir()
-                                .join(format!("einvoice-mock-tls-{}", std::process::id())),
-                        )
-                        .clone(),
+                    None => {
+                        let dir = std::env::temp_dir()
+                            .join(format!("einvoice-mock-tls-{}", std::process::id()));
+                        temporary_tls_dir = Some(Temporary(dir.clone()));
+                        dir
+                    }
                 };
                 Tls::self_signed(&dir, &args.host)?
             }
         })
     } else {
         None
+    };
+    // Opened before the address is printed, so that an unwritable path fails at start, not
+    // after the whole test run; removed if the run ends before the report is written.
+    let junit_spool = match &args.junit {
+        Some(path) => Some(Temporary(spool_junit(&state, path)?)),
+        None => None,
     };
     {
         let mut stdout = std::io::stdout().lock();
@@ -503,11 +503,8 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
         }
         None => crate::server::app(state.clone()),
     };
-    let served = crate::server::serve_router_until(listener, router, &state, tls, shutdown).await;
-    if let Some(dir) = &temporary_tls_dir {
-        let _ = std::fs::remove_dir_all(dir);
-    }
-    served?;
+    crate::server::serve_router_until(listener, router, &state, tls, shutdown).await?;
+    drop(temporary_tls_dir);
     let mut journal = state.journal();
     // Every request since start: `DELETE /__admin/requests` and `POST /__admin/reset` empty
     // the journal, not the verdict.
@@ -517,7 +514,7 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
         violating = summary.violating,
         "stopped"
     );
-    if let (Some(path), Some(spool)) = (&args.junit, &junit_spool) {
+    if let (Some(path), Some(Temporary(spool))) = (&args.junit, &junit_spool) {
         let counts = journal
             .finish_junit()
             .unwrap_or(Ok(JunitCounts::default()))
@@ -548,6 +545,20 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
+/// A file or directory this run created for itself: removed when dropped, however the run
+/// ends.
+struct Temporary(PathBuf);
+
+impl Drop for Temporary {
+    fn drop(&mut self) {
+        let _ = if self.0.is_dir() {
+            std::fs::remove_dir_all(&self.0)
+        } else {
+            std::fs::remove_file(&self.0)
+        };
+    }
+}
+
 /// Starts writing every request's JUnit test case to `FILE.partial` beside `path`.
 fn spool_junit(state: &AppState, path: &Path) -> Result<PathBuf, CliError> {
     let mut spool = path.as_os_str().to_owned();
@@ -563,14 +574,14 @@ fn spool_junit(state: &AppState, path: &Path) -> Result<PathBuf, CliError> {
     Ok(spool)
 }
 
-/// The JUnit report at `path`: the counts, then the spooled test cases; the spool is removed.
+/// The JUnit report at `path`: the counts, then the spooled test cases (the spool is removed
+/// with its [`Temporary`]).
 fn write_junit(path: &Path, spool: &Path, counts: JunitCounts) -> std::io::Result<()> {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     out.write_all(junit_head(counts).as_bytes())?;
     std::io::copy(&mut std::fs::File::open(spool)?, &mut out)?;
     out.write_all(JUNIT_TAIL.as_bytes())?;
-    out.flush()?;
-    std::fs::remove_file(spool)
+    out.flush()
 }
 
 /// `HOST:PORT` for messages; an IPv6 address in brackets (`[::1]:8787`).

@@ -118,6 +118,10 @@ impl BatchedWriter {
                         let closed = lock(&shared.closed);
                         if *closed {
                             true
+                        } else if lock(&shared.buffer).len() >= FLUSH_SIZE {
+                            // The line that crossed the mark notified while this thread was
+                            // writing the last batch: that wake-up is gone, the batch is due.
+                            false
                         } else {
                             let (closed, _) = shared
                                 .wake

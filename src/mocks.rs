@@ -360,10 +360,10 @@ impl DocumentedResponse {
             })
     }
 
-    /// One of Sovos's documented errors (`"400-001"`, `"400-002"`, `"400-003"`, `"401"`,
-    /// `"404"`, `"500"`). `operation` chooses the wording where it differs: 400-002 on
-    /// `saldos` is an RFC that is not the account's, on the reports an `RFCConsulta` that must
-    /// not be sent.
+    /// One of the Sovos errors `operation` documents (`"400-001"`, `"400-002"`, `"401"`,
+    /// `"404"`, `"500"`, and `"400-003"` on the reports only). `operation` also chooses the
+    /// wording where it differs: 400-002 on `saldos` is an RFC that is not the account's, on
+    /// the reports an `RFCConsulta` that must not be sent.
     pub fn sovos(operation: Operation, code: &str) -> Result<DocumentedResponse, UnknownCode> {
         SovosError::documented(code, operation)
             .map(|error| DocumentedResponse {

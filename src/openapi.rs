@@ -20,8 +20,12 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::contract::FormError;
 use crate::contract::{Operation, Provider, SCHEMA_FILES};
-use crate::provider::afacturar::body::{documented_codes, documented_response, table_estado, Meta};
+use crate::provider::afacturar::body::{
+    documented_codes, documented_response, resultado_for_form_error, semantic_error, table_estado,
+    Meta,
+};
 use crate::provider::sovos::errors::SovosError;
 
 /// The server the document points at: `einvoice-mock serve` with its default host and port.
@@ -550,12 +554,25 @@ fn afacturar_responses(operation: Operation) -> Result<Value, OpenApiError> {
         _ => &[
             (200, &HISTORICO_SUCCESS),
             (200, &HISTORICO_SIN_EVENTOS),
-            (400, &ACUSE_SEMANTIC_ERROR),
-            (400, &ACUSE_DATA_ERROR),
             (401, &UNAUTHENTICATED),
             (500, &HTTP_ERROR),
         ],
     };
+    if operation == Operation::HistoricoEventos {
+        // Seed 001 shows no 400; the fake answers a form it cannot use in the semantic-400
+        // shape, and acuse's examples (about `data` and `evento`) would not fit here.
+        let resultado = resultado_for_form_error(&FormError::MissingFields(vec!["cufe"]));
+        add(
+            400,
+            (
+                "form_error".to_owned(),
+                json!({
+                    "summary": "A form without `cufe` (or a body that is not a usable form): the semantic-400 shape, as the fake answers it (docs/contract-notes.md A12, A31, A33)",
+                    "value": semantic_error(resultado, &example_meta()),
+                }),
+            ),
+        );
+    }
     let mut shown = Vec::new();
     for (status, fixture) in fixtures {
         let value = fixture.value()?;

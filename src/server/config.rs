@@ -341,6 +341,11 @@ impl Config {
                 )));
             }
         }
+        if self.server.journal_capacity == Some(0) {
+            return Err(ConfigError::Invalid(
+                "server.journal_capacity must be at least 1".into(),
+            ));
+        }
         if self.afacturar.tokens.iter().any(String::is_empty)
             || self.sovos.api_keys.iter().any(String::is_empty)
         {
@@ -386,6 +391,15 @@ mod tests {
 
     fn refused(text: &str) -> String {
         chain(&Config::from_toml(text).unwrap_err())
+    }
+
+    #[test]
+    fn a_journal_capacity_of_zero_is_refused() {
+        let error = refused("[server]\njournal_capacity = 0\n");
+        assert!(
+            error.contains("journal_capacity must be at least 1"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -308,6 +308,14 @@ fn report_restored(config: &Config, store: &Store, snapshot: &Snapshot) -> Resul
             accounts = snapshot.accounts.len(),
             "state restored from the data dir"
         );
+    } else if snapshot.seeded_from == LEGACY_SEED_MARK {
+        tracing::info!(
+            data = %place,
+            events = snapshot.events.len(),
+            accounts = snapshot.accounts.len(),
+            "state restored from the data dir; it was seeded by an older version, which kept no \
+             fingerprint of its seed, so a changed configuration cannot be told"
+        );
     } else {
         tracing::warn!(
             data = %place,
@@ -320,6 +328,9 @@ fn report_restored(config: &Config, store: &Store, snapshot: &Snapshot) -> Resul
     }
     Ok(())
 }
+
+/// What data dirs seeded before fingerprints were kept hold instead of one.
+const LEGACY_SEED_MARK: &str = "1";
 
 /// A store failure, with its causes: `ConfigError::Invalid` holds text only, and the admin
 /// API's reset answers with that text.

@@ -232,7 +232,8 @@ async fn an_undocumented_code_or_a_broken_spec_is_refused_clearly() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    // Past the body limit (10 MiB) the refusal is JSON like every other admin answer.
+    // Past the admin API's body limit (axum's default, 2 MB) the refusal is JSON like every
+    // other admin answer.
     let response = client()
         .post(format!("{}/__admin/scenarios", fake.uri()))
         .body(vec![b' '; 11 * 1024 * 1024])

@@ -88,6 +88,12 @@ fn validate_json_prints_what_the_fake_answers_for_historico_and_a_whole_acuse_fo
     assert_eq!(body["codigo_error"], 400, "{body}");
     let transaccion = body["transaccion"].as_str().unwrap();
     assert!(transaccion.starts_with("ODMwMDIwNDcw"), "{transaccion}");
+    // A form the fake cannot use (its `data` is not JSON) keeps the prefix too.
+    let broken = serde_json::json!({ "documento_obligado": "830020470", "data": "{x" });
+    let body = answer("acuse_recibo_fev", "broken.json", &broken.to_string());
+    assert_eq!(body["codigo_error"], 400, "{body}");
+    let transaccion = body["transaccion"].as_str().unwrap();
+    assert!(transaccion.starts_with("ODMwMDIwNDcw"), "{transaccion}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -272,6 +278,30 @@ fn a_data_dir_seeded_from_another_configuration_is_restored_with_a_warning() {
     assert!(!again.contains(warning), "the same configuration: {again}");
     let changed = stderr(&[&data_dir[..], &["--config", other.to_str().unwrap()]].concat());
     assert!(changed.contains(warning), "{changed}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_serve_that_fails_at_start_leaves_no_partial_junit_report() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-failed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let junit = dir.join("report.xml");
+    let missing = dir.join("missing.pem");
+    let (code, _, stderr) = run(&[
+        "serve",
+        "--port",
+        "0",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--tls-cert",
+        missing.to_str().unwrap(),
+        "--tls-key",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

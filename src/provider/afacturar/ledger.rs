@@ -257,7 +257,11 @@ impl EventLedger {
                     .map(move |(position, slot)| (cufe.to_owned(), self.render(slot, position)))
             })
             .collect();
-        let sequences = self.next_sequence.iter().map(|(p, n)| (*p, *n)).collect();
+        let mut sequences: Vec<(&'static str, u64)> =
+            self.next_sequence.iter().map(|(p, n)| (*p, *n)).collect();
+        // A HashMap's order changes from process to process; the store's seed fingerprint
+        // must not.
+        sequences.sort_unstable();
         (events, sequences)
     }
 
@@ -770,6 +774,15 @@ mod tests {
     }
 
     /// Records acuse, recibo and aceptación on `cufe`, one second apart.
+    #[test]
+    fn export_lists_the_sequences_in_one_order_whatever_the_map_holds() {
+        let mut ledger = EventLedger::new(29);
+        record_three(&mut ledger, &cufe(7));
+        let (_, sequences) = ledger.export();
+        assert!(sequences.len() >= 2, "{sequences:?}");
+        assert!(sequences.windows(2).all(|w| w[0] <= w[1]), "{sequences:?}");
+    }
+
     fn record_three(ledger: &mut EventLedger, cufe: &str) -> Vec<StoredEvent> {
         [
             EventCode::AcuseRecibo,
