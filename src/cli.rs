@@ -249,7 +249,7 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<Outcome, Cl
         match args.format {
             Format::Text => checked.write_text(&shown, args.operation, out)?,
             Format::Json => {
-                let body = checked.provider_body(args.operation, started, &text);
+                let body = checked.provider_body(args.operation, started);
                 writeln!(
                     out,
                     "{}",
@@ -274,7 +274,8 @@ fn read_input(path: &PathBuf) -> std::io::Result<String> {
 /// The result of checking one payload.
 enum Checked {
     NotJson(String),
-    Form(FormError),
+    /// A whole acuse form that cannot be used, with its `documento_obligado` as sent.
+    Form(FormError, Option<String>),
     Validated {
         /// Violations of the form fields (acuse form input only), against `fields`.
         form: Option<(Violations, Value)>,
@@ -305,7 +306,13 @@ fn check(contract: &Contract, operation: Operation, text: &str) -> Checked {
         )
     });
     match parse_form(operation, fields) {
-        Err(error) => Checked::Form(error),
+        Err(error) => Checked::Form(
+            error,
+            value
+                .get("documento_obligado")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        ),
         Ok(form) => {
             let schema = operation.form_schema().unwrap_or_default();
             let form_violations = contract
@@ -339,7 +346,7 @@ impl Checked {
     ) -> std::io::Result<()> {
         match self {
             Checked::NotJson(error) => writeln!(out, "{shown}: not JSON: {error}"),
-            Checked::Form(error) => writeln!(out, "{shown}: {error}"),
+            Checked::Form(error, _) => writeln!(out, "{shown}: {error}"),
             Checked::Validated { form, payload, .. } => {
                 let form_violations = form.as_ref().map_or(0, |(v, _)| v.len());
                 let count = form_violations + payload.len();
@@ -358,15 +365,15 @@ impl Checked {
         }
     }
 
-    /// The body the provider would answer to this payload (`input`, the file as read).
-    fn provider_body(&self, operation: Operation, started: Instant, input: &str) -> Value {
+    /// The body the provider would answer to this payload.
+    fn provider_body(&self, operation: Operation, started: Instant) -> Value {
         match operation.provider() {
             Provider::Afacturar => {
                 let resultado = match self {
                     Checked::NotJson(_) => vec![
                         serde_json::json!({ "propiedad": "data", "descripcion": afacturar::JSON_SYNTAX_ERROR }),
                     ],
-                    Checked::Form(error) => afacturar::resultado_for_form_error(error),
+                    Checked::Form(error, _) => afacturar::resultado_for_form_error(error),
                     Checked::Validated {
                         form,
                         payload,
@@ -383,13 +390,15 @@ impl Checked {
                 let micros =
                     u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
                 // As the fake answers (contract note A15): acuse_recibo_fev's `transaccion`
-                // starts with the base64 of `documento_obligado`, read from the fields as sent
-                // (the form may be unusable otherwise).
-                let fields = serde_json::from_str::<Value>(input).ok();
-                let documento = fields
-                    .as_ref()
-                    .filter(|_| operation == Operation::AcuseReciboFev)
-                    .and_then(|fields| fields.get("documento_obligado")?.as_str());
+                // starts with the base64 of `documento_obligado`, usable form or not.
+                let documento = match self {
+                    Checked::Form(_, documento) => documento.as_deref(),
+                    Checked::Validated {
+                        form: Some((_, fields)),
+                        ..
+                    } => fields.get("documento_obligado").and_then(Value::as_str),
+                    _ => None,
+                };
                 let meta = afacturar::Meta {
                     tiempo_ejecucion: started.elapsed().as_secs_f64(),
                     transaccion: match documento {

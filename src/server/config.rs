@@ -198,9 +198,8 @@ impl From<SeedEventTable> for SeedEvent {
     }
 }
 
-/// The fields of a seeded history row.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The fields of a seeded history row (read from the table of its [`SeedEvent`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeedRow {
     /// `030` … `034`.
     pub codigo: String,

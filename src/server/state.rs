@@ -301,30 +301,21 @@ fn report_restored(config: &Config, store: &Store, snapshot: &Snapshot) -> Resul
     let (events, sequences) = seed_ledger(config)?.export();
     let fingerprint =
         seed_fingerprint(&events, &sequences, &seed_accounts(config)).map_err(store_error)?;
-    if fingerprint == snapshot.seeded_from {
-        tracing::info!(
-            data = %place,
-            events = snapshot.events.len(),
-            accounts = snapshot.accounts.len(),
-            "state restored from the data dir"
-        );
-    } else if snapshot.seeded_from == LEGACY_SEED_MARK {
-        tracing::info!(
-            data = %place,
-            events = snapshot.events.len(),
-            accounts = snapshot.accounts.len(),
-            "state restored from the data dir; it was seeded by an older version, which kept no \
-             fingerprint of its seed, so a changed configuration cannot be told"
-        );
-    } else {
+    // A data dir seeded before fingerprints were kept cannot be told apart: no warning.
+    let other_seed =
+        snapshot.seeded_from != fingerprint && snapshot.seeded_from != LEGACY_SEED_MARK;
+    let (events, accounts) = (snapshot.events.len(), snapshot.accounts.len());
+    if other_seed {
         tracing::warn!(
             data = %place,
-            events = snapshot.events.len(),
-            accounts = snapshot.accounts.len(),
+            events,
+            accounts,
             "state restored from the data dir, which was seeded from another configuration: \
              the seed events and accounts of this configuration are not applied \
              (POST /__admin/reset applies them, as does an empty data dir)"
         );
+    } else {
+        tracing::info!(data = %place, events, accounts, "state restored from the data dir");
     }
     Ok(())
 }

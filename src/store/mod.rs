@@ -58,12 +58,8 @@ pub fn seed_fingerprint(
     sequences: &[(&str, u64)],
     accounts: &[(Option<String>, Account)],
 ) -> Result<String, StoreError> {
-    use sha2::{Digest, Sha256};
     let text = serde_json::to_string(&(events, sequences, accounts))?;
-    Ok(Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect())
+    Ok(crate::provider::afacturar::cude::sha384_hex(&text))
 }
 
 /// The state's backing store.

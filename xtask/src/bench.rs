@@ -74,6 +74,21 @@ options:
 The other options of `bench` are accepted too; besides --no-events (which leaves nothing to
 measure) they change nothing here.";
 
+/// A comma-separated list of numbers (`1000,100_000`), sorted.
+fn sorted_numbers(list: &str) -> Result<Vec<u64>> {
+    let mut numbers = list
+        .split(',')
+        .map(|s| s.trim().replace('_', "").parse::<u64>())
+        .collect::<Result<Vec<_>, _>>()?;
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
+/// The server's CPU time per request answered in a run, in µs, from its clock ticks.
+fn cpu_us_per_request(ticks: u64, ticks_per_second: f64, run: &wrk::Run) -> f64 {
+    ticks as f64 / ticks_per_second * 1e6 / run.requests.max(1) as f64
+}
+
 /// Options of `bench` and `bench-events`.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -146,22 +161,15 @@ impl Options {
                         value()?.parse::<u32>().with_context(number)?.clamp(1, 100)
                 }
                 "--events" | "--sizes" => {
-                    let mut sizes = value()?
-                        .split(',')
-                        .map(|s| s.trim().replace('_', "").parse::<u64>())
-                        .collect::<Result<Vec<_>, _>>()
-                        .context("--events: numbers of events, e.g. 1000,100000")?;
-                    sizes.sort_unstable();
-                    options.events = Some(sizes);
+                    options.events = Some(
+                        sorted_numbers(value()?)
+                            .context("--events: numbers of events, e.g. 1000,100000")?,
+                    );
                 }
                 "--no-events" => options.events = None,
                 "--calibrate" => {
-                    options.calibration = value()?
-                        .split(',')
-                        .map(|s| s.trim().replace('_', "").parse::<u64>())
-                        .collect::<Result<Vec<_>, _>>()
+                    options.calibration = sorted_numbers(value()?)
                         .context("--calibrate: nanoseconds, e.g. 1000,2000,4000")?;
-                    options.calibration.sort_unstable();
                 }
                 "--no-calibration" => options.calibration.clear(),
                 "--skip-build" => options.skip_build = true,
@@ -627,9 +635,11 @@ fn load(
                 )?;
                 // Before any admin call: reading the journal allocates.
                 let (hwm, _rss) = server.memory_kib();
-                let cpu_us =
-                    server.cpu_ticks().saturating_sub(ticks_before) as f64 / ticks_per_second * 1e6
-                        / run.requests.max(1) as f64;
+                let cpu_us = cpu_us_per_request(
+                    server.cpu_ticks().saturating_sub(ticks_before),
+                    ticks_per_second,
+                    &run,
+                );
                 eprintln!(
                     "xtask:   {:.0} req/s, p50 {}, p99 {}, peak RSS {:.1} MiB, CPU {cpu_us:.0} µs/request, status>=400 {}, socket errors {}",
                     run.rps(),
@@ -759,10 +769,11 @@ fn calibrate(options: &Options, root: &Path, baseline: &Path, report: &mut Strin
                 options.duration_s,
                 &log,
             )?;
-            cpu.push(
-                server.cpu_ticks().saturating_sub(ticks_before) as f64 / ticks_per_second * 1e6
-                    / run.requests.max(1) as f64,
-            );
+            cpu.push(cpu_us_per_request(
+                server.cpu_ticks().saturating_sub(ticks_before),
+                ticks_per_second,
+                &run,
+            ));
             rps.push(run.rps());
             drop(server);
         }

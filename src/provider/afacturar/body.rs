@@ -346,17 +346,22 @@ pub struct Historico<'a, R: ?Sized = [HistoricoEvento]> {
     resultado: &'a R,
 }
 
-impl<'a> Historico<'a> {
-    /// With events (codigo 0) or without (codigo 12, "Sin eventos").
-    pub fn new(eventos: &'a [HistoricoEvento], meta: &'a Meta) -> Historico<'a> {
-        Historico::of_rows(eventos, eventos.is_empty(), meta)
+/// The rows a [`Historico`] lists: serializable, and able to say whether there are none.
+pub trait HistoryList: serde::Serialize {
+    /// No event: the answer is codigo 12.
+    fn is_empty(&self) -> bool;
+}
+
+impl HistoryList for [HistoricoEvento] {
+    fn is_empty(&self) -> bool {
+        <[HistoricoEvento]>::is_empty(self)
     }
 }
 
-impl<'a, R: serde::Serialize + ?Sized> Historico<'a, R> {
-    /// With the rows `rows` (codigo 0) or, when `empty`, without (codigo 12, "Sin eventos").
-    pub fn of_rows(rows: &'a R, empty: bool, meta: &'a Meta) -> Historico<'a, R> {
-        let (codigo_error, descripcion_error) = if empty {
+impl<'a, R: HistoryList + ?Sized> Historico<'a, R> {
+    /// With events (codigo 0) or without (codigo 12, "Sin eventos").
+    pub fn new(rows: &'a R, meta: &'a Meta) -> Historico<'a, R> {
+        let (codigo_error, descripcion_error) = if rows.is_empty() {
             (12, "Sin eventos")
         } else {
             (0, "OK")

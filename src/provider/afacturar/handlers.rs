@@ -191,7 +191,7 @@ pub async fn historico_eventos(
     // Serialized from the ledger under its lock (no await, nothing else locked meanwhile).
     let events = state.events();
     let rows = events.history_rows(cufe);
-    json_response(&body::Historico::of_rows(&rows, rows.is_empty(), &meta))
+    json_response(&body::Historico::new(&rows, &meta))
 }
 
 /// A plain-http webhook on loopback breaks the contract (https only) but is answered as if

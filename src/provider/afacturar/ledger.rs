@@ -34,7 +34,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use serde::ser::{SerializeSeq as _, SerializeStruct as _};
 use serde::{Serialize, Serializer};
 
-use super::body::HistoricoEvento;
+use super::body::{HistoricoEvento, HistoryList};
 use super::cude::{cude, CudeInput};
 use super::events::{check_order, DianRejection, EventCode};
 use crate::provider::datetime_text;
@@ -581,9 +581,8 @@ pub struct HistoryRows<'a> {
     first: Option<u32>,
 }
 
-impl HistoryRows<'_> {
-    /// Whether the CUFE has no event.
-    pub fn is_empty(&self) -> bool {
+impl HistoryList for HistoryRows<'_> {
+    fn is_empty(&self) -> bool {
         self.first.is_none()
     }
 }
