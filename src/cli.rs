@@ -7,9 +7,13 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::Value;
 
-use crate::contract::{parse_form, Contract, FormError, Operation, Provider, Violations};
-use crate::provider::afacturar::body as afacturar;
-use crate::provider::sovos::errors::SovosError;
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, Method};
+
+use crate::contract::{
+    parse_form, Contract, FormError, FormPayload, Operation, Provider, Violations,
+};
+use crate::respond::{self, Parsed};
 use crate::server::journal::{junit_head, JunitCounts, JUNIT_TAIL};
 use crate::server::tls::Tls;
 use crate::server::{AppState, Config};
@@ -230,6 +234,11 @@ pub enum CliError {
 /// Validates each file and writes the report to `out`.
 pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<Outcome, CliError> {
     let contract = Contract::global();
+    // Built only for `--format json`: what the fake would answer, on its embedded default.
+    let state = match args.format {
+        Format::Json => Some(AppState::new(Config::embedded_default())?),
+        Format::Text => None,
+    };
     let mut outcome = Outcome::Ok;
     for path in &args.files {
         let shown = path.display().to_string();
@@ -246,10 +255,10 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<Outcome, Cl
             continue;
         }
         outcome = Outcome::Violations;
-        match args.format {
-            Format::Text => checked.write_text(&shown, args.operation, out)?,
-            Format::Json => {
-                let body = checked.provider_body(args.operation, started);
+        match &state {
+            None => checked.write_text(&shown, args.operation, out)?,
+            Some(state) => {
+                let body = checked.provider_body(state, args.operation, started);
                 writeln!(
                     out,
                     "{}",
@@ -365,69 +374,102 @@ impl Checked {
         }
     }
 
-    /// The body the provider would answer to this payload.
-    fn provider_body(&self, operation: Operation, started: Instant) -> Value {
-        match operation.provider() {
-            Provider::Afacturar => {
-                let resultado = match self {
-                    Checked::NotJson(_) => vec![
-                        serde_json::json!({ "propiedad": "data", "descripcion": afacturar::JSON_SYNTAX_ERROR }),
-                    ],
-                    Checked::Form(error, _) => afacturar::resultado_for_form_error(error),
-                    Checked::Validated {
-                        form,
-                        payload,
-                        instance,
-                    } => {
-                        let mut resultado = Vec::new();
-                        if let Some((violations, fields)) = form {
-                            resultado.extend(afacturar::resultado(violations, fields));
-                        }
-                        resultado.extend(afacturar::resultado(payload, instance));
-                        resultado
-                    }
-                };
-                let micros =
-                    u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap_or_default();
-                // As the fake answers (contract note A15): acuse_recibo_fev's `transaccion`
-                // starts with the base64 of `documento_obligado`, usable form or not.
-                let documento = match self {
-                    Checked::Form(_, documento) => documento.as_deref(),
-                    Checked::Validated {
-                        form: Some((_, fields)),
-                        ..
-                    } => fields.get("documento_obligado").and_then(Value::as_str),
-                    _ => None,
-                };
-                let meta = afacturar::Meta {
-                    tiempo_ejecucion: started.elapsed().as_secs_f64(),
-                    transaccion: match documento {
-                        Some(nit) => afacturar::transaccion_for(nit, micros),
-                        None => afacturar::uniqid(micros),
+    /// What the fake, on the embedded configuration, answers to a request carrying this
+    /// payload (contract note A15): through the same answer core as a request over HTTP.
+    fn provider_body(self, state: &AppState, operation: Operation, started: Instant) -> Value {
+        let parsed = match self {
+            Checked::NotJson(message) => match operation.provider() {
+                Provider::Afacturar => Parsed::FormRefused {
+                    error: FormError::DataNotJson {
+                        message,
+                        line: 0,
+                        column: 0,
                     },
-                    entorno: Config::embedded_default().afacturar.entorno,
-                };
-                match (operation, self) {
-                    // historico_eventos documents no 400: the fake looks the CUFE up as given,
-                    // and a CUFE that breaks the contract has no events (contract note A1).
-                    (Operation::HistoricoEventos, Checked::Validated { .. }) => {
-                        afacturar::historico(&[], &meta)
+                    documento_obligado: None,
+                },
+                Provider::Sovos => Parsed::NotJson,
+            },
+            Checked::Form(error, documento_obligado) => Parsed::FormRefused {
+                error,
+                documento_obligado,
+            },
+            Checked::Validated {
+                form,
+                payload,
+                instance,
+            } => match (operation.provider(), form) {
+                (Provider::Sovos, _) => Parsed::Json {
+                    payload: instance,
+                    violations: payload,
+                },
+                // The whole form of acuse_recibo_fev.
+                (Provider::Afacturar, Some((form_violations, fields))) => Parsed::Form {
+                    form: FormPayload {
+                        operation,
+                        fields,
+                        data: Some(instance),
+                    },
+                    form_violations,
+                    data_violations: payload,
+                },
+                // acuse_recibo_fev's `data` document alone.
+                (Provider::Afacturar, None) if operation == Operation::AcuseReciboFev => {
+                    Parsed::Form {
+                        form: FormPayload {
+                            operation,
+                            fields: Value::Object(serde_json::Map::new()),
+                            data: Some(instance),
+                        },
+                        form_violations: Violations::default(),
+                        data_violations: payload,
                     }
-                    _ => afacturar::semantic_error(resultado, &meta),
                 }
-            }
-            Provider::Sovos => {
-                let error = match self {
-                    Checked::Validated { payload, .. } => {
-                        SovosError::for_violations(operation, payload)
-                            .unwrap_or(SovosError::MesConsultaInvalido)
-                    }
-                    _ => SovosError::MesConsultaInvalido,
-                };
-                error.body()
-            }
+                // historico_eventos's fields.
+                (Provider::Afacturar, None) => Parsed::Form {
+                    form: FormPayload {
+                        operation,
+                        fields: instance,
+                        data: None,
+                    },
+                    form_violations: payload,
+                    data_violations: Violations::default(),
+                },
+            },
+        };
+        let headers = validate_headers(operation.provider());
+        let reply = respond::answer(
+            state,
+            respond::Request {
+                operation,
+                method: &Method::POST,
+                headers: &headers,
+                parsed,
+                started,
+            },
+        );
+        reply.body_json().unwrap_or(Value::Null)
+    }
+}
+
+/// The headers of a request as the documents show it, with a credential the embedded
+/// configuration accepts: `validate` judges the payload, not the credential.
+fn validate_headers(provider: Provider) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    match provider {
+        Provider::Afacturar => {
+            headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer validate"));
+            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("multipart/form-data; boundary=validate"),
+            );
+        }
+        Provider::Sovos => {
+            headers.insert("RCApiKey", HeaderValue::from_static("validate"));
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
     }
+    headers
 }
 
 /// Runs the fake provider until SIGINT or SIGTERM; then writes the JUnit report and judges

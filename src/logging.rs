@@ -21,7 +21,7 @@ use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::provider::datetime_text;
+use crate::domain::datetime_text;
 
 /// How long a line may wait in the buffer.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(25);

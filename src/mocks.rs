@@ -123,69 +123,24 @@
 //! Afacturar's operations take a form (`multipart/form-data`, or urlencoded); the matchers and
 //! responders read it from the request wiremock has already received.
 //!
-//! [`verify`]: crate::server::verify::verify
+//! [`verify`]: crate::respond::verify::verify
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, Waker};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::http::{header, HeaderMap, Method};
-use axum::response::IntoResponse;
-use serde_json::{json, Value};
 use wiremock::{Match, Request, Respond, ResponseTemplate};
 
-use crate::contract::{parse_form, Contract, Operation, Provider};
-use crate::provider::afacturar::body::{self, Meta};
-use crate::provider::afacturar::handlers::Answer;
-use crate::provider::sovos::errors::SovosError;
-use crate::provider::sovos::handlers::Failure;
-use crate::server::forms::{read_fields, FormBodyError};
-use crate::server::verify::{credential, verify, Finding, Verdict};
+use crate::contract::{Contract, Operation, Provider};
+use crate::respond::{self, verify_as, Detached, DocumentedCode, Reply, Verdict};
 
-/// `entorno` of the answers built here, as the fake's default configuration has it.
-const ENTORNO: &str = "DOCUMENTO_NO_VALIDO";
-
-/// Drives `future` with a waker that does nothing and returns its output if it is ready after
-/// one poll. For futures that never wait on I/O (a body already in memory).
-fn ready_now<F: Future>(future: F) -> Option<F::Output> {
-    let mut future = pin!(future);
-    let mut context = Context::from_waker(Waker::noop());
-    match future.as_mut().poll(&mut context) {
-        Poll::Ready(output) => Some(output),
-        Poll::Pending => None,
-    }
-}
-
-/// The fields of a form body already received, read synchronously (wiremock's `Match` and
-/// `Respond` are not async). A reader that does not finish at once counts as a malformed form.
-fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, FormBodyError> {
-    ready_now(read_fields(headers, Bytes::copy_from_slice(body))).unwrap_or_else(|| {
-        Err(FormBodyError::Malformed(
-            "the form reader did not finish on a body in memory".to_owned(),
-        ))
-    })
-}
-
-/// The form of a request to a form operation, when the request is a readable form.
-fn form_of(operation: Operation, request: &Request) -> Option<Vec<(String, String)>> {
-    operation
-        .is_form()
-        .then(|| read_form(&request.headers, &request.body).ok())
-        .flatten()
-}
-
-/// What [`verify`] finds in `request`, judged as a request to `operation` whatever its path.
+/// What verification finds in `request`, judged as a request to `operation` whatever its
+/// path.
 fn verdict_of(operation: Operation, request: &Request) -> Verdict {
-    verify(
+    verify_as(
         Contract::global(),
+        operation,
         &request.method,
-        operation.path(),
         &request.headers,
-        &request.body,
-        form_of(operation, request),
+        &bytes::Bytes::copy_from_slice(&request.body),
     )
 }
 
@@ -194,54 +149,19 @@ fn on_path(operation: Operation, request: &Request) -> bool {
     request.url.path() == operation.path()
 }
 
-/// The last `documento_obligado` of a form (PHP's `$_POST` keeps the last value).
-fn documento_obligado(fields: &[(String, String)]) -> Option<&str> {
-    fields
-        .iter()
-        .rev()
-        .find(|(name, _)| name == "documento_obligado")
-        .map(|(_, value)| value.as_str())
-}
-
-/// A moment for PHP's `uniqid()`: now, in microseconds, moved forward when needed so that two
-/// answers of this process never share one.
-fn uniqid_micros() -> u64 {
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
-        .unwrap_or_default();
-    let mut last = LAST.load(Ordering::Relaxed);
-    loop {
-        let next = now.max(last.saturating_add(1));
-        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
-            Err(actual) => last = actual,
-        }
+/// A reply of the answer core as a wiremock template.
+fn template(reply: Reply) -> ResponseTemplate {
+    let mut template =
+        ResponseTemplate::new(reply.status.as_u16()).set_body_raw(reply.body, reply.content_type);
+    for (name, value) in reply.headers {
+        template = template.insert_header(name, value);
     }
-}
-
-/// Afacturar's `tiempo_ejecucion`, `transaccion` and `entorno`, filled as the fake fills them.
-fn afacturar_meta(documento_obligado: Option<&str>, started: Instant) -> Meta {
-    let micros = uniqid_micros();
-    Meta {
-        tiempo_ejecucion: started.elapsed().as_secs_f64(),
-        transaccion: match documento_obligado {
-            Some(nit) => body::transaccion_for(nit, micros),
-            None => body::uniqid(micros),
-        },
-        entorno: ENTORNO.to_owned(),
-    }
-}
-
-/// A JSON answer.
-fn json_response(status: u16, body: &Value) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(body)
+    template
 }
 
 /// Matches requests that conform to an operation's contract: a `POST` to its documented path
-/// in which [`verify`] finds nothing (credential, headers,
-/// form or JSON body, payload schema).
+/// in which verification finds nothing (credential, headers, form or JSON body, payload
+/// schema).
 ///
 /// ```
 /// use einvoice_mock::mocks::conforms_to;
@@ -262,7 +182,7 @@ impl Match for ConformsTo {
     fn matches(&self, request: &Request) -> bool {
         let operation = self.0;
         on_path(operation, request)
-            && request.method == Method::POST
+            && request.method == http::Method::POST
             && verdict_of(operation, request).conforms()
     }
 }
@@ -308,12 +228,6 @@ fn provider_name(provider: Provider) -> &'static str {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Documented {
-    Afacturar(&'static str),
-    Sovos(SovosError),
-}
-
 /// Answers one documented response, by code: its HTTP status and JSON body
 /// (`Content-Type: application/json`), as the fake answers an armed scenario.
 ///
@@ -333,30 +247,20 @@ enum Documented {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DocumentedResponse {
-    documented: Documented,
+    documented: DocumentedCode,
 }
 
 impl DocumentedResponse {
     /// One of Afacturar's documented responses: any of
-    /// [`DOCUMENTED_CODES`](crate::provider::afacturar::body::DOCUMENTED_CODES) (`"12"`,
+    /// [`DOCUMENTED_CODES`](crate::render::afacturar::body::DOCUMENTED_CODES) (`"12"`,
     /// `"15"`, `"28"`, `"400"`, `"400-datos"`, `"401"`, the error table's rows).
     pub fn afacturar(code: &str) -> Result<DocumentedResponse, UnknownCode> {
-        let probe = Meta {
-            tiempo_ejecucion: 0.0,
-            transaccion: String::new(),
-            entorno: ENTORNO.to_owned(),
-        };
-        body::DOCUMENTED_CODES
-            .iter()
-            .find(|known| **known == code)
-            .filter(|known| body::documented_response(known, &probe).is_some())
-            .map(|known| DocumentedResponse {
-                documented: Documented::Afacturar(known),
-            })
-            .ok_or_else(|| UnknownCode {
-                code: code.to_owned(),
+        DocumentedCode::afacturar(code)
+            .map(|documented| DocumentedResponse { documented })
+            .map_err(|unknown| UnknownCode {
+                code: unknown.code,
                 provider: Provider::Afacturar,
-                documented: &body::DOCUMENTED_CODES,
+                documented: unknown.documented,
             })
     }
 
@@ -365,49 +269,44 @@ impl DocumentedResponse {
     /// wording where it differs: 400-002 on `saldos` is an RFC that is not the account's, on
     /// the reports an `RFCConsulta` that must not be sent.
     pub fn sovos(operation: Operation, code: &str) -> Result<DocumentedResponse, UnknownCode> {
-        SovosError::documented(code, operation)
-            .map(|error| DocumentedResponse {
-                documented: Documented::Sovos(error),
-            })
-            .ok_or_else(|| UnknownCode {
-                code: code.to_owned(),
+        DocumentedCode::sovos(operation, code)
+            .map(|documented| DocumentedResponse { documented })
+            .map_err(|unknown| UnknownCode {
+                code: unknown.code,
                 provider: Provider::Sovos,
-                documented: SovosError::documented_codes(operation),
+                documented: unknown.documented,
             })
     }
 
     /// The provider whose response this is.
     pub fn provider(&self) -> Provider {
-        match self.documented {
-            Documented::Afacturar(_) => Provider::Afacturar,
-            Documented::Sovos(_) => Provider::Sovos,
-        }
+        self.documented.provider()
     }
 
     /// The documented code: `"15"`, `"400-001"` …
     pub fn code(&self) -> &'static str {
-        match self.documented {
-            Documented::Afacturar(code) => code,
-            Documented::Sovos(error) => error.code(),
-        }
+        self.documented.code()
     }
 }
 
 impl Respond for DocumentedResponse {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        match self.documented {
-            Documented::Afacturar(code) => {
-                let started = Instant::now();
-                let fields = read_form(&request.headers, &request.body).unwrap_or_default();
-                let meta = afacturar_meta(documento_obligado(&fields), started);
-                match body::documented_response(code, &meta) {
-                    Some((status, body)) => json_response(status, &body),
-                    // Checked by the constructor: an unknown code cannot get here.
-                    None => answer(Answer::table(500)),
-                }
+        let started = Instant::now();
+        let documento = match self.documented.provider() {
+            Provider::Afacturar => {
+                let verdict = verdict_of(Operation::AcuseReciboFev, request);
+                verdict
+                    .payload()
+                    .and_then(|payload| payload.get("documento_obligado"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
             }
-            Documented::Sovos(error) => json_response(error.status(), &error.body()),
-        }
+            Provider::Sovos => None,
+        };
+        template(
+            self.documented
+                .reply(&Detached, documento.as_deref(), started),
+        )
     }
 }
 
@@ -439,140 +338,37 @@ impl ContractResponder {
     pub fn new(operation: Operation, success: ResponseTemplate) -> ContractResponder {
         ContractResponder { operation, success }
     }
-
-    fn afacturar_error(&self, request: &Request, verdict: &Verdict) -> ResponseTemplate {
-        let started = Instant::now();
-        if request.method != Method::POST {
-            return answer(Answer::table(405));
-        }
-        if credential(Provider::Afacturar, &request.headers).is_none() {
-            return json_response(401, &body::unauthenticated());
-        }
-        let fields = match read_form(&request.headers, &request.body) {
-            Ok(fields) => fields,
-            Err(FormBodyError::UnsupportedMediaType(_)) => return answer(Answer::table(415)),
-            Err(FormBodyError::Malformed(_)) => {
-                let resultado =
-                    vec![json!({ "propiedad": "", "descripcion": "Malformed form body" })];
-                let meta = afacturar_meta(None, started);
-                return json_response(400, &body::semantic_error(resultado, &meta));
-            }
-        };
-        let documento = documento_obligado(&fields).map(str::to_owned);
-        let meta = || afacturar_meta(documento.as_deref(), started);
-        let form = match parse_form(self.operation, fields) {
-            Ok(form) => form,
-            Err(error) => {
-                let resultado = body::resultado_for_form_error(&error);
-                return json_response(400, &body::semantic_error(resultado, &meta()));
-            }
-        };
-        let contract = Contract::global();
-        let mut resultado = Vec::new();
-        if let Some(schema) = self.operation.form_schema() {
-            if let Ok(violations) = contract.validate_schema(schema, &form.fields) {
-                resultado.extend(body::resultado(&violations, &form.fields));
-            }
-        }
-        if let Some(data) = &form.data {
-            resultado.extend(body::resultado(
-                &contract.validate(self.operation, data),
-                data,
-            ));
-        }
-        if resultado.is_empty() {
-            resultado = verdict
-                .findings
-                .iter()
-                .map(|finding| json!({ "propiedad": finding.location, "descripcion": finding.message }))
-                .collect();
-        }
-        json_response(400, &body::semantic_error(resultado, &meta()))
-    }
-
-    fn sovos_error(&self, request: &Request, verdict: &Verdict) -> ResponseTemplate {
-        if request.method != Method::POST {
-            // The fake's fallback for a wrong method on a Sovos path (`server::app`).
-            return json_response(
-                405,
-                &json!({ "errors": [{ "Code": "405", "Message": "Método no permitido." }] }),
-            );
-        }
-        if credential(Provider::Sovos, &request.headers).is_none() {
-            return sovos_error(SovosError::Unauthorized);
-        }
-        let is_json = request
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-        if !is_json {
-            return not_json();
-        }
-        // A body that is not JSON binds to nothing: MesConsulta is then missing (400-001).
-        let Ok(payload) = serde_json::from_slice::<Value>(&request.body) else {
-            return sovos_error(SovosError::MesConsultaInvalido);
-        };
-        let violations = Contract::global().validate(self.operation, &payload);
-        if let Some(error) = SovosError::for_violations(self.operation, &violations) {
-            return sovos_error(error);
-        }
-        let errors: Vec<Value> = verdict
-            .findings
-            .iter()
-            .map(
-                |Finding {
-                     location, message, ..
-                 }| {
-                    json!({ "Code": "400", "Message": format!("{location}: {message}") })
-                },
-            )
-            .collect();
-        json_response(400, &json!({ "errors": errors }))
-    }
 }
 
 impl Respond for ContractResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let verdict = verdict_of(self.operation, request);
+        let started = Instant::now();
+        let mut verdict = verdict_of(self.operation, request);
         if verdict.conforms() {
             return self.success.clone();
         }
-        match self.operation.provider() {
-            Provider::Afacturar => self.afacturar_error(request, &verdict),
-            Provider::Sovos => self.sovos_error(request, &verdict),
-        }
+        let Some(parsed) = verdict.parsed.take() else {
+            return template(respond::refuse(
+                self.operation.path(),
+                respond::Refusal::NotFound,
+            ));
+        };
+        let judged = respond::Request {
+            operation: self.operation,
+            method: &request.method,
+            headers: &request.headers,
+            parsed,
+            started,
+        };
+        template(match self.operation.provider() {
+            Provider::Afacturar => {
+                respond::afacturar::refuse_violation(&Detached, judged, &verdict.findings)
+            }
+            Provider::Sovos => {
+                respond::sovos::refuse_violation(&Detached, judged, &verdict.findings)
+            }
+        })
     }
-}
-
-/// An Afacturar answer of the fake, as a wiremock template.
-fn answer(answer: Answer) -> ResponseTemplate {
-    json_response(answer.status.as_u16(), &answer.body)
-}
-
-/// A Sovos documented error, as a wiremock template.
-fn sovos_error(error: SovosError) -> ResponseTemplate {
-    json_response(error.status(), &error.body())
-}
-
-/// Sovos's 415, taken from the fake's own answer so that its wording lives in one place.
-fn not_json() -> ResponseTemplate {
-    let (status, body) = not_json_answer();
-    match body {
-        Some(body) => json_response(status, &body),
-        None => ResponseTemplate::new(status),
-    }
-}
-
-/// The status and body of the fake's Sovos 415 (the body is in memory: it is ready at once).
-fn not_json_answer() -> (u16, Option<Value>) {
-    let response = Failure::NotJson.into_response();
-    let status = response.status().as_u16();
-    let body = ready_now(axum::body::to_bytes(response.into_body(), usize::MAX))
-        .and_then(Result::ok)
-        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
-    (status, body)
 }
 
 #[cfg(test)]
@@ -580,31 +376,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_multipart_body_in_memory_is_read_without_a_runtime() {
-        let mut headers = HeaderMap::new();
+    fn a_request_that_is_not_json_gets_sovos_own_415() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("RCApiKey", http::HeaderValue::from_static("key"));
         headers.insert(
-            header::CONTENT_TYPE,
-            "multipart/form-data; boundary=XYZ".parse().unwrap(),
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("text/plain"),
         );
-        let body =
-            "--XYZ\r\nContent-Disposition: form-data; name=\"cufe\"\r\n\r\nabc\r\n--XYZ--\r\n";
-        assert_eq!(
-            read_form(&headers, body.as_bytes()),
-            Ok(vec![("cufe".to_owned(), "abc".to_owned())])
+        let body = bytes::Bytes::from_static(b"{}");
+        let verdict = verify_as(
+            Contract::global(),
+            Operation::Saldos,
+            &http::Method::POST,
+            &headers,
+            &body,
         );
-    }
-
-    #[test]
-    fn sovos_415_is_the_fakes_own_body() {
-        let (status, body) = not_json_answer();
-        assert_eq!(status, 415);
-        assert_eq!(body.unwrap()["errors"][0]["Code"], "415");
+        let reply = respond::sovos::refuse_violation(
+            &Detached,
+            respond::Request {
+                operation: Operation::Saldos,
+                method: &http::Method::POST,
+                headers: &headers,
+                parsed: verdict.parsed.clone().unwrap(),
+                started: Instant::now(),
+            },
+            &verdict.findings,
+        );
+        assert_eq!(reply.status, 415);
+        assert_eq!(reply.body_json().unwrap()["errors"][0]["Code"], "415");
     }
 
     #[test]
     fn uniqids_never_repeat() {
-        let a = uniqid_micros();
-        let b = uniqid_micros();
+        use respond::Context as _;
+        let a = Detached.uniqid_micros();
+        let b = Detached.uniqid_micros();
         assert!(b > a);
     }
 }

@@ -22,11 +22,11 @@ use serde_json::{json, Map, Value};
 
 use crate::contract::FormError;
 use crate::contract::{Operation, Provider, SCHEMA_FILES};
-use crate::provider::afacturar::body::{
+use crate::render::afacturar::body::{
     documented_codes, documented_response, resultado_for_form_error, semantic_error, table_estado,
     Meta,
 };
-use crate::provider::sovos::errors::SovosError;
+use crate::render::sovos::errors::SovosError;
 
 /// The server the document points at: `einvoice-mock serve` with its default host and port.
 pub const SERVER_URL: &str = "http://127.0.0.1:8787";
@@ -39,11 +39,6 @@ pub const REGENERATE: &str = "cargo run -- openapi > openapi/openapi.json";
 
 /// The base of every embedded schema's `$id` (see `contract/engine.rs`).
 const SCHEMA_BASE_URI: &str = "https://einvoice-mock.local/schemas/";
-
-/// Sovos's 415 message (`provider/sovos/handlers.rs`, docs/contract-notes.md S4). A test
-/// compares it with the fake's answer.
-const SOVOS_415_MESSAGE: &str =
-    "El API REST solo procesa estructuras JSON (Content-Type: application/json).";
 
 /// The document could not be generated: an embedded schema or fixture is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -783,7 +778,7 @@ fn sovos_responses(operation: Operation) -> Result<Value, OpenApiError> {
                 "code_415".to_owned(),
                 json!({
                     "summary": "415",
-                    "value": { "errors": [{ "Code": "415", "Message": SOVOS_415_MESSAGE }] },
+                    "value": SovosError::NotJson.body(),
                 }),
             )],
         ),

@@ -2,7 +2,7 @@
 //! reports every violation.
 //!
 //! This module knows nothing about HTTP or about any provider's error format: it says *what*
-//! is wrong and *where*; `crate::provider::*` decides how each provider words it.
+//! is wrong and *where*; `crate::render` decides how each provider words it.
 
 mod engine;
 mod form;

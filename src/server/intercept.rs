@@ -9,21 +9,16 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use futures_util::StreamExt;
 use serde_json::Value;
-use tower::ServiceExt;
 
-use super::forms::read_fields;
-use super::journal::{near_miss, JournalEntry};
+use super::journal::{near_miss, JournalEntry, Verdict as JournalVerdict};
 use super::listener::ConnectionControl;
 use super::scenarios::{Fault, RequestKeys, Scenario};
-use super::verify::{credential, mask, verify};
-use super::{provider_of, provider_routes, AppState};
+use super::{into_response, AppState, Verified};
 use crate::contract::{Operation, Provider};
-use crate::provider::afacturar::body as afacturar;
-use crate::provider::sovos::errors::SovosError;
+use crate::respond::{self, credential, mask, provider_of, verify, Refusal};
 
 /// How much of a body the journal keeps.
 const JOURNAL_BODY_LIMIT: usize = 64 * 1024;
@@ -37,21 +32,16 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     let server = &state.config().server;
     let bytes = match read_body(body, server.body_limit(), server.read_timeout()).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => return refusal(provider_of(&path), StatusCode::PAYLOAD_TOO_LARGE),
-        Err(_) => return refusal(provider_of(&path), StatusCode::REQUEST_TIMEOUT),
+        Ok(Err(_)) => return into_response(respond::refuse(&path, Refusal::PayloadTooLarge)),
+        Err(_) => return into_response(respond::refuse(&path, Refusal::RequestTimeout)),
     };
     let operation = Operation::from_path(&path);
-    let fields = match operation {
-        Some(op) if op.is_form() => read_fields(&parts.headers, bytes.clone()).await.ok(),
-        _ => None,
-    };
     let mut verdict = verify(
         state.contract(),
         &parts.method,
         &path,
         &parts.headers,
         &bytes,
-        fields,
     );
     let provider = operation
         .map(Operation::provider)
@@ -74,9 +64,9 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         credential: token.map(mask),
         content_type,
         verdict: match (operation, verdict.conforms()) {
-            (None, _) => "unknown",
-            (Some(_), true) => "conforms",
-            (Some(_), false) => "violates",
+            (None, _) => JournalVerdict::Unknown,
+            (Some(_), true) => JournalVerdict::Conforms,
+            (Some(_), false) => JournalVerdict::Violates,
         },
         violations: std::mem::take(&mut verdict.findings),
         status: 0,
@@ -118,17 +108,27 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     let replay = scenario
         .as_ref()
         .is_some_and(|s| {
-            operation == Some(Operation::AcuseReciboFev) && s.spec.respond.as_deref() == Some("28")
+            operation == Some(Operation::AcuseReciboFev)
+                && s.respond.is_some_and(|r| r.code() == "28")
         })
-        .then(|| parts.clone());
+        .then(|| Replay {
+            method: parts.method.clone(),
+            path: entry.path.clone(),
+            headers: parts.headers.clone(),
+        });
     let mut request = Request::from_parts(parts, Body::from(bytes.clone()));
-    if let Some(parsed) = verdict.parsed.take() {
-        request.extensions_mut().insert(parsed);
-    }
+    request.extensions_mut().insert(Verified {
+        operation,
+        parsed: verdict.parsed.take(),
+        started,
+    });
 
     let response = if rate_limited {
-        let meta = afacturar_meta(&state, documento.as_deref(), started);
-        documented(Provider::Afacturar, operation, "429", &meta)
+        into_response(respond::DocumentedCode::Afacturar("429").reply(
+            &state,
+            documento.as_deref(),
+            started,
+        ))
     } else if let (Some(scenario), Some(op)) = (scenario, operation) {
         if let Some(delay) = scenario.spec.draw_delay() {
             tokio::time::sleep(delay).await;
@@ -149,15 +149,14 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
                     }
                 }
             }
-            None => match scenario.spec.respond.as_deref() {
-                Some(code) => {
-                    let meta = afacturar_meta(&state, documento.as_deref(), started);
-                    if op == Operation::AcuseReciboFev && code == "28" {
+            None => match scenario.respond {
+                Some(documented) => {
+                    if op == Operation::AcuseReciboFev && documented.code() == "28" {
                         if let (Some(url), Some(replay)) = (&webhook, replay) {
                             schedule_webhook(&state, &scenario, url, replay, bytes);
                         }
                     }
-                    documented(op.provider(), Some(op), code, &meta)
+                    into_response(documented.reply(&state, documento.as_deref(), started))
                 }
                 None => next.run(request).await,
             },
@@ -171,7 +170,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     {
         if !findings.0.is_empty() {
             entry.violations.extend(findings.0.iter().cloned());
-            entry.verdict = "violates";
+            entry.verdict = JournalVerdict::Violates;
             tracing::warn!(path = %entry.path, findings = findings.0.len(), "the provider's answer drifts from the contract");
         }
     }
@@ -216,7 +215,7 @@ fn log_request(entry: &JournalEntry) {
         path = %entry.path,
         operation = entry.operation.map_or("-", Operation::name),
         status = entry.status,
-        verdict = entry.verdict,
+        verdict = entry.verdict.as_str(),
         latency_ms = entry.duration_ms,
         "request"
     );
@@ -226,68 +225,6 @@ fn log_request(entry: &JournalEntry) {
 fn elapsed_ms(started: Instant) -> f64 {
     let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
     f64::from(micros) / 1000.0
-}
-
-/// A request refused before it could be read (413 too large, 408 too slow), in the format of
-/// the provider whose path it was sent to.
-fn refusal(provider: Option<Provider>, status: StatusCode) -> Response {
-    let (afacturar_text, sovos_text) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            "Entidad demasiado grande",
-            "El cuerpo de la solicitud es demasiado grande.",
-        ),
-        _ => (
-            "Tiempo de espera agotado",
-            "Se agotó el tiempo de espera de la solicitud.",
-        ),
-    };
-    let body = match provider {
-        Some(Provider::Sovos) => {
-            serde_json::json!({ "errors": [{ "Code": status.as_str(), "Message": sovos_text }] })
-        }
-        _ => afacturar::http_error(status.as_u16(), afacturar_text),
-    };
-    let mut response = (status, Json(body)).into_response();
-    // The rest of the body was not read: the connection cannot be reused.
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
-fn afacturar_meta(state: &AppState, documento: Option<&str>, started: Instant) -> afacturar::Meta {
-    let micros = state.uniqid_micros();
-    afacturar::Meta {
-        tiempo_ejecucion: state.tiempo_ejecucion(started),
-        transaccion: match documento {
-            Some(nit) => afacturar::transaccion_for(nit, micros),
-            None => afacturar::uniqid(micros),
-        },
-        entorno: state.config().afacturar.entorno.clone(),
-    }
-}
-
-/// The documented response armed by `code`.
-fn documented(
-    provider: Provider,
-    operation: Option<Operation>,
-    code: &str,
-    meta: &afacturar::Meta,
-) -> Response {
-    let answer = match provider {
-        Provider::Afacturar => afacturar::documented_response(code, meta),
-        Provider::Sovos => operation
-            .and_then(|op| SovosError::documented(code, op))
-            .map(|e| (e.status(), e.body())),
-    };
-    match answer {
-        Some((status, body)) => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, Json(body)).into_response()
-        }
-        // Scenarios are checked when armed: an unknown code cannot get here.
-        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
 }
 
 /// A fault that drops the connection.
@@ -355,138 +292,44 @@ fn failing_body(mut parts: axum::http::response::Parts, sent: Bytes, announced: 
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
-/// Code 28 with a webhook: the acuse is processed for real after a while, and its result
-/// POSTed to the webhook.
-fn schedule_webhook(
-    state: &AppState,
-    scenario: &Scenario,
-    url: &str,
-    replay: axum::http::request::Parts,
-    body: Bytes,
-) {
+/// What a code-28 replay needs of the request besides its body.
+struct Replay {
+    method: Method,
+    path: String,
+    headers: axum::http::HeaderMap,
+}
+
+/// Code 28 with a webhook: the acuse is processed for real after a while, verified and
+/// answered as any request is, and the answer POSTed to the webhook.
+fn schedule_webhook(state: &AppState, scenario: &Scenario, url: &str, replay: Replay, body: Bytes) {
     let state = state.clone();
     let url = url.to_owned();
     let delay = Duration::from_millis(scenario.spec.webhook_delay_ms.unwrap_or(1000));
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
-        let request = Request::from_parts(replay, Body::from(body));
-        let outcome = match provider_routes(state.clone()).oneshot(request).await {
-            Ok(response) => axum::body::to_bytes(response.into_body(), usize::MAX)
-                .await
-                .ok(),
-            Err(never) => match never {},
+        let started = Instant::now();
+        let verdict = verify(
+            state.contract(),
+            &replay.method,
+            &replay.path,
+            &replay.headers,
+            &body,
+        );
+        let payload = match (verdict.operation, verdict.parsed) {
+            (Some(operation), Some(parsed)) => {
+                let request = respond::Request {
+                    operation,
+                    method: &replay.method,
+                    headers: &replay.headers,
+                    parsed,
+                    started,
+                };
+                respond::answer(&state, request)
+                    .body_json()
+                    .unwrap_or(Value::Null)
+            }
+            _ => Value::Null,
         };
-        let payload: Value = outcome
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or(Value::Null);
         super::webhooks::deliver(&state, &url, payload).await;
     });
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use tracing_subscriber::fmt::format::{self, Writer};
-    use tracing_subscriber::fmt::time::FormatTime;
-
-    use super::*;
-    use crate::logging::{Collected, RequestLines};
-
-    #[derive(Clone, Copy)]
-    struct Fixed;
-
-    impl FormatTime for Fixed {
-        fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-            w.write_str("2026-11-28T07:28:31.123456Z")
-        }
-    }
-
-    fn entry(path: &str, operation: Option<Operation>, verdict: &'static str) -> JournalEntry {
-        JournalEntry {
-            duration_ms: 0.049,
-            ..JournalEntry::for_test(path, operation, verdict)
-        }
-    }
-
-    /// What `log_request` writes for `entry`, through the default formatter or through
-    /// `RequestLines` in front of it.
-    fn logged(entry: &JournalEntry, fast: bool) -> String {
-        let lines = Collected::default();
-        let builder = tracing_subscriber::fmt()
-            .with_writer(lines.clone())
-            .with_ansi(false);
-        let default = format::Format::default().with_timer(Fixed);
-        let dispatch = if fast {
-            tracing::Dispatch::new(
-                builder
-                    .event_format(RequestLines::new(default, Fixed))
-                    .finish(),
-            )
-        } else {
-            tracing::Dispatch::new(builder.event_format(default).finish())
-        };
-        tracing::dispatcher::with_default(&dispatch, || {
-            log_request(entry);
-            tracing::info!(other = "line", "not a request");
-        });
-        lines.text()
-    }
-
-    #[test]
-    fn the_request_line_is_written_exactly_as_the_default_format_writes_it() {
-        for entry in [
-            entry(
-                "/api/rest/Timbre/saldos",
-                Some(Operation::Saldos),
-                "conforms",
-            ),
-            entry(
-                "/api/radian/acuse_recibo_fev",
-                Some(Operation::AcuseReciboFev),
-                "violates",
-            ),
-            entry("/odd \"path\"/ñ\u{1b}[31m", None, "unknown"),
-        ] {
-            let fast = logged(&entry, true);
-            assert_eq!(fast, logged(&entry, false));
-            assert!(fast.contains(": request method=POST path="), "{fast}");
-            assert_eq!(fast.lines().count(), 2, "{fast}");
-        }
-    }
-
-    #[test]
-    fn only_the_request_line_takes_the_short_way() {
-        type Ctx<'a> = tracing_subscriber::fmt::FmtContext<
-            'a,
-            tracing_subscriber::Registry,
-            tracing_subscriber::fmt::format::DefaultFields,
-        >;
-        fn inner(_: &Ctx<'_>, mut w: Writer<'_>, _: &tracing::Event<'_>) -> std::fmt::Result {
-            writeln!(w, "inner")
-        }
-        let lines = Collected::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(lines.clone())
-            .with_ansi(false)
-            .event_format(RequestLines::new(
-                inner as fn(&Ctx<'_>, Writer<'_>, &tracing::Event<'_>) -> std::fmt::Result,
-                Fixed,
-            ))
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
-            log_request(&entry(
-                "/api/rest/Timbre/saldos",
-                Some(Operation::Saldos),
-                "conforms",
-            ));
-            tracing::info!(other = "line", "not a request");
-        });
-        let text = lines.text();
-        assert_eq!(
-            text,
-            "2026-11-28T07:28:31.123456Z  INFO einvoice_mock::server::intercept: request \
-             method=POST path=/api/rest/Timbre/saldos operation=\"saldos\" status=200 \
-             verdict=\"conforms\" latency_ms=0.049\ninner\n"
-        );
-    }
 }

@@ -13,13 +13,9 @@ use axum::http::Method;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
-use super::verify::Finding;
 use super::webhooks::WebhookDelivery;
 use crate::contract::Operation;
-
-/// How many requests each ring keeps by default (`[server] journal_capacity`,
-/// `serve --journal-capacity`).
-pub const DEFAULT_JOURNAL_CAPACITY: usize = 1_000;
+use crate::respond::Finding;
 
 /// The nearest documented operation to a request that matched none, and what differs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -52,7 +48,7 @@ pub struct JournalEntry {
     /// The `Content-Type` header.
     pub content_type: Option<String>,
     /// `conforms`, `violates`, or `unknown` (no documented operation).
-    pub verdict: &'static str,
+    pub verdict: Verdict,
     /// Every contract finding.
     pub violations: Vec<Finding>,
     /// The answer's HTTP status (0 when the connection was dropped by a fault).
@@ -65,6 +61,42 @@ pub struct JournalEntry {
     pub duration_ms: f64,
     /// The request body as text (lossy UTF-8, cut at 64 KiB).
     pub body: String,
+}
+
+/// What the journal concluded of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A documented operation, asked as documented.
+    Conforms,
+    /// A documented operation, asked otherwise (or answered with drift, behind the proxy).
+    Violates,
+    /// No documented operation on that path.
+    Unknown,
+}
+
+impl Verdict {
+    /// `conforms`, `violates` or `unknown`, as the journal and the logs write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Conforms => "conforms",
+            Verdict::Violates => "violates",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// Compared with its text, as the journal's JSON writes it.
+impl PartialEq<&str> for Verdict {
+    fn eq(&self, text: &&str) -> bool {
+        self.as_str() == *text
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Totals over every request since the last reset, including those dropped from the journal.
@@ -94,7 +126,7 @@ impl JournalEntry {
     pub(crate) fn for_test(
         path: &str,
         operation: Option<Operation>,
-        verdict: &'static str,
+        verdict: Verdict,
     ) -> JournalEntry {
         JournalEntry {
             id: 0,
@@ -116,7 +148,7 @@ impl JournalEntry {
 
     /// Whether the request conforms to the contract.
     pub fn conforms(&self) -> bool {
-        self.verdict == "conforms"
+        self.verdict == Verdict::Conforms
     }
 }
 
@@ -161,7 +193,7 @@ impl std::fmt::Debug for JunitSpool {
 
 impl Default for Journal {
     fn default() -> Self {
-        Journal::with_capacity(DEFAULT_JOURNAL_CAPACITY)
+        Journal::with_capacity(crate::config::DEFAULT_JOURNAL_CAPACITY)
     }
 }
 
@@ -469,16 +501,16 @@ mod tests {
         assert_eq!(near.differences.len(), 3, "{near:?}");
     }
 
-    fn entry(verdict: &'static str) -> JournalEntry {
+    fn entry(verdict: Verdict) -> JournalEntry {
         JournalEntry::for_test(Operation::Saldos.path(), Some(Operation::Saldos), verdict)
     }
 
     #[test]
     fn a_violation_outlives_the_conforming_traffic_that_follows_it() {
         let mut journal = Journal::with_capacity(3);
-        let violating = journal.record(entry("violates"));
+        let violating = journal.record(entry(Verdict::Violates));
         for _ in 0..10 {
-            journal.record(entry("conforms"));
+            journal.record(entry(Verdict::Conforms));
         }
         let recent: Vec<u64> = journal.entries().map(|e| e.id).collect();
         assert_eq!(recent, [9, 10, 11]);
@@ -506,10 +538,10 @@ mod tests {
         let spooled = Shared::default();
         let mut journal = Journal::with_capacity(1);
         journal.spool_junit(Box::new(spooled.clone()));
-        journal.record(entry("violates"));
-        journal.record(entry("conforms"));
+        journal.record(entry(Verdict::Violates));
+        journal.record(entry(Verdict::Conforms));
         journal.clear();
-        journal.record(entry("conforms"));
+        journal.record(entry(Verdict::Conforms));
         assert_eq!(journal.summary().requests, 1);
         assert_eq!(
             (journal.lifetime().requests, journal.lifetime().violating),

@@ -1,8 +1,6 @@
 //! The fake provider: the axum application, `serve`, and [`FakeProvider`] for in-process use.
 
 mod admin;
-pub mod config;
-pub mod forms;
 mod intercept;
 pub mod journal;
 mod listener;
@@ -10,29 +8,29 @@ pub mod proxy;
 pub mod scenarios;
 mod state;
 pub mod tls;
-pub mod verify;
 pub mod webhooks;
 
 use std::net::SocketAddr;
 
-use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use config::{Config, ConfigError};
+pub use crate::config::{Config, ConfigError};
 pub use journal::JournalEntry;
 pub use listener::ConnectionControl;
 pub use scenarios::{Fault, Scenario, ScenarioError, ScenarioSpec};
 pub use state::{AppState, Clock};
 
-use crate::contract::{Operation, Provider};
-use crate::provider::afacturar::handlers as afacturar;
-use crate::provider::sovos::errors::SovosError;
-use crate::provider::sovos::handlers as sovos;
+use crate::contract::Operation;
+use crate::respond::{self, Parsed, Refusal, Reply};
 
 /// The application: the provider routes behind contract verification, scenarios and the
 /// journal, and the admin API under `/__admin/`.
@@ -58,20 +56,15 @@ pub(crate) fn with_intercept_and_admin(routes: Router, state: AppState) -> Route
         )
 }
 
-/// The provider routes alone: every documented endpoint, with unknown paths and methods
-/// answered in the format of the provider whose path prefix they share.
-pub fn provider_routes(state: AppState) -> Router {
+/// The provider routes: every documented endpoint, with unknown paths and methods answered
+/// in the format of the provider whose path prefix they share. Only behind `intercept`, which
+/// verifies each request and hands the result over as [`Verified`].
+fn provider_routes(state: AppState) -> Router {
     Router::new()
-        .route(
-            Operation::HistoricoEventos.path(),
-            post(afacturar::historico_eventos),
-        )
-        .route(
-            Operation::AcuseReciboFev.path(),
-            post(afacturar::acuse_recibo_fev),
-        )
-        .route(Operation::Saldos.path(), post(sovos::saldos))
-        .route("/api/rest/Timbre/saldos/{formato}", post(sovos::report))
+        .route(Operation::HistoricoEventos.path(), post(operation))
+        .route(Operation::AcuseReciboFev.path(), post(operation))
+        .route(Operation::Saldos.path(), post(operation))
+        .route("/api/rest/Timbre/saldos/{formato}", post(report))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // `intercept` enforces the configured limit and answers in the provider's format.
@@ -79,41 +72,121 @@ pub fn provider_routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-pub(crate) fn provider_of(path: &str) -> Option<Provider> {
-    if path.starts_with("/api/radian/") {
-        Some(Provider::Afacturar)
-    } else if path.starts_with("/api/rest/") {
-        Some(Provider::Sovos)
-    } else {
-        None
+/// What `intercept` verified, handed to the route in the request's extensions and taken out
+/// of them (not cloned): a request is parsed and validated once.
+#[derive(Debug, Clone)]
+pub(crate) struct Verified {
+    /// The operation the path names, if any.
+    operation: Option<Operation>,
+    /// The body as verification parsed it.
+    parsed: Option<Parsed>,
+    /// When the request arrived.
+    started: Instant,
+}
+
+/// A reply of the answer core as an axum response.
+pub(crate) fn into_response(reply: Reply) -> Response {
+    let Reply {
+        status,
+        content_type,
+        headers,
+        body,
+    } = reply;
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let map = response.headers_mut();
+    map.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    for (name, value) in headers {
+        map.insert(name, value);
     }
+    response
+}
+
+/// A documented operation: the answer core's reply to what `intercept` verified.
+async fn operation(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let Some(Verified {
+        operation: Some(operation),
+        parsed: Some(parsed),
+        started,
+    }) = parts.extensions.remove::<Verified>()
+    else {
+        // Every route sits behind `intercept`, which always verifies: not reached.
+        tracing::error!(path = %parts.uri.path(), "a request reached its route unverified");
+        return into_response(respond::refuse(parts.uri.path(), Refusal::NotFound));
+    };
+    into_response(respond::answer(
+        &state,
+        respond::Request {
+            operation,
+            method: &parts.method,
+            headers: &parts.headers,
+            parsed,
+            started,
+        },
+    ))
+}
+
+/// `POST /api/rest/Timbre/saldos/{formato}`: `pdf` and `csv` in any case; any other format is
+/// 400-003 once the key and the body pass. A path that differs from the documented one only
+/// in case is verified here as the report it names (the journal still calls it undocumented).
+async fn report(
+    State(state): State<AppState>,
+    Path(formato): Path<String>,
+    request: Request,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let verified = parts.extensions.remove::<Verified>();
+    let started = verified.as_ref().map_or_else(Instant::now, |v| v.started);
+    let as_operation = match formato.to_ascii_lowercase().as_str() {
+        "pdf" => Some(Operation::SaldosPdf),
+        "csv" => Some(Operation::SaldosCsv),
+        _ => None,
+    };
+    let parsed = match verified {
+        Some(Verified {
+            operation: Some(operation),
+            parsed: Some(parsed),
+            ..
+        }) if Some(operation) == as_operation => parsed,
+        _ => {
+            // The body is in memory (intercept read it): this completes at once.
+            let bytes = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let operation = as_operation.unwrap_or(Operation::SaldosCsv);
+            let verdict = respond::verify_as(
+                state.contract(),
+                operation,
+                &parts.method,
+                &parts.headers,
+                &bytes,
+            );
+            verdict.parsed.unwrap_or(Parsed::NotJson)
+        }
+    };
+    let request = respond::Request {
+        operation: as_operation.unwrap_or(Operation::SaldosCsv),
+        method: &parts.method,
+        headers: &parts.headers,
+        parsed,
+        started,
+    };
+    into_response(match as_operation {
+        Some(_) => respond::answer(&state, request),
+        None => respond::sovos::unsupported_format(&state, request),
+    })
 }
 
 async fn not_found(request: Request) -> Response {
-    match provider_of(request.uri().path()) {
-        Some(Provider::Afacturar) => afacturar::Answer::table(404).into_response(),
-        Some(Provider::Sovos) => (StatusCode::NOT_FOUND, Json(SovosError::NotFound.body())).into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({
-                "error": "not found",
-                "path": request.uri().path(),
-                "operations": Operation::ALL.iter().map(|op| format!("POST {}", op.path())).collect::<Vec<_>>(),
-            })),
-        )
-            .into_response(),
-    }
+    into_response(respond::refuse(request.uri().path(), Refusal::NotFound))
 }
 
 async fn method_not_allowed(request: Request) -> Response {
-    match provider_of(request.uri().path()) {
-        Some(Provider::Sovos) => (
-            StatusCode::METHOD_NOT_ALLOWED,
-            Json(serde_json::json!({ "errors": [{ "Code": "405", "Message": "Método no permitido." }] })),
-        )
-            .into_response(),
-        _ => afacturar::Answer::table(405).into_response(),
-    }
+    into_response(respond::refuse(
+        request.uri().path(),
+        Refusal::MethodNotAllowed,
+    ))
 }
 
 /// Serves the fake on `listener` until `shutdown` resolves.

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::Value;
 
-use super::verify::Finding;
 use super::AppState;
 use crate::contract::{Contract, Operation};
+use crate::respond::Finding;
 
 /// Findings about the upstream's answer, handed from the forwarder to the journal.
 #[derive(Debug, Clone, Default)]

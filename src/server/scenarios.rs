@@ -2,9 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{Operation, Provider};
-use crate::provider::afacturar::body as afacturar;
-use crate::provider::sovos::errors::SovosError;
+use crate::contract::Operation;
+use crate::respond::DocumentedCode;
 
 /// A fault at the connection or body level, as WireMock offers them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,18 +161,22 @@ pub struct ScenarioError(pub String);
 impl ScenarioSpec {
     /// Checks that the response code is documented for the operation.
     pub fn check(&self) -> Result<(), ScenarioError> {
+        self.documented().map(|_| ())
+    }
+
+    /// The documented response to arm, checked; `None` when the spec names none.
+    pub fn documented(&self) -> Result<Option<DocumentedCode>, ScenarioError> {
+        let mut documented = None;
         if let Some(code) = &self.respond {
-            let known = match self.operation.provider() {
-                Provider::Afacturar => afacturar::documented_codes(self.operation),
-                Provider::Sovos => SovosError::documented_codes(self.operation),
-            };
-            if !known.contains(&code.as_str()) {
-                return Err(ScenarioError(format!(
-                    "`{code}` is not a documented response of {}; documented: {}",
-                    self.operation,
-                    known.join(", ")
-                )));
-            }
+            documented = Some(DocumentedCode::of_operation(self.operation, code).map_err(
+                |unknown| {
+                    ScenarioError(format!(
+                        "`{code}` is not a documented response of {}; documented: {}",
+                        self.operation,
+                        unknown.documented.join(", ")
+                    ))
+                },
+            )?);
             if self.fault.is_some() {
                 return Err(ScenarioError(
                     "give either `respond` or `fault`, not both".into(),
@@ -195,7 +198,7 @@ impl ScenarioSpec {
                 "`times` must be at least 1 (or null for every request)".into(),
             ));
         }
-        Ok(())
+        Ok(documented)
     }
 
     /// The delay to apply, drawn when it is a range.
@@ -221,6 +224,9 @@ pub struct Scenario {
     pub remaining: Option<u32>,
     /// How many requests it has applied to.
     pub hits: u32,
+    /// `spec.respond` as checked when armed.
+    #[serde(skip)]
+    pub respond: Option<DocumentedCode>,
 }
 
 /// What a request offers for matching.
@@ -246,13 +252,14 @@ pub struct Scenarios {
 impl Scenarios {
     /// Arms `spec`.
     pub fn arm(&mut self, spec: ScenarioSpec) -> Result<Scenario, ScenarioError> {
-        spec.check()?;
+        let respond = spec.documented()?;
         self.next_id += 1;
         let scenario = Scenario {
             id: self.next_id,
             remaining: spec.times,
             spec,
             hits: 0,
+            respond,
         };
         self.armed.push(scenario.clone());
         Ok(scenario)

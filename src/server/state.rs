@@ -1,56 +1,23 @@
 //! The shared state behind every handler: configuration, clock, ids and the providers' data.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Utc};
 
-use super::config::{Config, ConfigError};
 use super::journal::Journal;
 use super::scenarios::Scenarios;
+use crate::config::{Config, ConfigError};
 use crate::contract::Contract;
-use crate::provider::afacturar::body::HistoricoEvento;
-use crate::provider::afacturar::events::EventCode;
-use crate::provider::afacturar::ledger::{EventLedger, EventParty, NewEvent, RecordError};
-use crate::provider::sovos::ledger::Account;
+use crate::domain::afacturar::events::EventCode;
+use crate::domain::afacturar::history::HistoricoEvento;
+use crate::domain::afacturar::ledger::{EventLedger, EventParty, NewEvent, RecordError};
+pub use crate::domain::clock::Clock;
+use crate::domain::sovos::ledger::Account;
+use crate::respond;
 use crate::store::{seed_fingerprint, Snapshot, Store, StoreError};
-
-/// Colombia's offset: UTC−5, no daylight saving.
-const COLOMBIA: i32 = -5 * 3600;
-/// Mexico City's offset: UTC−6, no daylight saving since 2022.
-const MEXICO: i32 = -6 * 3600;
-
-/// The clock: the real one, or frozen at a configured moment.
-#[derive(Debug, Clone, Copy)]
-pub struct Clock {
-    fixed: Option<DateTime<Utc>>,
-}
-
-impl Clock {
-    /// Now, in UTC.
-    pub fn now(&self) -> DateTime<Utc> {
-        self.fixed.unwrap_or_else(Utc::now)
-    }
-
-    fn local(&self, offset_seconds: i32) -> NaiveDateTime {
-        // Both offsets are constants well inside chrono's ±24 h range.
-        #[allow(clippy::expect_used)]
-        let offset = FixedOffset::east_opt(offset_seconds).expect("a valid offset");
-        self.now().with_timezone(&offset).naive_local()
-    }
-
-    /// Now in Colombia (Afacturar's dates).
-    pub fn colombia(&self) -> NaiveDateTime {
-        self.local(COLOMBIA)
-    }
-
-    /// Now in Mexico City (Sovos's dates).
-    pub fn mexico(&self) -> NaiveDateTime {
-        self.local(MEXICO)
-    }
-}
 
 /// The state of the fake provider. Cheap to clone: everything is behind one `Arc`.
 #[derive(Debug, Clone)]
@@ -107,13 +74,11 @@ impl AppState {
                 (ledger, accounts)
             }
         };
-        ledger.attach(Arc::clone(&store));
+        ledger.attach(store.clone());
         let journal = Journal::with_capacity(config.server.journal_capacity());
         Ok(AppState {
             inner: Arc::new(Inner {
-                clock: Clock {
-                    fixed: config.server.fixed_clock.map(|t| t.with_timezone(&Utc)),
-                },
+                clock: Clock::new(config.server.fixed_clock.map(|t| t.with_timezone(&Utc))),
                 config,
                 contract,
                 last_uniqid_micros: AtomicU64::new(0),
@@ -167,43 +132,13 @@ impl AppState {
         code: EventCode,
         emisor_identificacion: &str,
     ) -> Result<HistoricoEvento, RecordError> {
-        let config = &self.inner.config;
-        let afacturar = &config.afacturar;
-        let seller = afacturar
-            .invoices
-            .iter()
-            .find(|i| i.cufe == cufe)
-            .map_or(&afacturar.default_seller, |i| &i.seller);
-        let event = NewEvent {
-            cufe: cufe.to_owned(),
-            code,
-            at: self.clock().colombia(),
-            emisor: EventParty {
-                nombre: config
-                    .party_name(emisor_identificacion)
-                    .unwrap_or(emisor_identificacion)
-                    .to_owned(),
-                identificacion: emisor_identificacion.to_owned(),
-            },
-            receptor: EventParty {
-                nombre: seller.nombre.clone(),
-                identificacion: seller.identificacion.clone(),
-            },
-            numero_factura: seller.numero_factura.clone(),
-            software_pin: afacturar.software_pin.clone(),
-            cude: None,
-            identificacion_evento: None,
-        };
-        self.events().record(event).map(|stored| stored.row)
+        respond::record_event(self, cufe, code, emisor_identificacion)
     }
 
     /// Runs `f` on the Sovos account that `api_key` reaches, under the lock: the handlers
     /// read an account without copying its ledger.
     pub fn with_account<R>(&self, api_key: &str, f: impl FnOnce(&Account) -> R) -> Option<R> {
-        self.accounts()
-            .iter()
-            .find(|(k, _)| k.as_deref().is_none_or(|k| k == api_key))
-            .map(|(_, account)| f(account))
+        respond::with_account(self, api_key, f)
     }
 
     /// The armed scenarios.
@@ -246,7 +181,7 @@ impl AppState {
         let mut ledger = seed_ledger(&self.inner.config)?;
         let accounts = seed_accounts(&self.inner.config);
         persist_seed(&self.inner.store, &ledger, &accounts)?;
-        ledger.attach(Arc::clone(&self.inner.store));
+        ledger.attach(self.inner.store.clone());
         *self.events() = ledger;
         *self.accounts() = accounts;
         self.scenarios().clear();
@@ -259,19 +194,7 @@ impl AppState {
     /// needed so that two requests never share one (a frozen clock gives 1, 2, 3 … µs later).
     pub fn uniqid_micros(&self) -> u64 {
         let now = u64::try_from(self.clock().now().timestamp_micros()).unwrap_or_default();
-        let mut last = self.inner.last_uniqid_micros.load(Ordering::Relaxed);
-        loop {
-            let next = now.max(last + 1);
-            match self.inner.last_uniqid_micros.compare_exchange_weak(
-                last,
-                next,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return next,
-                Err(actual) => last = actual,
-            }
-        }
+        respond::next_uniqid(&self.inner.last_uniqid_micros, now)
     }
 
     /// `tiempo_ejecucion` of a request that started at `started`.
@@ -281,6 +204,34 @@ impl AppState {
             .server
             .fixed_tiempo_ejecucion
             .unwrap_or_else(|| started.elapsed().as_secs_f64())
+    }
+}
+
+impl respond::Context for AppState {
+    fn config(&self) -> &Config {
+        AppState::config(self)
+    }
+
+    fn clock(&self) -> Clock {
+        AppState::clock(self)
+    }
+
+    fn uniqid_micros(&self) -> u64 {
+        AppState::uniqid_micros(self)
+    }
+
+    fn tiempo_ejecucion(&self, started: Instant) -> f64 {
+        AppState::tiempo_ejecucion(self, started)
+    }
+}
+
+impl respond::ProviderState for AppState {
+    fn events(&self) -> MutexGuard<'_, EventLedger> {
+        AppState::events(self)
+    }
+
+    fn accounts(&self) -> MutexGuard<'_, Vec<(Option<String>, Account)>> {
+        AppState::accounts(self)
     }
 }
 

@@ -9,8 +9,10 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::provider::afacturar::body::HistoricoEvento;
-use crate::provider::sovos::ledger::Account;
+pub use crate::domain::afacturar::history::EventRows;
+use crate::domain::afacturar::history::HistoricoEvento;
+use crate::domain::sovos::ledger::Account;
+use crate::domain::storage::{EventStore, StorageError};
 
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "einvoice-mock.sqlite3";
@@ -34,9 +36,6 @@ pub enum StoreError {
     Account(#[from] serde_json::Error),
 }
 
-/// Events with their CUFE; each CUFE's events in order.
-pub type EventRows = Vec<(String, HistoricoEvento)>;
-
 /// The persisted state, as loaded at start-up.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -59,7 +58,7 @@ pub fn seed_fingerprint(
     accounts: &[(Option<String>, Account)],
 ) -> Result<String, StoreError> {
     let text = serde_json::to_string(&(events, sequences, accounts))?;
-    Ok(crate::provider::afacturar::cude::sha384_hex(&text))
+    Ok(crate::domain::afacturar::cude::sha384_hex(&text))
 }
 
 /// The state's backing store.
@@ -251,6 +250,21 @@ impl Store {
             Some(connection) => save_sequence(&connection, prefix, next),
             None => Ok(()),
         }
+    }
+}
+
+impl EventStore for Store {
+    fn append_event(
+        &self,
+        cufe: &str,
+        row: &HistoricoEvento,
+        sequence: Option<(&str, u64)>,
+    ) -> Result<(), StorageError> {
+        Store::append_event(self, cufe, row, sequence).map_err(|e| StorageError(Box::new(e)))
+    }
+
+    fn save_sequence(&self, prefix: &str, next: u64) -> Result<(), StorageError> {
+        Store::save_sequence(self, prefix, next).map_err(|e| StorageError(Box::new(e)))
     }
 }
 

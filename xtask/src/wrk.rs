@@ -204,10 +204,10 @@ pub fn acuse_cufe(nonce: &str, thread: u32, counter: u32) -> String {
     format!("{nonce}{thread:08x}{counter:08x}")
 }
 
-/// The embedded default configuration (`src/server/default.toml`) plus a copy of the seed
+/// The embedded default configuration (`src/config/default.toml`) plus a copy of the seed
 /// history's events under [`HISTORY_CUFE`].
 pub fn history_config(root: &Path) -> Result<String> {
-    let path = root.join("src/server/default.toml");
+    let path = root.join("src/config/default.toml");
     let default =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut config = default.clone();

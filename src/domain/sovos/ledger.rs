@@ -9,7 +9,17 @@ use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 
-use super::errors::SovosError;
+/// Why an account cannot answer: the domain's reasons, which Sovos words as 400-001 and
+/// 400-002 (`render::sovos::SovosError` maps them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// Not a real month written `yyyy-mm`.
+    #[error("not a month written yyyy-mm (01-12)")]
+    InvalidMonth,
+    /// The RFC is not registered in the account.
+    #[error("the RFC is not registered in the account")]
+    RfcNotRegistered,
+}
 
 /// The movement type that counts as stamping (seed 002, `TipoMovimiento`).
 pub const CONSUMO_DE_TIMBRE: &str = "Consumo de timbre";
@@ -25,11 +35,11 @@ pub struct Month {
 
 impl Month {
     /// The month `month` (1–12) of `year` (0–9999, what `yyyy` can write).
-    pub fn new(year: i32, month: u32) -> Result<Month, SovosError> {
+    pub fn new(year: i32, month: u32) -> Result<Month, QueryError> {
         if (0..=9999).contains(&year) && (1..=12).contains(&month) {
             Ok(Month { year, month })
         } else {
-            Err(SovosError::MesConsultaInvalido)
+            Err(QueryError::InvalidMonth)
         }
     }
 
@@ -87,18 +97,18 @@ fn date_or_min(year: i32, month: u32, day: u32) -> NaiveDate {
 }
 
 impl FromStr for Month {
-    type Err = SovosError;
+    type Err = QueryError;
 
     /// Exactly `yyyy-mm`: four ASCII digits, `-`, two ASCII digits, month 01–12. No spaces,
     /// no single-digit months, no day: the seed's 400-001 is the answer to anything else.
-    fn from_str(text: &str) -> Result<Month, SovosError> {
+    fn from_str(text: &str) -> Result<Month, QueryError> {
         let bytes = text.as_bytes();
         let shape_ok = bytes.len() == 7
             && bytes[4] == b'-'
             && bytes[..4].iter().all(u8::is_ascii_digit)
             && bytes[5..].iter().all(u8::is_ascii_digit);
         if !shape_ok {
-            return Err(SovosError::MesConsultaInvalido);
+            return Err(QueryError::InvalidMonth);
         }
         let digits = |range: std::ops::Range<usize>| {
             bytes[range]
@@ -106,7 +116,7 @@ impl FromStr for Month {
                 .fold(0u32, |value, digit| value * 10 + u32::from(digit - b'0'))
         };
         // At most 9999, so the conversion cannot fail.
-        let year = i32::try_from(digits(0..4)).map_err(|_| SovosError::MesConsultaInvalido)?;
+        let year = i32::try_from(digits(0..4)).map_err(|_| QueryError::InvalidMonth)?;
         Month::new(year, digits(5..7))
     }
 }
@@ -368,16 +378,16 @@ impl Account {
     /// RFC alone: then every figure, `Registrados` and `Autorizados` included, is computed over
     /// that one RFC, so those two say its state (1/0 or 0/1).
     ///
-    /// `Err(SovosError::RfcNoRegistrado)` (400-002) if `rfc` is not registered.
+    /// `Err(QueryError::RfcNotRegistered)` (400-002) if `rfc` is not registered.
     pub fn saldos(
         &self,
         month: Month,
         rfc: Option<&str>,
         now: NaiveDateTime,
-    ) -> Result<Saldos, SovosError> {
+    ) -> Result<Saldos, QueryError> {
         if let Some(rfc) = rfc {
             if !self.is_registered(rfc) {
-                return Err(SovosError::RfcNoRegistrado);
+                return Err(QueryError::RfcNotRegistered);
             }
         }
         let figures = self.figures(month, rfc);
@@ -475,7 +485,7 @@ mod local_datetime {
     use chrono::NaiveDateTime;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use crate::provider::datetime_text::DateTime;
+    use crate::domain::datetime_text::DateTime;
 
     pub(super) const FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 
@@ -500,7 +510,7 @@ mod midnight {
     use serde::{Deserialize, Deserializer, Serializer};
 
     use super::local_datetime::FORMAT;
-    use crate::provider::datetime_text::DateTime;
+    use crate::domain::datetime_text::DateTime;
 
     pub(super) fn serialize<S: Serializer>(
         value: &NaiveDate,
@@ -583,7 +593,7 @@ mod tests {
         for text in ["2019-00", "2019-13", "2019-99"] {
             assert_eq!(
                 text.parse::<Month>(),
-                Err(SovosError::MesConsultaInvalido),
+                Err(QueryError::InvalidMonth),
                 "{text}"
             );
         }
@@ -606,7 +616,7 @@ mod tests {
         ] {
             assert_eq!(
                 text.parse::<Month>(),
-                Err(SovosError::MesConsultaInvalido),
+                Err(QueryError::InvalidMonth),
                 "{text:?}"
             );
         }
@@ -740,14 +750,14 @@ mod tests {
             Some("EKU9003173C9"),
             at("2019-11-19T13:55:49"),
         );
-        assert_eq!(result, Err(SovosError::RfcNoRegistrado));
+        assert_eq!(result, Err(QueryError::RfcNotRegistered));
         // Exact comparison: another spelling is another RFC.
         let result = Account::default_seed().saldos(
             month("2019-11"),
             Some("aaa010101aaa"),
             at("2019-11-19T13:55:49"),
         );
-        assert_eq!(result, Err(SovosError::RfcNoRegistrado));
+        assert_eq!(result, Err(QueryError::RfcNotRegistered));
     }
 
     #[test]

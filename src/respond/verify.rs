@@ -1,13 +1,15 @@
 //! Contract verification of a raw HTTP request: what the client sent, judged against the
 //! documents, independently of how the fake answers it.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method};
+use bytes::Bytes;
+use http::{header, HeaderMap, Method};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::contract::{parse_form, Contract, FormPayload, Operation, Provider, Violations};
+use super::forms::{read_fields, FormBodyError};
+use crate::contract::{
+    parse_form, Contract, FormError, FormPayload, Operation, Provider, Violations,
+};
 
 /// One way a request breaks the documented contract.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,10 +23,24 @@ pub struct Finding {
     pub message: String,
 }
 
-/// What verification already parsed and validated, handed to the handler in the request's
-/// extensions so that a request is parsed and validated once, not twice.
+/// What verification made of the body: parsed and validated once, then handed to
+/// [`respond`](super::respond), which answers from it and never reads the body again.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
+    /// A form operation whose body is not a form (`Content-Type` neither multipart nor
+    /// urlencoded).
+    NotAForm,
+    /// A form whose encoding is broken (no boundary, truncated, not UTF-8 …).
+    MalformedForm,
+    /// A readable form that lacks a field or whose `data` is not JSON.
+    FormRefused {
+        /// Why.
+        error: FormError,
+        /// The last `documento_obligado` sent (PHP's `$_POST` keeps the last value).
+        documento_obligado: Option<String>,
+    },
+    /// A JSON operation whose body is not JSON.
+    NotJson,
     /// A form operation whose form level passed.
     Form {
         /// The fields and the parsed `data`.
@@ -41,19 +57,6 @@ pub enum Parsed {
         /// The body against its schema.
         violations: Violations,
     },
-}
-
-/// The handler's view of [`Parsed`]: taken out of the request's extensions, not cloned
-/// (`Extension<Parsed>` would copy the parsed document on every request).
-#[derive(Debug)]
-pub struct Verified(pub Option<Parsed>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Verified {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Verified(parts.extensions.remove::<Parsed>()))
-    }
 }
 
 /// What verification found in one request.
@@ -85,7 +88,7 @@ impl Verdict {
             (Some(fields), _) => Some(fields),
             (None, Some(Parsed::Form { form, .. })) => Some(&form.fields),
             (None, Some(Parsed::Json { payload, .. })) => Some(payload),
-            (None, None) => None,
+            (None, _) => None,
         }
     }
 
@@ -183,28 +186,41 @@ fn media_type(headers: &HeaderMap) -> String {
         .to_ascii_lowercase()
 }
 
-/// Verifies a request to `path` against the contract. `fields` are the form fields when the
-/// caller could read them (multipart or urlencoded), in order.
+/// Verifies a request to `path` against the contract.
 pub fn verify(
     contract: &Contract,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
-    body: &[u8],
-    fields: Option<Vec<(String, String)>>,
+    body: &Bytes,
+) -> Verdict {
+    match Operation::from_path(path) {
+        Some(operation) => verify_as(contract, operation, method, headers, body),
+        None => {
+            let mut verdict = Verdict::default();
+            verdict.push(
+                "path",
+                "path",
+                format!("{path} is not a documented operation"),
+            );
+            verdict
+        }
+    }
+}
+
+/// Verifies a request as one to `operation`, whatever path it was sent to.
+pub fn verify_as(
+    contract: &Contract,
+    operation: Operation,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &Bytes,
 ) -> Verdict {
     let mut verdict = Verdict {
-        operation: Operation::from_path(path),
+        operation: Some(operation),
         ..Verdict::default()
     };
-    let Some(operation) = verdict.operation else {
-        verdict.push(
-            "path",
-            "path",
-            format!("{path} is not a documented operation"),
-        );
-        return verdict;
-    };
+    {}
     if method != Method::POST {
         verdict.push(
             "method",
@@ -240,13 +256,20 @@ pub fn verify(
                     "content-type",
                     format!("documented as multipart/form-data, got `{media}`"),
                 );
+                verdict.parsed = Some(Parsed::NotAForm);
                 return verdict;
             }
-            let Some(fields) = fields else {
-                verdict.push("body", "form", "the form body cannot be read");
-                return verdict;
-            };
-            verify_form(contract, operation, fields, &mut verdict);
+            match read_fields(headers, body.clone()) {
+                Ok(fields) => verify_form(contract, operation, fields, &mut verdict),
+                Err(FormBodyError::UnsupportedMediaType(_)) => {
+                    verdict.parsed = Some(Parsed::NotAForm);
+                }
+                Err(FormBodyError::Malformed(why)) => {
+                    tracing::debug!(%why, "malformed form");
+                    verdict.push("body", "form", "the form body cannot be read");
+                    verdict.parsed = Some(Parsed::MalformedForm);
+                }
+            }
         }
         Provider::Sovos => {
             if credential(provider, headers).is_none() {
@@ -265,7 +288,10 @@ pub fn verify(
                 );
             }
             match serde_json::from_slice::<Value>(body) {
-                Err(error) => verdict.push("body", "json", format!("not JSON: {error}")),
+                Err(error) => {
+                    verdict.push("body", "json", format!("not JSON: {error}"));
+                    verdict.parsed = Some(Parsed::NotJson);
+                }
                 Ok(payload) => {
                     let violations = contract.validate(operation, &payload);
                     for violation in &violations {
@@ -304,10 +330,19 @@ fn verify_form(
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
+    let documento_obligado = fields
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "documento_obligado")
+        .map(|(_, value)| value.clone());
     match parse_form(operation, fields) {
         Err(error) => {
             verdict.push("body", "form", error.to_string());
             verdict.fields = Some(Value::Object(raw));
+            verdict.parsed = Some(Parsed::FormRefused {
+                error,
+                documento_obligado,
+            });
         }
         Ok(form) => {
             let mut form_violations = Violations::default();

@@ -5,10 +5,14 @@ use std::path::Path;
 use chrono::{DateTime, FixedOffset};
 use serde::Deserialize;
 
-use crate::provider::sovos::ledger::Account;
+use crate::domain::sovos::ledger::Account;
 
 /// The embedded default configuration, used when no file is given.
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// How many requests each ring keeps by default (`[server] journal_capacity`,
+/// `serve --journal-capacity`).
+pub const DEFAULT_JOURNAL_CAPACITY: usize = 1_000;
 
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +90,7 @@ impl ServerConfig {
     /// The journal capacity in force.
     pub fn journal_capacity(&self) -> usize {
         self.journal_capacity
-            .unwrap_or(super::journal::DEFAULT_JOURNAL_CAPACITY)
+            .unwrap_or(DEFAULT_JOURNAL_CAPACITY)
             .max(1)
     }
 

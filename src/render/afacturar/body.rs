@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::php_validator::{descripcion, propiedad};
 use crate::contract::{FormError, Operation, Violations};
+use crate::domain::afacturar::history::{HistoricoEvento, HistoryList};
 
 /// The fields every processed request carries besides its result.
 #[derive(Debug, Clone, PartialEq)]
@@ -304,31 +305,6 @@ pub fn dian_error(resultado: &AcuseResultado, error_message_dian: &str, meta: &M
     })
 }
 
-/// One row of `historico_eventos`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct HistoricoEvento {
-    /// Per-CUFE number, from 1.
-    pub numero: String,
-    /// Event code: `030`, `032` …
-    pub codigo: String,
-    /// The event's name, in the seed's wording.
-    pub descripcion: String,
-    /// `yyyy-mm-dd hh:mm:ss`.
-    pub fecha: String,
-    /// The event's CUDE.
-    pub cude: String,
-    /// Prefix and sequence: `PAR29`.
-    pub identificacion_evento: String,
-    /// Who sent the event.
-    pub emisor_nombre: String,
-    /// Who sent the event.
-    pub emisor_identificacion: String,
-    /// Who received it.
-    pub receptor_nombre: String,
-    /// Who received it.
-    pub receptor_identificacion: String,
-}
-
 /// `historico_eventos` with events (codigo 0) or without (codigo 12, "Sin eventos").
 pub fn historico(eventos: &[HistoricoEvento], meta: &Meta) -> Value {
     serde_json::to_value(Historico::new(eventos, meta)).unwrap_or_default()
@@ -344,18 +320,6 @@ pub struct Historico<'a, R: ?Sized = [HistoricoEvento]> {
     tiempo_ejecucion: f64,
     transaccion: &'a str,
     resultado: &'a R,
-}
-
-/// The rows a [`Historico`] lists: serializable, and able to say whether there are none.
-pub trait HistoryList: serde::Serialize {
-    /// No event: the answer is codigo 12.
-    fn is_empty(&self) -> bool;
-}
-
-impl HistoryList for [HistoricoEvento] {
-    fn is_empty(&self) -> bool {
-        <[HistoricoEvento]>::is_empty(self)
-    }
 }
 
 impl<'a, R: HistoryList + ?Sized> Historico<'a, R> {

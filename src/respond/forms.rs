@@ -1,8 +1,12 @@
 //! Reading form bodies — `multipart/form-data` and `application/x-www-form-urlencoded` —
 //! from bytes already received.
 
-use axum::body::Bytes;
-use axum::http::{header, HeaderMap};
+use std::future::Future as _;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use bytes::Bytes;
+use http::{header, HeaderMap};
 
 /// A body that is not a form this fake reads.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,8 +19,28 @@ pub enum FormBodyError {
     Malformed(String),
 }
 
-/// The fields of a form body, in order.
-pub async fn read_fields(
+/// The fields of a form body already received, in order.
+///
+/// Synchronous: the body is in memory, so multer's reader (an async stream over one chunk)
+/// finishes on its first poll. Should it ever wait, the form counts as malformed rather than
+/// blocking a caller that cannot wait (wiremock's `Match` and `Respond` are synchronous).
+pub fn read_fields(
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Vec<(String, String)>, FormBodyError> {
+    let mut reading = pin!(read_fields_streaming(headers, body));
+    match reading
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(fields) => fields,
+        Poll::Pending => Err(FormBodyError::Malformed(
+            "the form reader did not finish on a body in memory".to_owned(),
+        )),
+    }
+}
+
+async fn read_fields_streaming(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Vec<(String, String)>, FormBodyError> {
@@ -251,15 +275,10 @@ mod tests {
 
     #[test]
     fn read_fields_gives_the_same_fields_on_both_paths() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
         let plain = body(&[("cufe", "ab12"), ("documento_obligado", "830020470")]);
         let with_filename = plain.replace("name=\"cufe\"", "name=\"cufe\"; filename=\"c\"");
         for text in [plain, with_filename] {
-            let fields = runtime
-                .block_on(read_fields(&headers(), Bytes::from(text.clone())))
-                .unwrap();
+            let fields = read_fields(&headers(), Bytes::from(text.clone())).unwrap();
             assert_eq!(Some(fields), by_multer(&text), "{text:?}");
         }
     }

@@ -34,11 +34,11 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 use serde::ser::{SerializeSeq as _, SerializeStruct as _};
 use serde::{Serialize, Serializer};
 
-use super::body::{HistoricoEvento, HistoryList};
 use super::cude::{cude, CudeInput};
 use super::events::{check_order, DianRejection, EventCode};
-use crate::provider::datetime_text;
-use crate::store::{EventRows, Store, StoreError};
+use super::history::{EventRows, HistoricoEvento, HistoryList};
+use crate::domain::datetime_text;
+use crate::domain::storage::{EventStore, InMemory, StorageError};
 
 /// A party of an event: who sent it or who received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,7 +98,7 @@ pub enum RecordError {
     Rejected(Rejected),
     /// It could not be persisted, so it was not acknowledged.
     #[error(transparent)]
-    Storage(#[from] StoreError),
+    Storage(#[from] StorageError),
 }
 
 impl RecordError {
@@ -131,7 +131,7 @@ pub struct EventLedger {
     verbatim_rows: Vec<HistoricoEvento>,
     next_sequence: HashMap<&'static str, u64>,
     first_sequence: u64,
-    store: Arc<Store>,
+    store: Arc<dyn EventStore>,
 }
 
 /// A CUFE's events: the first one's slot, the others chained from it.
@@ -212,12 +212,12 @@ impl EventLedger {
             verbatim_rows: Vec::new(),
             next_sequence: HashMap::new(),
             first_sequence,
-            store: Arc::new(Store::memory()),
+            store: Arc::new(InMemory),
         }
     }
 
     /// From here on, every change is written to `store` before it is acknowledged.
-    pub fn attach(&mut self, store: Arc<Store>) {
+    pub fn attach(&mut self, store: Arc<dyn EventStore>) {
         self.store = store;
     }
 

@@ -7,8 +7,8 @@
 use chrono::{Datelike, NaiveDateTime, NaiveTime, Timelike};
 use pdf_writer::{Content, Date, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
-use super::ledger::{Detalle, Report};
 use super::report_csv::us_datetime;
+use crate::domain::sovos::ledger::{Detalle, Report};
 
 /// A4, in points.
 const PAGE_WIDTH: f32 = 595.0;
@@ -408,7 +408,7 @@ fn pdf_date(datetime: NaiveDateTime) -> Date {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::provider::sovos::ledger::{Account, Month, CONSUMO_DE_TIMBRE};
+    use crate::domain::sovos::ledger::{Account, Month, CONSUMO_DE_TIMBRE};
     use chrono::NaiveDate;
 
     fn at(text: &str) -> NaiveDateTime {

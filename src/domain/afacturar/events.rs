@@ -243,7 +243,7 @@ pub fn url_representacion_xml(base: &str, date: NaiveDate, nit: &str, sequence: 
     format!(
         "{base}/eventos/{path}/ar{nit:0>10}{FILE_NAME_PROVIDER_CODE}{yy:02}{sequence:0>8}.xml",
         base = base.trim_end_matches('/'),
-        path = crate::provider::datetime_text::Date(date, '/'),
+        path = crate::domain::datetime_text::Date(date, '/'),
         yy = date.year().rem_euclid(100),
     )
 }

@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::contract::{Operation, PathSegment, ViolationKind, Violations};
+use crate::domain::sovos::ledger::QueryError;
 
 /// Every error Sovos documents (seed 002, "Response Codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -21,6 +22,14 @@ pub enum SovosError {
     NotFound,
     /// 500: Sovos platform error.
     Internal,
+    /// 405: a documented path asked with another method (not in the seed's table).
+    MethodNotAllowed,
+    /// 408: the body did not arrive in time (not in the seed's table).
+    RequestTimeout,
+    /// 413: the body is over the limit (not in the seed's table).
+    PayloadTooLarge,
+    /// 415: the body is not `application/json` (the seed only says JSON is required).
+    NotJson,
 }
 
 impl SovosError {
@@ -45,6 +54,10 @@ impl SovosError {
             SovosError::Unauthorized => 401,
             SovosError::NotFound => 404,
             SovosError::Internal => 500,
+            SovosError::MethodNotAllowed => 405,
+            SovosError::RequestTimeout => 408,
+            SovosError::PayloadTooLarge => 413,
+            SovosError::NotJson => 415,
         }
     }
 
@@ -57,6 +70,10 @@ impl SovosError {
             SovosError::Unauthorized => "401",
             SovosError::NotFound => "404",
             SovosError::Internal => "500",
+            SovosError::MethodNotAllowed => "405",
+            SovosError::RequestTimeout => "408",
+            SovosError::PayloadTooLarge => "413",
+            SovosError::NotJson => "415",
         }
     }
 
@@ -74,6 +91,12 @@ impl SovosError {
             SovosError::Unauthorized => "El API Key no es válido.",
             SovosError::NotFound => "La URL no existe.",
             SovosError::Internal => "Error de la plataforma Sovos.",
+            SovosError::MethodNotAllowed => "Método no permitido.",
+            SovosError::RequestTimeout => "Se agotó el tiempo de espera de la solicitud.",
+            SovosError::PayloadTooLarge => "El cuerpo de la solicitud es demasiado grande.",
+            SovosError::NotJson => {
+                "El API REST solo procesa estructuras JSON (Content-Type: application/json)."
+            }
         }
     }
 
@@ -131,6 +154,25 @@ impl SovosError {
         }
         found
     }
+}
+
+impl From<QueryError> for SovosError {
+    fn from(error: QueryError) -> SovosError {
+        match error {
+            QueryError::InvalidMonth => SovosError::MesConsultaInvalido,
+            QueryError::RfcNotRegistered => SovosError::RfcNoRegistrado,
+        }
+    }
+}
+
+/// A 400 for findings Sovos documents no code for (an undocumented field): `Code` `"400"` and
+/// each finding as a `Message`.
+pub fn undocumented(findings: impl IntoIterator<Item = String>) -> Value {
+    let errors: Vec<Value> = findings
+        .into_iter()
+        .map(|message| json!({ "Code": "400", "Message": message }))
+        .collect();
+    json!({ "errors": errors })
 }
 
 /// An error body with one entry per error.

@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDateTime, NaiveTime};
 
-use super::ledger::Report;
+use crate::domain::sovos::ledger::Report;
 
 /// The RFC column is padded to this many characters: the seed writes `AAA010101AAA ,`, a
 /// 12-character RFC in a 13-character column (the length of an individual's RFC).
@@ -79,7 +79,7 @@ fn field(value: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::provider::sovos::ledger::{
+    use crate::domain::sovos::ledger::{
         Account, Detalle, Month, Movimiento, RegisteredRfc, RfcEstado, TipoConsumo,
         CONSUMO_DE_TIMBRE,
     };

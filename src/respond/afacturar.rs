@@ -1,0 +1,239 @@
+//! Afacturar's two operations: a verified request and the state → the provider's reply.
+
+use std::time::Instant;
+
+use http::{HeaderMap, Method};
+use serde_json::{json, Value};
+
+use super::{record_event, Context, Parsed, ProviderState, Reply, Request};
+use crate::contract::{FormPayload, Violation, Violations};
+use crate::domain::afacturar::events::{url_representacion_xml, EventCode};
+use crate::domain::afacturar::ledger::RecordError;
+use crate::render::afacturar::body::{self, AcuseResultado, Meta};
+use crate::render::afacturar::errors::AfacturarError;
+
+/// An Afacturar error as a reply.
+pub fn error_reply(error: AfacturarError) -> Reply {
+    Reply::json(error.status(), &error.body())
+}
+
+/// Whether the request carries an accepted Bearer token.
+fn authenticated(context: &(impl Context + ?Sized), headers: &HeaderMap) -> bool {
+    let Some(token) = super::credential(crate::contract::Provider::Afacturar, headers) else {
+        return false;
+    };
+    let tokens = &context.config().afacturar.tokens;
+    tokens.is_empty() || tokens.iter().any(|t| t == token)
+}
+
+/// `tiempo_ejecucion`, `transaccion` and `entorno`, as the fake fills them: `transaccion` is
+/// the base64 of `documento_obligado`, when there is one, then a `uniqid()`.
+pub fn meta(
+    context: &(impl Context + ?Sized),
+    documento_obligado: Option<&str>,
+    started: Instant,
+) -> Meta {
+    let micros = context.uniqid_micros();
+    Meta {
+        tiempo_ejecucion: context.tiempo_ejecucion(started),
+        transaccion: match documento_obligado {
+            Some(nit) => body::transaccion_for(nit, micros),
+            None => body::uniqid(micros),
+        },
+        entorno: context.config().afacturar.entorno.clone(),
+    }
+}
+
+/// A form that passed the front: its fields and `data`, with their violations.
+struct Accepted {
+    form: FormPayload,
+    form_violations: Violations,
+    data_violations: Violations,
+}
+
+/// What both operations check first, in the provider's order: the method, the token, the
+/// content type, a readable form with its fields.
+fn front(context: &(impl Context + ?Sized), request: Request<'_>) -> Result<Accepted, Reply> {
+    if request.method != Method::POST {
+        return Err(error_reply(AfacturarError::Table(405)));
+    }
+    if !authenticated(context, request.headers) {
+        return Err(error_reply(AfacturarError::Unauthenticated));
+    }
+    let semantic = |resultado: Vec<Value>, documento: Option<&str>| {
+        let meta = meta(context, documento, request.started);
+        Reply::json(400, &body::semantic_error(resultado, &meta))
+    };
+    match request.parsed {
+        Parsed::Form {
+            form,
+            form_violations,
+            data_violations,
+        } => Ok(Accepted {
+            form,
+            form_violations,
+            data_violations,
+        }),
+        Parsed::NotAForm | Parsed::NotJson | Parsed::Json { .. } => {
+            Err(error_reply(AfacturarError::Table(415)))
+        }
+        Parsed::MalformedForm => Err(semantic(
+            vec![json!({ "propiedad": "", "descripcion": "Malformed form body" })],
+            None,
+        )),
+        Parsed::FormRefused {
+            error,
+            documento_obligado,
+        } => Err(semantic(
+            body::resultado_for_form_error(&error),
+            documento_obligado.as_deref(),
+        )),
+    }
+}
+
+/// `POST /api/radian/historico_eventos`.
+pub fn historico_eventos(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Reply {
+    let started = request.started;
+    let accepted = match front(state, request) {
+        Ok(accepted) => accepted,
+        Err(reply) => return reply,
+    };
+    let cufe = accepted.form.field("cufe").unwrap_or_default();
+    let meta = meta(state, None, started);
+    // Serialized from the ledger under its lock (nothing else locked meanwhile).
+    let events = state.events();
+    let rows = events.history_rows(cufe);
+    Reply::json(200, &body::Historico::new(&rows, &meta))
+}
+
+/// A plain-http webhook on loopback breaks the contract (https only) but is answered as if
+/// it did not, so that tests can receive deliveries; the journal still reports it.
+fn is_loopback_test_webhook(violation: &Violation, data: &Value) -> bool {
+    violation.path.to_string() == "/generalidades/webhook"
+        && violation.keyword() == "pattern"
+        && violation
+            .path
+            .lookup(data)
+            .and_then(Value::as_str)
+            .is_some_and(is_loopback_http_url)
+}
+
+/// `http://` to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`).
+fn is_loopback_http_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|url| {
+        let host = url.host_str().unwrap_or_default();
+        url.scheme() == "http"
+            && (host == "localhost"
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback()))
+    })
+}
+
+/// `POST /api/radian/acuse_recibo_fev`.
+pub fn acuse_recibo_fev(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Reply {
+    let started = request.started;
+    let Accepted {
+        form,
+        form_violations,
+        mut data_violations,
+    } = match front(state, request) {
+        Ok(accepted) => accepted,
+        Err(reply) => return reply,
+    };
+    let documento = form
+        .field("documento_obligado")
+        .unwrap_or_default()
+        .to_owned();
+    let data = form.data.unwrap_or(Value::Null);
+    data_violations
+        .0
+        .retain(|v| !is_loopback_test_webhook(v, &data));
+    let mut resultado = body::resultado(&form_violations, &form.fields);
+    resultado.extend(body::resultado(&data_violations, &data));
+    if !resultado.is_empty() {
+        let meta = meta(state, Some(&documento), started);
+        return Reply::json(400, &body::semantic_error(resultado, &meta));
+    }
+
+    let cufes = data["evento"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["informacion_documento_referencia"]["cufe"].as_str());
+    let at = state.clock().colombia();
+    let mut outcome = None;
+    for cufe in cufes {
+        let recorded = record_event(state, cufe, EventCode::AcuseRecibo, &documento);
+        let failed = recorded.is_err();
+        outcome = Some(recorded);
+        if failed {
+            break;
+        }
+    }
+    let xml_base_url = &state.config().afacturar.xml_base_url;
+    let meta = meta(state, Some(&documento), started);
+    let xml_url =
+        |sequence: &str| url_representacion_xml(xml_base_url, at.date(), &documento, sequence);
+    match outcome {
+        Some(Ok(row)) => {
+            let resultado = AcuseResultado {
+                url_representacion_xml: xml_url(&row.numero),
+                cude: row.cude,
+                numero_evento: row.numero,
+                fecha_evento: row.fecha,
+            };
+            Reply::json(200, &body::AcuseSuccess::new(&resultado, &meta))
+        }
+        Some(Err(RecordError::Storage(error))) => {
+            let error = crate::error_text::chain(&error);
+            tracing::error!(%error, "the event could not be stored");
+            error_reply(AfacturarError::Table(500))
+        }
+        Some(Err(RecordError::Rejected(rejected))) => {
+            let row = *rejected.attempt;
+            let resultado = AcuseResultado {
+                url_representacion_xml: xml_url(&row.identificacion_evento),
+                cude: row.cude,
+                numero_evento: row.identificacion_evento,
+                fecha_evento: row.fecha,
+            };
+            Reply::json(
+                200,
+                &body::dian_error(&resultado, &rejected.rejection.to_string(), &meta),
+            )
+        }
+        // The schema requires at least one event with a CUFE: unreachable with a valid form.
+        None => error_reply(AfacturarError::Table(500)),
+    }
+}
+
+/// The answer to a request that breaks the contract, without the state: what the provider
+/// would refuse it with. A request whose only findings the provider tolerates (no
+/// `Accept: application/json`) gets the semantic 400 listing those findings, so that a
+/// broken request never passes. For wiremock's `ContractResponder`.
+pub fn refuse_violation(
+    context: &(impl Context + ?Sized),
+    request: Request<'_>,
+    findings: &[super::Finding],
+) -> Reply {
+    let started = request.started;
+    let accepted = match front(context, request) {
+        Ok(accepted) => accepted,
+        Err(reply) => return reply,
+    };
+    let documento = accepted.form.field("documento_obligado").map(str::to_owned);
+    let mut resultado = body::resultado(&accepted.form_violations, &accepted.form.fields);
+    if let Some(data) = &accepted.form.data {
+        resultado.extend(body::resultado(&accepted.data_violations, data));
+    }
+    if resultado.is_empty() {
+        resultado = findings
+            .iter()
+            .map(|finding| json!({ "propiedad": finding.location, "descripcion": finding.message }))
+            .collect();
+    }
+    let meta = meta(context, documento.as_deref(), started);
+    Reply::json(400, &body::semantic_error(resultado, &meta))
+}
