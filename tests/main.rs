@@ -7,3 +7,4 @@ mod contract;
 mod mocks;
 mod openapi;
 mod server;
+mod tidy;
