@@ -177,9 +177,10 @@ pub fn acuse_recibo_fev(state: &(impl ProviderState + ?Sized), request: Request<
     let xml_url =
         |sequence: &str| url_representacion_xml(xml_base_url, at.date(), &documento, sequence);
     match outcome {
-        Some(Ok(row)) => {
+        Some(Ok(stored)) => {
+            let row = stored.event.row;
             let resultado = AcuseResultado {
-                url_representacion_xml: xml_url(&row.numero),
+                url_representacion_xml: xml_url(&stored.file_sequence.to_string()),
                 cude: row.cude,
                 numero_evento: row.numero,
                 fecha_evento: row.fecha,

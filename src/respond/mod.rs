@@ -24,8 +24,9 @@ pub use verify::{credential, mask, verify, verify_as, Finding, Parsed, Verdict};
 use crate::config::Config;
 use crate::contract::{Operation, Provider};
 use crate::domain::afacturar::events::EventCode;
-use crate::domain::afacturar::history::HistoricoEvento;
-use crate::domain::afacturar::ledger::{EventLedger, EventParty, NewEvent, RecordError};
+use crate::domain::afacturar::ledger::{
+    EventLedger, EventParty, NewEvent, RecordError, StoredEvent,
+};
 use crate::domain::clock::Clock;
 use crate::domain::sovos::ledger::Account;
 use crate::render::afacturar::errors::AfacturarError;
@@ -133,7 +134,7 @@ pub fn record_event(
     cufe: &str,
     code: EventCode,
     emisor_identificacion: &str,
-) -> Result<HistoricoEvento, RecordError> {
+) -> Result<Recorded, RecordError> {
     let config = state.config();
     let afacturar = &config.afacturar;
     let seller = afacturar
@@ -161,7 +162,23 @@ pub fn record_event(
         cude: None,
         identificacion_evento: None,
     };
-    state.events().record(event).map(|stored| stored.row)
+    let mut events = state.events();
+    let event = events.record(event)?;
+    Ok(Recorded {
+        event,
+        file_sequence: events.len() as u64,
+    })
+}
+
+/// An event just registered, and the sequence of its XML file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The event.
+    pub event: StoredEvent,
+    /// The sequence in its `url_representacion_xml`: how many events the fake holds once it is
+    /// recorded, so that no two events ever share a file, across CUFEs and restarts (events are
+    /// never removed but by a reset; contract note A24).
+    pub file_sequence: u64,
 }
 
 /// A request as verification left it: the operation it is answered as, its method and

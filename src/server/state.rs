@@ -133,6 +133,7 @@ impl AppState {
         emisor_identificacion: &str,
     ) -> Result<HistoricoEvento, RecordError> {
         respond::record_event(self, cufe, code, emisor_identificacion)
+            .map(|recorded| recorded.event.row)
     }
 
     /// Runs `f` on the Sovos account that `api_key` reaches, under the lock: the handlers

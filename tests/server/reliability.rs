@@ -518,3 +518,56 @@ fn kill_9_during_a_stream_of_acuses_loses_no_acknowledged_event() {
     let _ = restarted.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The CUDE and XML URL of every successful acuse in `answers`.
+fn cudes_and_urls(answers: &[Value]) -> (Vec<String>, Vec<String>) {
+    let field = |name: &str| {
+        answers
+            .iter()
+            .map(|a| a["resultado"][name].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    (field("cude"), field("url_representacion_xml"))
+}
+
+fn all_distinct(values: &[String]) -> bool {
+    let set: std::collections::HashSet<&String> = values.iter().collect();
+    set.len() == values.len()
+}
+
+#[tokio::test]
+async fn acuses_for_different_cufes_in_the_same_second_get_their_own_cude_and_xml_url() {
+    // A frozen clock: every acuse happens in the same second, from the same sender.
+    let dir = temp_dir("unique-cude");
+    let mut config = deterministic_config();
+    config.server.data_dir = Some(dir.clone());
+    let fake = FakeProvider::start_with(config.clone()).await;
+    let mut answers = Vec::new();
+    for round in 0..3u32 {
+        answers.push(acuse(&fake, ejemplo_1_with(&format!("{:096x}", round + 1))).await);
+    }
+    // Concurrently too.
+    answers.extend(
+        futures_util::future::join_all(
+            (10..40u32).map(|round| acuse(&fake, ejemplo_1_with(&format!("{round:096x}")))),
+        )
+        .await,
+    );
+    assert!(
+        answers.iter().all(|a| a["codigo_error"] == 0),
+        "{answers:#?}"
+    );
+    drop(fake);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // And after a restart on the same data dir.
+    let fake = FakeProvider::start_with(config).await;
+    for round in 50..53u32 {
+        answers.push(acuse(&fake, ejemplo_1_with(&format!("{round:096x}"))).await);
+    }
+    let (cudes, urls) = cudes_and_urls(&answers);
+    assert_eq!(cudes.len(), 36);
+    assert!(all_distinct(&cudes), "{cudes:#?}");
+    assert!(all_distinct(&urls), "{urls:#?}");
+    assert!(cudes.iter().all(|c| c.len() == 96));
+    let _ = std::fs::remove_dir_all(&dir);
+}

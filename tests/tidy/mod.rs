@@ -73,7 +73,11 @@ fn sources() -> BTreeMap<String, String> {
                     Some(at) => text[..at].to_owned(),
                     None => text,
                 };
-                let relative = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                let relative = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.insert(relative.replace('\\', "/"), code);
             }
         }
@@ -85,16 +89,20 @@ fn sources() -> BTreeMap<String, String> {
 
 /// Where a file's `#[cfg(test)] mod tests` begins (attributes may stand between the two).
 fn unit_tests_start(text: &str) -> Option<usize> {
-    text.match_indices("\n#[cfg(test)]\n").find_map(|(at, marker)| {
-        let after = &text[at + marker.len()..];
-        let module = after.lines().find(|line| !line.starts_with("#["))?;
-        module.starts_with("mod tests").then_some(at)
-    })
+    text.match_indices("\n#[cfg(test)]\n")
+        .find_map(|(at, marker)| {
+            let after = &text[at + marker.len()..];
+            let module = after.lines().find(|line| !line.starts_with("#["))?;
+            module.starts_with("mod tests").then_some(at)
+        })
 }
 
 /// The top-level module a file belongs to: `respond/sovos.rs` → `respond`, `cli.rs` → `cli`.
 fn module_of(file: &str) -> &str {
-    file.split('/').next().unwrap_or(file).trim_end_matches(".rs")
+    file.split('/')
+        .next()
+        .unwrap_or(file)
+        .trim_end_matches(".rs")
 }
 
 fn rank(module: &str) -> Option<u8> {
@@ -156,9 +164,9 @@ fn layer_violation(file: &str, target: &str) -> Option<String> {
 }
 
 fn allowed_to_name(file: &str, places: &[&str]) -> bool {
-    places
-        .iter()
-        .any(|place| file == *place || module_of(file) == *place || file.starts_with(&format!("{place}/")))
+    places.iter().any(|place| {
+        file == *place || module_of(file) == *place || file.starts_with(&format!("{place}/"))
+    })
 }
 
 #[test]
@@ -167,7 +175,10 @@ fn the_checker_catches_an_import_that_points_up() {
     assert!(layer_violation("render/sovos/errors.rs", "store").is_some());
     assert!(layer_violation("mocks.rs", "server").is_some());
     assert!(layer_violation("respond/afacturar.rs", "render").is_none());
-    assert_eq!(crate_imports("use crate::server::AppState; x::crate::no"), ["server"]);
+    assert_eq!(
+        crate_imports("use crate::server::AppState; x::crate::no"),
+        ["server"]
+    );
     assert!(names_crate("use axum::Router;", "axum"));
     assert!(!names_crate("use crate::respond::http_thing;", "http"));
     assert!(!names_crate("let hyper_util::x;", "hyper"));
@@ -185,7 +196,11 @@ fn no_layer_imports_a_layer_above_it_or_beside_it() {
             }
         }
     }
-    assert!(broken.is_empty(), "imports against the layers:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "imports against the layers:\n{}",
+        broken.join("\n")
+    );
 }
 
 #[test]
@@ -198,12 +213,18 @@ fn heavy_crates_stay_in_the_module_that_adapts_them() {
         for (number, line) in code_lines(&text) {
             for (name, places) in CONFINED_CRATES {
                 if names_crate(line, name) && !allowed_to_name(&file, places) {
-                    broken.push(format!("{file}:{number} names `{name}` (only {places:?} may)"));
+                    broken.push(format!(
+                        "{file}:{number} names `{name}` (only {places:?} may)"
+                    ));
                 }
             }
         }
     }
-    assert!(broken.is_empty(), "crates outside their place:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "crates outside their place:\n{}",
+        broken.join("\n")
+    );
 }
 
 #[test]
@@ -218,5 +239,9 @@ fn each_provider_error_format_is_written_in_its_own_module_only() {
             }
         }
     }
-    assert!(broken.is_empty(), "provider wording outside its module:\n{}", broken.join("\n"));
+    assert!(
+        broken.is_empty(),
+        "provider wording outside its module:\n{}",
+        broken.join("\n")
+    );
 }

@@ -336,8 +336,10 @@ impl EventLedger {
         let cude = event.cude.clone().unwrap_or_else(|| {
             let fec_emi = datetime_text::Date(event.at.date(), '-').to_string();
             let hor_emi = format!("{}-05:00", datetime_text::Time(event.at.time()));
+            // Num_DE is the event document's own number, its `identificacion_evento`: unique
+            // per event, so two events never share a CUDE (contract note A20).
             cude(&CudeInput {
-                num_de: &numero,
+                num_de: &identificacion_evento,
                 fec_emi: &fec_emi,
                 hor_emi: &hor_emi,
                 nit_fe: &event.emisor.identificacion,
