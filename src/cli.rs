@@ -300,7 +300,7 @@ fn check(contract: &Contract, operation: Operation, text: &str) -> Checked {
         Err(error) => return Checked::NotJson(error.to_string()),
     };
     let is_whole_form =
-        operation == Operation::AcuseReciboFev && value.get("data").is_some_and(Value::is_string);
+        operation.registers_event() && value.get("data").is_some_and(Value::is_string);
     if !is_whole_form {
         return Checked::Validated {
             form: None,
@@ -413,17 +413,15 @@ impl Checked {
                     data_violations: payload,
                 },
                 // acuse_recibo_fev's `data` document alone.
-                (Provider::Afacturar, None) if operation == Operation::AcuseReciboFev => {
-                    Parsed::Form {
-                        form: FormPayload {
-                            operation,
-                            fields: Value::Object(serde_json::Map::new()),
-                            data: Some(instance),
-                        },
-                        form_violations: Violations::default(),
-                        data_violations: payload,
-                    }
-                }
+                (Provider::Afacturar, None) if operation.registers_event() => Parsed::Form {
+                    form: FormPayload {
+                        operation,
+                        fields: Value::Object(serde_json::Map::new()),
+                        data: Some(instance),
+                    },
+                    form_violations: Violations::default(),
+                    data_violations: payload,
+                },
                 // historico_eventos's fields.
                 (Provider::Afacturar, None) => Parsed::Form {
                     form: FormPayload {

@@ -103,6 +103,16 @@ const ACUSE_FORM_CSHARP: Fixture =
     fixture!("afacturar/acuse_recibo_fev.request/valid/seed_003_csharp_form.json");
 const ACUSE_DATA_CURL: Fixture =
     fixture!("afacturar/acuse_recibo_fev.data/valid/seed_003_curl.json");
+const RECIBO_FORM: Fixture =
+    fixture!("afacturar/recibo_bien_servicio.request/valid/formulario.json");
+const RECLAMO_FORM: Fixture = fixture!("afacturar/reclamo.request/valid/formulario.json");
+const LECTOR_FORM: Fixture =
+    fixture!("afacturar/lector_cufe_tenedor_legitimo.request/valid/un_cufe.json");
+const LECTOR_VALIDATION_ERROR: Fixture = fixture!(
+    "afacturar/lector_cufe_tenedor_legitimo.validation_error/valid/ejemplo_de_la_pagina.json"
+);
+const LECTOR_TOKEN_ERROR: Fixture =
+    fixture!("afacturar/lector_cufe_tenedor_legitimo.token_error/valid/ejemplo_de_la_pagina.json");
 const UNAUTHENTICATED: Fixture =
     fixture!("afacturar/unauthenticated/valid/seed_001_salida_con_errores_de_datos.json");
 const HTTP_ERROR: Fixture = fixture!("afacturar/http_error/valid/seed_003_errores_http.json");
@@ -376,6 +386,18 @@ fn texts(operation: Operation) -> (&'static str, &'static str) {
             "Acuse de recibo (DIAN event 030) of an electronic invoice (seed 003)",
             "Registers event 030 for each `evento`. Success answers the CUDE (SHA-384, 96 hex) and the event's XML URL; a repeated acuse is rejected by DIAN (codigo_error 15, rule LGC01) with HTTP 200; a form or `data` document that breaks the contract gets the semantic 400, worded as Afacturar's PHP validator words it.",
         ),
+        Operation::ReciboBienServicio => (
+            "Recibo del bien o prestación del servicio (DIAN event 032; the provider's recibo_bs page)",
+            "Registers event 032 for each `evento`, after the invoice's acuse (030; else DIAN 15, rule LGC09). The envelope and every answer are acuse_recibo_fev's (docs/contract-notes.md A42).",
+        ),
+        Operation::Reclamo => (
+            "Reclamo (DIAN event 031; the provider's reclamo page)",
+            "Registers event 031 for each `evento`: `encabezado.tipo_reclamo` 01-04 comes first. Needs the recibo del bien (032; else DIAN 15, rule LGC03) and is refused after an acceptance (033/034, LGC02). The envelope and every answer are acuse_recibo_fev's (docs/contract-notes.md A43, A44).",
+        ),
+        Operation::LectorCufeTenedorLegitimo => (
+            "The legitimate holder of each CUFE (the provider's legtimo_tenedor page)",
+            "For each of 1 to 20 CUFEs, its legitimate holder: the invoice's seller (docs/contract-notes.md A46). A form that breaks the contract is codigo_error 10 with Laravel-worded messages; a token that does not belong to `documento_obligado` is codigo_error 11.",
+        ),
         Operation::Saldos => (
             "Stamping balance of a month (seed 002)",
             "The account's figures for `MesConsulta`, restricted to `RFCConsulta` when given (docs/contract-notes.md S9-S12).",
@@ -450,6 +472,42 @@ fn request_body(operation: Operation) -> Result<Value, OpenApiError> {
                 ],
                 Value::Object(examples),
                 description,
+            )
+        }
+        Operation::ReciboBienServicio | Operation::Reclamo => {
+            let fixture = match operation {
+                Operation::Reclamo => &RECLAMO_FORM,
+                _ => &RECIBO_FORM,
+            };
+            let examples: Map<String, Value> = [fixture.example()?].into_iter().collect();
+            let name = operation.name();
+            let data = schema_ref(&format!("afacturar/{name}.data"));
+            let description = format!(
+                "{FORM_DESCRIPTION} The field `data` holds a JSON document (as text) that must conform to `{}`; the field `documento_obligado` is the NIT of the party that sends the event.",
+                data["$ref"].as_str().unwrap_or_default()
+            );
+            form_body(
+                vec![
+                    schema_ref(&format!("afacturar/{name}.request")),
+                    json!({
+                        "properties": {
+                            "data": {
+                                "contentMediaType": "application/json",
+                                "contentSchema": data,
+                            }
+                        }
+                    }),
+                ],
+                Value::Object(examples),
+                description,
+            )
+        }
+        Operation::LectorCufeTenedorLegitimo => {
+            let examples: Map<String, Value> = [LECTOR_FORM.example()?].into_iter().collect();
+            form_body(
+                vec![schema_ref("afacturar/lector_cufe_tenedor_legitimo.request")],
+                Value::Object(examples),
+                FORM_DESCRIPTION.to_owned(),
             )
         }
         Operation::Saldos => {
@@ -538,11 +596,18 @@ fn afacturar_responses(operation: Operation) -> Result<Value, OpenApiError> {
             None => groups.push((status, vec![example])),
         };
     let fixtures: &[(u16, &Fixture)] = match operation {
-        Operation::AcuseReciboFev => &[
+        // The recibo_bs and reclamo pages repeat seed 003's envelope and examples.
+        Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo => &[
             (200, &ACUSE_SUCCESS),
             (200, &ACUSE_DIAN_ERROR),
             (400, &ACUSE_SEMANTIC_ERROR),
             (400, &ACUSE_DATA_ERROR),
+            (401, &UNAUTHENTICATED),
+            (500, &HTTP_ERROR),
+        ],
+        Operation::LectorCufeTenedorLegitimo => &[
+            (200, &LECTOR_VALIDATION_ERROR),
+            (200, &LECTOR_TOKEN_ERROR),
             (401, &UNAUTHENTICATED),
             (500, &HTTP_ERROR),
         ],
@@ -579,7 +644,7 @@ fn afacturar_responses(operation: Operation) -> Result<Value, OpenApiError> {
     }
     let meta = example_meta();
     for &code in documented_codes(operation) {
-        let (status, body) = documented_response(code, &meta)
+        let (status, body) = documented_response(operation, code, &meta)
             .ok_or_else(|| OpenApiError::Undocumented(code.to_owned()))?;
         let key = (
             body["codigo_error"].clone(),
@@ -609,7 +674,15 @@ fn afacturar_responses(operation: Operation) -> Result<Value, OpenApiError> {
     let mut responses = Map::new();
     for (status, examples) in groups {
         let (description, schemas): (String, &[&str]) = match status {
-            200 if operation == Operation::AcuseReciboFev => (
+            200 if operation == Operation::LectorCufeTenedorLegitimo => (
+                "Processed (HTTP 200 whatever the outcome, docs/contract-notes.md A46): each CUFE's legitimate holder (codigo_error \"0\", every value a string, as the page's template shows), the form's messages (codigo_error 10), a token that is not the obligado's (codigo_error 11), or the operation took too long (codigo_error 28).".to_owned(),
+                &[
+                    "afacturar/lector_cufe_tenedor_legitimo.success",
+                    "afacturar/lector_cufe_tenedor_legitimo.validation_error",
+                    "afacturar/lector_cufe_tenedor_legitimo.token_error",
+                ],
+            ),
+            200 if operation.registers_event() => (
                 "Processed (HTTP 200 whatever the outcome, docs/contract-notes.md A10): the event was registered (codigo_error 0, with its CUDE and XML URL), DIAN rejected it (codigo_error 15, e.g. rule LGC01 on a repeated acuse), or the operation took too long (codigo_error 28).".to_owned(),
                 &[
                     "afacturar/acuse_recibo_fev.success",

@@ -229,6 +229,9 @@ pub struct SeedRow {
 pub struct AfacturarConfig {
     /// Accepted Bearer tokens; empty accepts any non-empty token.
     pub tokens: Vec<String>,
+    /// The obligados (`documento_obligado`) each token belongs to, for
+    /// `lector_cufe_tenedor_legitimo`'s code 11; a token not listed may ask for any.
+    pub token_obligados: std::collections::BTreeMap<String, Vec<String>>,
     /// What follows `Este documento se envia al entorno: `.
     pub entorno: String,
     /// The software PIN that enters every CUDE.
@@ -252,6 +255,7 @@ impl Default for AfacturarConfig {
     fn default() -> Self {
         AfacturarConfig {
             tokens: Vec::new(),
+            token_obligados: std::collections::BTreeMap::new(),
             entorno: "DOCUMENTO_NO_VALIDO".into(),
             software_pin: "12345".into(),
             xml_base_url:

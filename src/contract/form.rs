@@ -55,7 +55,9 @@ impl FormPayload {
 fn required_fields(operation: Operation) -> &'static [&'static str] {
     match operation {
         Operation::HistoricoEventos => &["cufe"],
-        Operation::AcuseReciboFev => &["documento_obligado", "data"],
+        Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo => {
+            &["documento_obligado", "data"]
+        }
         _ => &[],
     }
 }
@@ -91,7 +93,7 @@ where
         return Err(FormError::MissingFields(missing));
     }
     let data = match map.get("data").and_then(Value::as_str) {
-        Some(text) if operation == Operation::AcuseReciboFev => Some(
+        Some(text) if operation.registers_event() => Some(
             serde_json::from_str::<Value>(text).map_err(|error| FormError::DataNotJson {
                 message: error.to_string(),
                 line: error.line(),

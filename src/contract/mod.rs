@@ -29,7 +29,7 @@ pub enum Provider {
     Sovos,
 }
 
-/// The five documented operations.
+/// The documented operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Operation {
@@ -37,6 +37,12 @@ pub enum Operation {
     HistoricoEventos,
     /// `POST /api/radian/acuse_recibo_fev`: event 030, acknowledgement of receipt.
     AcuseReciboFev,
+    /// `POST /api/radian/recibo_bien_servicio`: event 032, receipt of the goods or service.
+    ReciboBienServicio,
+    /// `POST /api/radian/reclamo`: event 031, a claim against the invoice.
+    Reclamo,
+    /// `POST /api/radian/lector_cufe_tenedor_legitimo`: the legitimate holder of each CUFE.
+    LectorCufeTenedorLegitimo,
     /// `POST /api/rest/Timbre/saldos`: stamping balance.
     Saldos,
     /// `POST /api/rest/Timbre/saldos/pdf`: consumption report as PDF.
@@ -47,9 +53,12 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation, in documentation order.
-    pub const ALL: [Operation; 5] = [
+    pub const ALL: [Operation; 8] = [
         Operation::HistoricoEventos,
         Operation::AcuseReciboFev,
+        Operation::ReciboBienServicio,
+        Operation::Reclamo,
+        Operation::LectorCufeTenedorLegitimo,
         Operation::Saldos,
         Operation::SaldosPdf,
         Operation::SaldosCsv,
@@ -60,6 +69,9 @@ impl Operation {
         match self {
             Operation::HistoricoEventos => "historico_eventos",
             Operation::AcuseReciboFev => "acuse_recibo_fev",
+            Operation::ReciboBienServicio => "recibo_bien_servicio",
+            Operation::Reclamo => "reclamo",
+            Operation::LectorCufeTenedorLegitimo => "lector_cufe_tenedor_legitimo",
             Operation::Saldos => "saldos",
             Operation::SaldosPdf => "saldos_pdf",
             Operation::SaldosCsv => "saldos_csv",
@@ -69,7 +81,11 @@ impl Operation {
     /// The provider that documents this operation.
     pub fn provider(self) -> Provider {
         match self {
-            Operation::HistoricoEventos | Operation::AcuseReciboFev => Provider::Afacturar,
+            Operation::HistoricoEventos
+            | Operation::AcuseReciboFev
+            | Operation::ReciboBienServicio
+            | Operation::Reclamo
+            | Operation::LectorCufeTenedorLegitimo => Provider::Afacturar,
             Operation::Saldos | Operation::SaldosPdf | Operation::SaldosCsv => Provider::Sovos,
         }
     }
@@ -79,6 +95,9 @@ impl Operation {
         match self {
             Operation::HistoricoEventos => "/api/radian/historico_eventos",
             Operation::AcuseReciboFev => "/api/radian/acuse_recibo_fev",
+            Operation::ReciboBienServicio => "/api/radian/recibo_bien_servicio",
+            Operation::Reclamo => "/api/radian/reclamo",
+            Operation::LectorCufeTenedorLegitimo => "/api/radian/lector_cufe_tenedor_legitimo",
             Operation::Saldos => "/api/rest/Timbre/saldos",
             Operation::SaldosPdf => "/api/rest/Timbre/saldos/pdf",
             Operation::SaldosCsv => "/api/rest/Timbre/saldos/csv",
@@ -92,12 +111,18 @@ impl Operation {
 
     /// The schema that [`validate`] checks for this operation.
     ///
-    /// For `acuse_recibo_fev` that is the `data` document; for `historico_eventos`, the form
-    /// fields as an object; for Sovos, the JSON body.
+    /// For the event operations (`acuse_recibo_fev`, `recibo_bien_servicio`, `reclamo`) that
+    /// is the `data` document; for the queries, the form fields as an object; for Sovos, the
+    /// JSON body.
     pub fn payload_schema(self) -> &'static str {
         match self {
             Operation::HistoricoEventos => "afacturar/historico_eventos.request",
             Operation::AcuseReciboFev => "afacturar/acuse_recibo_fev.data",
+            Operation::ReciboBienServicio => "afacturar/recibo_bien_servicio.data",
+            Operation::Reclamo => "afacturar/reclamo.data",
+            Operation::LectorCufeTenedorLegitimo => {
+                "afacturar/lector_cufe_tenedor_legitimo.request"
+            }
             Operation::Saldos => "sovos/saldos.request",
             Operation::SaldosPdf | Operation::SaldosCsv => "sovos/reporte.request",
         }
@@ -108,8 +133,21 @@ impl Operation {
         match self {
             Operation::HistoricoEventos => Some("afacturar/historico_eventos.request"),
             Operation::AcuseReciboFev => Some("afacturar/acuse_recibo_fev.request"),
+            Operation::ReciboBienServicio => Some("afacturar/recibo_bien_servicio.request"),
+            Operation::Reclamo => Some("afacturar/reclamo.request"),
+            Operation::LectorCufeTenedorLegitimo => {
+                Some("afacturar/lector_cufe_tenedor_legitimo.request")
+            }
             _ => None,
         }
+    }
+
+    /// Whether the operation registers a DIAN event from a `data` document (030, 032, 031).
+    pub fn registers_event(self) -> bool {
+        matches!(
+            self,
+            Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo
+        )
     }
 
     /// The operation served on `path`, if any.
@@ -126,7 +164,7 @@ impl fmt::Display for Operation {
 
 /// An operation name that is not one of the five.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown operation `{0}`; expected one of: historico_eventos, acuse_recibo_fev, saldos, saldos_pdf, saldos_csv")]
+#[error("unknown operation `{0}`; expected one of: historico_eventos, acuse_recibo_fev, recibo_bien_servicio, reclamo, lector_cufe_tenedor_legitimo, saldos, saldos_pdf, saldos_csv")]
 pub struct UnknownOperation(pub String);
 
 impl<'de> serde::Deserialize<'de> for Operation {

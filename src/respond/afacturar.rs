@@ -6,7 +6,7 @@ use http::{HeaderMap, Method};
 use serde_json::{json, Value};
 
 use super::{record_event, Context, Parsed, ProviderState, Reply, Request};
-use crate::contract::{FormPayload, Violation, Violations};
+use crate::contract::{FormPayload, Operation, Violation, Violations};
 use crate::domain::afacturar::events::{url_representacion_xml, EventCode};
 use crate::domain::afacturar::ledger::RecordError;
 use crate::render::afacturar::body::{self, AcuseResultado, Meta};
@@ -131,9 +131,20 @@ fn is_loopback_http_url(url: &str) -> bool {
     })
 }
 
-/// `POST /api/radian/acuse_recibo_fev`.
-pub fn acuse_recibo_fev(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Reply {
+/// The DIAN event an event operation registers.
+fn event_code(operation: Operation) -> EventCode {
+    match operation {
+        Operation::ReciboBienServicio => EventCode::ReciboBien,
+        Operation::Reclamo => EventCode::Reclamo,
+        _ => EventCode::AcuseRecibo,
+    }
+}
+
+/// `POST /api/radian/acuse_recibo_fev` (030), `recibo_bien_servicio` (032) and `reclamo` (031):
+/// one envelope, one answer, the event registered under DIAN's ordering rules.
+pub fn register_event(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Reply {
     let started = request.started;
+    let code = event_code(request.operation);
     let Accepted {
         form,
         form_violations,
@@ -165,7 +176,7 @@ pub fn acuse_recibo_fev(state: &(impl ProviderState + ?Sized), request: Request<
     let at = state.clock().colombia();
     let mut outcome = None;
     for cufe in cufes {
-        let recorded = record_event(state, cufe, EventCode::AcuseRecibo, &documento);
+        let recorded = record_event(state, cufe, code, &documento);
         let failed = recorded.is_err();
         outcome = Some(recorded);
         if failed {
@@ -208,6 +219,71 @@ pub fn acuse_recibo_fev(state: &(impl ProviderState + ?Sized), request: Request<
         // The schema requires at least one event with a CUFE: unreachable with a valid form.
         None => error_reply(AfacturarError::Table(500)),
     }
+}
+
+/// `POST /api/radian/lector_cufe_tenedor_legitimo`: the legitimate holder of each CUFE of
+/// `lista_cufe`, the invoice's seller (a configured invoice, or the default seller: the fake
+/// registers no endorsement, contract note A46). Form errors are code 10 with Laravel's
+/// messages; a token that is not the obligado's (`afacturar.token_obligados`) is code 11.
+pub fn lector_cufe_tenedor_legitimo(
+    state: &(impl ProviderState + ?Sized),
+    request: Request<'_>,
+) -> Reply {
+    let started = request.started;
+    if request.method != Method::POST {
+        return error_reply(AfacturarError::Table(405));
+    }
+    let Some(token) = super::credential(crate::contract::Provider::Afacturar, request.headers)
+    else {
+        return error_reply(AfacturarError::Unauthenticated);
+    };
+    let config = &state.config().afacturar;
+    if !config.tokens.is_empty() && !config.tokens.iter().any(|t| t == token) {
+        return error_reply(AfacturarError::Unauthenticated);
+    }
+    let (form, violations) = match request.parsed {
+        Parsed::Form {
+            form,
+            form_violations,
+            ..
+        } => (form, form_violations),
+        Parsed::NotAForm | Parsed::NotJson | Parsed::Json { .. } => {
+            return error_reply(AfacturarError::Table(415));
+        }
+        Parsed::MalformedForm | Parsed::FormRefused { .. } => {
+            return Reply::json(
+                200,
+                &body::lector_validation_error(vec![
+                    "The documento obligado field is required.".to_owned(),
+                    "The lista cufe field is required.".to_owned(),
+                ]),
+            );
+        }
+    };
+    if !violations.is_empty() {
+        return Reply::json(
+            200,
+            &body::lector_validation_error(body::lector_messages(&violations)),
+        );
+    }
+    let documento = form.field("documento_obligado").unwrap_or_default();
+    if let Some(obligados) = config.token_obligados.get(token) {
+        if !obligados.iter().any(|o| o == documento) {
+            let meta = meta(state, None, started);
+            return Reply::json(200, &body::lector_token_error(&meta));
+        }
+    }
+    let rows: Vec<body::TenedorLegitimo> = form
+        .field("lista_cufe")
+        .unwrap_or_default()
+        .split(',')
+        .map(|cufe| {
+            let seller = super::seller_of(state.config(), cufe);
+            body::TenedorLegitimo::new(cufe, &seller.identificacion, &seller.nombre)
+        })
+        .collect();
+    let meta = meta(state, None, started);
+    Reply::json(200, &body::lector_success(&rows, &meta))
 }
 
 /// The answer to a request that breaks the contract, without the state: what the provider

@@ -135,17 +135,31 @@ pub fn record_event(
     code: EventCode,
     emisor_identificacion: &str,
 ) -> Result<Recorded, RecordError> {
+    record_event_at(
+        state,
+        cufe,
+        code,
+        emisor_identificacion,
+        state.clock().colombia(),
+    )
+}
+
+/// [`record_event`] at a given moment (Colombian time): an event another party registered,
+/// such as the seller's aceptación tácita (`POST /__admin/events`).
+pub fn record_event_at(
+    state: &(impl ProviderState + ?Sized),
+    cufe: &str,
+    code: EventCode,
+    emisor_identificacion: &str,
+    at: chrono::NaiveDateTime,
+) -> Result<Recorded, RecordError> {
     let config = state.config();
     let afacturar = &config.afacturar;
-    let seller = afacturar
-        .invoices
-        .iter()
-        .find(|i| i.cufe == cufe)
-        .map_or(&afacturar.default_seller, |i| &i.seller);
+    let seller = seller_of(config, cufe);
     let event = NewEvent {
         cufe: cufe.to_owned(),
         code,
-        at: state.clock().colombia(),
+        at,
         emisor: EventParty {
             nombre: config
                 .party_name(emisor_identificacion)
@@ -181,6 +195,18 @@ pub struct Recorded {
     pub file_sequence: u64,
 }
 
+/// The seller of the invoice `cufe` (a configured invoice, or `afacturar.default_seller`): the
+/// receiver of the buyer's events and, until an endorsement the fake does not model, the
+/// invoice's legitimate holder.
+pub fn seller_of<'c>(config: &'c Config, cufe: &str) -> &'c crate::config::Seller {
+    let afacturar = &config.afacturar;
+    afacturar
+        .invoices
+        .iter()
+        .find(|i| i.cufe == cufe)
+        .map_or(&afacturar.default_seller, |i| &i.seller)
+}
+
 /// A request as verification left it: the operation it is answered as, its method and
 /// headers, and the body as parsed once.
 #[derive(Debug)]
@@ -201,7 +227,12 @@ pub struct Request<'a> {
 pub fn answer(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Reply {
     match request.operation {
         Operation::HistoricoEventos => afacturar::historico_eventos(state, request),
-        Operation::AcuseReciboFev => afacturar::acuse_recibo_fev(state, request),
+        Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo => {
+            afacturar::register_event(state, request)
+        }
+        Operation::LectorCufeTenedorLegitimo => {
+            afacturar::lector_cufe_tenedor_legitimo(state, request)
+        }
         Operation::Saldos => sovos::saldos(state, request),
         Operation::SaldosPdf | Operation::SaldosCsv => sovos::report(state, request),
     }
@@ -211,8 +242,8 @@ pub fn answer(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Re
 /// checked once, when named, so that answering it cannot fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DocumentedCode {
-    /// One of Afacturar's documented responses.
-    Afacturar(&'static str),
+    /// One of Afacturar's documented responses, on an operation (whose shape it may take).
+    Afacturar(Operation, &'static str),
     /// One of the Sovos errors (its wording chosen by the operation).
     Sovos(SovosError),
 }
@@ -236,7 +267,7 @@ impl DocumentedCode {
                 known
                     .iter()
                     .find(|known| **known == code)
-                    .map(|known| DocumentedCode::Afacturar(known))
+                    .map(|known| DocumentedCode::Afacturar(operation, known))
                     .ok_or_else(|| UnknownCode {
                         code: code.to_owned(),
                         documented: known,
@@ -246,13 +277,22 @@ impl DocumentedCode {
         }
     }
 
-    /// Any of Afacturar's documented responses, whatever the operation.
+    /// Any of Afacturar's documented responses, in the shape of the operation that documents
+    /// it (`acuse_recibo_fev` for the codes several operations share).
     pub fn afacturar(code: &str) -> Result<DocumentedCode, UnknownCode> {
-        use crate::render::afacturar::body::DOCUMENTED_CODES;
+        use crate::render::afacturar::body::{documented_codes, DOCUMENTED_CODES};
+        let operation = [
+            Operation::AcuseReciboFev,
+            Operation::HistoricoEventos,
+            Operation::LectorCufeTenedorLegitimo,
+        ]
+        .into_iter()
+        .find(|op| documented_codes(*op).contains(&code))
+        .unwrap_or(Operation::AcuseReciboFev);
         DOCUMENTED_CODES
             .iter()
             .find(|known| **known == code)
-            .map(|known| DocumentedCode::Afacturar(known))
+            .map(|known| DocumentedCode::Afacturar(operation, known))
             .ok_or_else(|| UnknownCode {
                 code: code.to_owned(),
                 documented: &DOCUMENTED_CODES,
@@ -273,7 +313,7 @@ impl DocumentedCode {
     /// The code.
     pub fn code(self) -> &'static str {
         match self {
-            DocumentedCode::Afacturar(code) => code,
+            DocumentedCode::Afacturar(_, code) => code,
             DocumentedCode::Sovos(error) => error.code(),
         }
     }
@@ -281,7 +321,7 @@ impl DocumentedCode {
     /// The provider whose response this is.
     pub fn provider(self) -> Provider {
         match self {
-            DocumentedCode::Afacturar(_) => Provider::Afacturar,
+            DocumentedCode::Afacturar(..) => Provider::Afacturar,
             DocumentedCode::Sovos(_) => Provider::Sovos,
         }
     }
@@ -295,9 +335,9 @@ impl DocumentedCode {
         started: Instant,
     ) -> Reply {
         match self {
-            DocumentedCode::Afacturar(code) => {
+            DocumentedCode::Afacturar(operation, code) => {
                 let meta = afacturar::meta(context, documento_obligado, started);
-                match crate::render::afacturar::body::documented_response(code, &meta) {
+                match crate::render::afacturar::body::documented_response(operation, code, &meta) {
                     Some((status, body)) => Reply::json(status, &body),
                     // Every code in the list renders (a test walks them): not reached.
                     None => afacturar::error_reply(AfacturarError::Table(500)),

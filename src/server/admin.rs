@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 use super::journal::JournalEntry;
 use super::scenarios::ScenarioSpec;
 use super::{AppState, ConnectionControl};
+use crate::domain::afacturar::events::EventCode;
+use crate::domain::afacturar::ledger::RecordError;
+use crate::respond;
 
 /// The admin routes.
 pub fn routes() -> Router<AppState> {
@@ -28,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/__admin/webhooks", get(webhooks))
         .route("/__admin/junit", get(junit))
         .route("/__admin/reset", post(reset))
+        .route("/__admin/events", post(record_event))
         .route("/__admin/ui", get(ui))
         // Browsers ask for it when they open the page; it is not a provider request.
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
@@ -185,6 +189,72 @@ async fn junit(State(state): State<AppState>) -> Response {
         xml,
     )
         .into_response()
+}
+
+/// What `POST /__admin/events` takes: an event another party registered (the seller's or
+/// DIAN's, such as aceptación expresa 033 or tácita 034, whose Afacturar endpoints are not
+/// public).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OtherPartysEvent {
+    /// The invoice.
+    cufe: String,
+    /// `030`–`034`.
+    codigo: String,
+    /// `yyyy-mm-dd hh:mm:ss`, Colombian time; now when absent.
+    fecha: Option<String>,
+    /// Who registered it; the invoice's seller when absent.
+    emisor_identificacion: Option<String>,
+}
+
+/// Records an event through the same ledger and ordering rules as the provider's endpoints:
+/// 201 with the stored row, or 409 naming the DIAN rule it breaks.
+async fn record_event(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return error(rejection.status(), rejection.body_text()),
+    };
+    let event: OtherPartysEvent = match serde_json::from_slice(&body) {
+        Ok(event) => event,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("the body: {e}")),
+    };
+    let code: EventCode = match event.codigo.parse() {
+        Ok(code) => code,
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("codigo: {e}")),
+    };
+    let at = match &event.fecha {
+        None => state.clock().colombia(),
+        Some(text) => match chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
+            Ok(at) => at,
+            Err(e) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("fecha `{text}`: {e}; expected yyyy-mm-dd hh:mm:ss (Colombian time)"),
+                )
+            }
+        },
+    };
+    let emisor = event.emisor_identificacion.clone().unwrap_or_else(|| {
+        respond::seller_of(state.config(), &event.cufe)
+            .identificacion
+            .clone()
+    });
+    match respond::record_event_at(&state, &event.cufe, code, &emisor, at) {
+        Ok(recorded) => (StatusCode::CREATED, Json(json!(recorded.event.row))).into_response(),
+        Err(RecordError::Rejected(rejected)) => (
+            StatusCode::CONFLICT,
+            Json(json!({
+                "error": format!("DIAN's ordering rules refuse event {code} for this CUFE"),
+                "regla": rejected.rejection.rule,
+                "rechazo": rejected.rejection.to_string(),
+            })),
+        )
+            .into_response(),
+        Err(RecordError::Storage(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
 }
 
 async fn reset(State(state): State<AppState>) -> Response {

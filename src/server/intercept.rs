@@ -108,7 +108,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     let replay = scenario
         .as_ref()
         .is_some_and(|s| {
-            operation == Some(Operation::AcuseReciboFev)
+            operation.is_some_and(Operation::registers_event)
                 && s.respond.is_some_and(|r| r.code() == "28")
         })
         .then(|| Replay {
@@ -124,11 +124,13 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     });
 
     let response = if rate_limited {
-        into_response(respond::DocumentedCode::Afacturar("429").reply(
-            &state,
-            documento.as_deref(),
-            started,
-        ))
+        into_response(
+            respond::DocumentedCode::Afacturar(
+                operation.unwrap_or(Operation::AcuseReciboFev),
+                "429",
+            )
+            .reply(&state, documento.as_deref(), started),
+        )
     } else if let (Some(scenario), Some(op)) = (scenario, operation) {
         if let Some(delay) = scenario.spec.draw_delay() {
             tokio::time::sleep(delay).await;
@@ -151,7 +153,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
             }
             None => match scenario.respond {
                 Some(documented) => {
-                    if op == Operation::AcuseReciboFev && documented.code() == "28" {
+                    if op.registers_event() && documented.code() == "28" {
                         if let (Some(url), Some(replay)) = (&webhook, replay) {
                             schedule_webhook(&state, &scenario, url, replay, bytes);
                         }

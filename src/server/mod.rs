@@ -60,10 +60,14 @@ pub(crate) fn with_intercept_and_admin(routes: Router, state: AppState) -> Route
 /// in the format of the provider whose path prefix they share. Only behind `intercept`, which
 /// verifies each request and hands the result over as [`Verified`].
 fn provider_routes(state: AppState) -> Router {
-    Router::new()
-        .route(Operation::HistoricoEventos.path(), post(operation))
-        .route(Operation::AcuseReciboFev.path(), post(operation))
-        .route(Operation::Saldos.path(), post(operation))
+    // The reports share one route, which also answers undocumented formats (400-003).
+    let routes = Operation::ALL
+        .into_iter()
+        .filter(|op| !matches!(op, Operation::SaldosPdf | Operation::SaldosCsv))
+        .fold(Router::new(), |routes, op| {
+            routes.route(op.path(), post(operation))
+        });
+    routes
         .route("/api/rest/Timbre/saldos/{formato}", post(report))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

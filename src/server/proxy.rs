@@ -21,7 +21,11 @@ pub struct ResponseFindings(pub Vec<Finding>);
 /// The statuses the documents list for `operation`.
 pub fn documented_statuses(operation: Operation) -> &'static [u16] {
     match operation {
-        Operation::HistoricoEventos | Operation::AcuseReciboFev => {
+        Operation::HistoricoEventos
+        | Operation::AcuseReciboFev
+        | Operation::ReciboBienServicio
+        | Operation::Reclamo
+        | Operation::LectorCufeTenedorLegitimo => {
             &[200, 400, 401, 403, 404, 405, 409, 415, 422, 429, 500, 503]
         }
         Operation::Saldos | Operation::SaldosPdf | Operation::SaldosCsv => {
@@ -38,20 +42,26 @@ pub fn response_schemas(operation: Operation, status: u16) -> &'static [&'static
             "afacturar/historico_eventos.sin_eventos",
             "afacturar/error",
         ],
-        (Operation::AcuseReciboFev, 200) => &[
+        (Operation::LectorCufeTenedorLegitimo, 200) => &[
+            "afacturar/lector_cufe_tenedor_legitimo.success",
+            "afacturar/lector_cufe_tenedor_legitimo.validation_error",
+            "afacturar/lector_cufe_tenedor_legitimo.token_error",
+            "afacturar/error",
+        ],
+        (Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo, 200) => &[
             "afacturar/acuse_recibo_fev.success",
             "afacturar/acuse_recibo_fev.dian_error",
             "afacturar/error",
         ],
-        (Operation::AcuseReciboFev, 400) => &[
+        (Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo, 400) => &[
             "afacturar/acuse_recibo_fev.semantic_error",
             "afacturar/acuse_recibo_fev.data_error",
             "afacturar/http_error",
         ],
-        (Operation::HistoricoEventos | Operation::AcuseReciboFev, 401) => {
+        (op, 401) if op.provider() == crate::contract::Provider::Afacturar => {
             &["afacturar/unauthenticated", "afacturar/http_error"]
         }
-        (Operation::HistoricoEventos | Operation::AcuseReciboFev, _) => {
+        (op, _) if op.provider() == crate::contract::Provider::Afacturar => {
             &["afacturar/http_error", "afacturar/error"]
         }
         (Operation::Saldos, 200) => &["sovos/saldos.success"],

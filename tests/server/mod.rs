@@ -4,6 +4,7 @@ mod admin;
 mod afacturar;
 mod cli;
 mod fuzz;
+mod lifecycle;
 mod proxy;
 mod reliability;
 mod sovos;

@@ -48,8 +48,13 @@ Runs .ci/run, the CI entry point, with CI=true and INSTA_UPDATE=no (snapshots mu
 is committed) — that is:
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets --locked -- -D warnings
+  cargo clippy -p einvoice-mock --no-default-features --all-targets --locked -- -D warnings
+  cargo test -p einvoice-mock --no-default-features --locked
+  bash .ci/validator-alone.sh
   bash .ci/ui-check.sh
   cargo test --workspace --locked
+The validator alone (--no-default-features) is linted, tested, and used from a crate outside
+the workspace (.ci/validator-alone.sh).
 .ci/ui-check.sh renders the journal page (/__admin/ui) in headless Chromium; when `chromium` is
 not installed it installs Debian's with apt-get, which needs root.
 

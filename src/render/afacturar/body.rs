@@ -85,8 +85,11 @@ pub fn table_estado(codigo: u16) -> &'static str {
 }
 
 /// Every response that can be armed by code (`POST /__admin/scenarios`): the rows of seed 003's
-/// error table, codigo 12 of seed 001, and `400-datos` for the data 400.
-pub const DOCUMENTED_CODES: [&str; 15] = [
+/// error table, codigo 12 of seed 001, `400-datos` for the data 400, and the legitimate-holder
+/// query's codes 10 and 11.
+pub const DOCUMENTED_CODES: [&str; 17] = [
+    "10",
+    "11",
     "12",
     "15",
     "28",
@@ -105,40 +108,66 @@ pub const DOCUMENTED_CODES: [&str; 15] = [
 ];
 
 /// The codes of [`DOCUMENTED_CODES`] that `operation` documents: codigo 12 is
-/// `historico_eventos`'s (seed 001), codigos 15 and 28 and both 400s are `acuse_recibo_fev`'s
-/// (seed 003; `historico_eventos` documents no 400, contract note A1), and 401 and the rows of
-/// the error table answer on both (contract note A31).
+/// `historico_eventos`'s (seed 001); codigos 15 and 28 and both 400s belong to the three event
+/// operations (seed 003, and the recibo_bs and reclamo pages that repeat it; `historico_eventos`
+/// documents no 400, contract note A1); 10, 11 and 28 to `lector_cufe_tenedor_legitimo` (its
+/// page, contract note A46); 401 and the rows of the error table answer on every operation
+/// (contract note A31).
 pub fn documented_codes(operation: Operation) -> &'static [&'static str] {
     const HISTORICO_ONLY: [&str; 1] = ["12"];
-    const ACUSE_ONLY: [&str; 4] = ["15", "28", "400", "400-datos"];
-    fn without(others: &[&str]) -> Vec<&'static str> {
+    const EVENTS_ONLY: [&str; 4] = ["15", "28", "400", "400-datos"];
+    const LECTOR_ONLY: [&str; 3] = ["10", "11", "28"];
+    fn only(own: &[&'static str], others: &[&[&str]]) -> Vec<&'static str> {
         DOCUMENTED_CODES
             .into_iter()
-            .filter(|code| !others.contains(code))
+            .filter(|code| own.contains(code) || !others.iter().any(|o| o.contains(code)))
             .collect()
     }
-    static HISTORICO: LazyLock<Vec<&str>> = LazyLock::new(|| without(&ACUSE_ONLY));
-    static ACUSE: LazyLock<Vec<&str>> = LazyLock::new(|| without(&HISTORICO_ONLY));
+    static HISTORICO: LazyLock<Vec<&str>> =
+        LazyLock::new(|| only(&HISTORICO_ONLY, &[&EVENTS_ONLY, &LECTOR_ONLY]));
+    static EVENTS: LazyLock<Vec<&str>> =
+        LazyLock::new(|| only(&EVENTS_ONLY, &[&HISTORICO_ONLY, &LECTOR_ONLY]));
+    static LECTOR: LazyLock<Vec<&str>> =
+        LazyLock::new(|| only(&LECTOR_ONLY, &[&HISTORICO_ONLY, &EVENTS_ONLY]));
     match operation {
         Operation::HistoricoEventos => &HISTORICO,
-        Operation::AcuseReciboFev => &ACUSE,
-        _ => &[],
+        Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo => &EVENTS,
+        Operation::LectorCufeTenedorLegitimo => &LECTOR,
+        Operation::Saldos | Operation::SaldosPdf | Operation::SaldosCsv => &[],
     }
 }
 
-/// The documented response armed by `code`: its HTTP status and body. Bodies the documents
-/// print are answered verbatim; table rows without an example use the table's wording
-/// (`docs/contract-notes.md`, A11 and A26).
-pub fn documented_response(code: &str, meta: &Meta) -> Option<(u16, Value)> {
+/// `descripcion_error` of codigo 28 (seed 003's error table).
+const TIMEOUT: &str = "La operación duro más de 60 seg";
+
+/// The documented response of `operation` armed by `code`: its HTTP status and body. Bodies
+/// the documents print are answered verbatim; table rows without an example use the table's
+/// wording (`docs/contract-notes.md`, A11 and A26).
+pub fn documented_response(operation: Operation, code: &str, meta: &Meta) -> Option<(u16, Value)> {
     let verbatim = |text: &str| serde_json::from_str::<Value>(text).ok();
+    let lector = operation == Operation::LectorCufeTenedorLegitimo;
     Some(match code {
+        "10" => (
+            200,
+            lector_validation_error(vec!["The lista cufe field is required.".to_owned()]),
+        ),
+        "11" => (200, lector_token_error(meta)),
         "12" => (200, historico(&[], meta)),
         "15" => (200, verbatim(SEED_DIAN_ERROR)?),
+        "28" if lector => (
+            200,
+            json!({
+                "codigo_error": 28,
+                "descripcion_error": TIMEOUT,
+                "tiempo_ejecucion": meta.tiempo_ejecucion,
+                "transaccion": meta.transaccion,
+            }),
+        ),
         "28" => (
             200,
             json!({
                 "codigo_error": 28,
-                "descripcion_error": "La operación duro más de 60 seg",
+                "descripcion_error": TIMEOUT,
                 "tiempo_ejecucion": meta.tiempo_ejecucion,
                 "transaccion": meta.transaccion,
                 "resultado": [],
@@ -158,6 +187,91 @@ pub fn documented_response(code: &str, meta: &Meta) -> Option<(u16, Value)> {
             (codigo, http_error(codigo, table_estado(codigo)))
         }
     })
+}
+
+/// One CUFE of the legitimate-holder query, as the page's template shows it (every value a
+/// string).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TenedorLegitimo {
+    /// The CUFE asked for.
+    pub cufe: String,
+    /// `"0"`.
+    pub codigo_error: &'static str,
+    /// `"OK"`.
+    pub descripcion_error: &'static str,
+    /// The holder's NIT.
+    pub nit_legitimo_tenedor: String,
+    /// The holder's name.
+    pub razon_social_legitimo_tenedor: String,
+}
+
+impl TenedorLegitimo {
+    /// The holder of `cufe`.
+    pub fn new(cufe: &str, nit: &str, razon_social: &str) -> TenedorLegitimo {
+        TenedorLegitimo {
+            cufe: cufe.to_owned(),
+            codigo_error: "0",
+            descripcion_error: "OK",
+            nit_legitimo_tenedor: nit.to_owned(),
+            razon_social_legitimo_tenedor: razon_social.to_owned(),
+        }
+    }
+}
+
+/// `lector_cufe_tenedor_legitimo`'s success: the page's template, whose values are all strings
+/// (`codigo_error` `"0"`, `tiempo_ejecucion` as text) and which has no `transaccion`
+/// (contract note A46).
+pub fn lector_success(rows: &[TenedorLegitimo], meta: &Meta) -> Value {
+    json!({
+        "codigo_error": "0",
+        "descripcion_error": "OK",
+        "tiempo_ejecucion": meta.tiempo_ejecucion.to_string(),
+        "resultado": rows,
+    })
+}
+
+/// `lector_cufe_tenedor_legitimo`'s code 10: the form's messages, as an array.
+pub fn lector_validation_error(messages: Vec<String>) -> Value {
+    json!({ "codigo_error": 10, "descripcion_error": messages })
+}
+
+/// `lector_cufe_tenedor_legitimo`'s code 11: the token is not the `documento_obligado`'s. Its
+/// `transaccion` is a bare `uniqid()`, as the page's example shows.
+pub fn lector_token_error(meta: &Meta) -> Value {
+    let transaccion = meta
+        .transaccion
+        .get(meta.transaccion.len().saturating_sub(13)..)
+        .unwrap_or_default();
+    json!({
+        "codigo_error": 11,
+        "descripcion_error": "El token no esta asociado al documento del obligado",
+        "tiempo_ejecucion": meta.tiempo_ejecucion,
+        "transaccion": transaccion,
+    })
+}
+
+/// The messages of code 10, worded as Laravel's validator words them (the page's only example,
+/// "The lista cufe field is required.": the field's name with `_` turned into spaces).
+pub fn lector_messages(violations: &Violations) -> Vec<String> {
+    use crate::contract::{PathSegment, ViolationKind};
+    let mut messages: Vec<String> = Vec::new();
+    for violation in violations {
+        let field = match (&violation.kind, violation.path.segments().first()) {
+            (ViolationKind::Required { property }, _) => property.clone(),
+            (_, Some(PathSegment::Key(key))) => key.clone(),
+            _ => continue,
+        };
+        let attribute = field.replace('_', " ");
+        let message = match &violation.kind {
+            ViolationKind::Required { .. } => format!("The {attribute} field is required."),
+            ViolationKind::Type { .. } => format!("The {attribute} must be a string."),
+            _ => format!("The {attribute} format is invalid."),
+        };
+        if !messages.contains(&message) {
+            messages.push(message);
+        }
+    }
+    messages
 }
 
 const SEED_DIAN_ERROR: &str = include_str!(
