@@ -47,7 +47,9 @@ pub enum Command {
     /// Check payloads against the documented contract.
     ///
     /// Each FILE holds the payload of OPERATION: the `data` JSON document of
-    /// acuse_recibo_fev (or its whole form as {"documento_obligado": …, "data": "…"}), the
+    /// acuse_recibo_fev, read as Afacturar's PHP decodes it (or its whole form as
+    /// {"documento_obligado": …, "data": "…"}: a string `data` and neither `evento` nor
+    /// `generalidades`), the
     /// form fields of historico_eventos as a JSON object, or the JSON body of saldos,
     /// saldos_pdf and saldos_csv. `-` reads standard input.
     ///
@@ -273,7 +275,8 @@ fn read_input(path: &PathBuf) -> std::io::Result<String> {
 
 /// The result of checking one payload.
 enum Checked {
-    NotJson(String),
+    /// Not JSON: the parser's message, and PHP's `json_last_error_msg()` for Afacturar.
+    NotJson(String, &'static str),
     /// A whole acuse form that cannot be used, with its `documento_obligado` as sent.
     Form(FormError, Option<String>),
     Validated {
@@ -286,12 +289,38 @@ enum Checked {
 }
 
 fn check(contract: &Contract, operation: Operation, text: &str) -> Checked {
-    let value: Value = match serde_json::from_str(text) {
-        Ok(value) => value,
-        Err(error) => return Checked::NotJson(error.to_string()),
+    let parsed = if operation == Operation::AcuseReciboFev {
+        // The `data` document as the fake reads the field (PHP's json_decode).
+        parse_form(
+            operation,
+            [
+                ("documento_obligado".to_owned(), String::new()),
+                ("data".to_owned(), text.to_owned()),
+            ],
+        )
+        .map(|form| form.data.unwrap_or_default())
+        .map_err(|error| match error {
+            FormError::DataNotJson {
+                message,
+                php_message,
+                ..
+            } => (message, php_message),
+            other => (other.to_string(), afacturar::JSON_SYNTAX_ERROR),
+        })
+    } else {
+        serde_json::from_str(text)
+            .map_err(|error| (error.to_string(), afacturar::JSON_SYNTAX_ERROR))
     };
-    let is_whole_form =
-        operation == Operation::AcuseReciboFev && value.get("data").is_some_and(Value::is_string);
+    let value: Value = match parsed {
+        Ok(value) => value,
+        Err((message, php_message)) => return Checked::NotJson(message, php_message),
+    };
+    // A whole form has a string `data` and none of the data document's own properties: a
+    // data document with an extra `data` key is a data document (PHP: "not defined").
+    let is_whole_form = operation == Operation::AcuseReciboFev
+        && value.get("data").is_some_and(Value::is_string)
+        && value.get("evento").is_none()
+        && value.get("generalidades").is_none();
     if !is_whole_form {
         return Checked::Validated {
             form: None,
@@ -345,7 +374,7 @@ impl Checked {
         out: &mut impl Write,
     ) -> std::io::Result<()> {
         match self {
-            Checked::NotJson(error) => writeln!(out, "{shown}: not JSON: {error}"),
+            Checked::NotJson(error, _) => writeln!(out, "{shown}: not JSON: {error}"),
             Checked::Form(error, _) => writeln!(out, "{shown}: {error}"),
             Checked::Validated { form, payload, .. } => {
                 let form_violations = form.as_ref().map_or(0, |(v, _)| v.len());
@@ -370,9 +399,9 @@ impl Checked {
         match operation.provider() {
             Provider::Afacturar => {
                 let resultado = match self {
-                    Checked::NotJson(_) => vec![
-                        serde_json::json!({ "propiedad": "data", "descripcion": afacturar::JSON_SYNTAX_ERROR }),
-                    ],
+                    Checked::NotJson(_, php_message) => {
+                        vec![serde_json::json!({ "propiedad": "data", "descripcion": php_message })]
+                    }
                     Checked::Form(error, _) => afacturar::resultado_for_form_error(error),
                     Checked::Validated {
                         form,
