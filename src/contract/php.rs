@@ -638,8 +638,7 @@ fn validate_hostname(domain: &[u8]) -> bool {
         return false;
     }
     let mut label = 1;
-    for i in 0..l {
-        let c = domain[i];
+    for (i, &c) in domain.iter().enumerate().take(l) {
         if c == b'.' {
             if at(i + 1) == b'.'
                 || i == 0
