@@ -421,11 +421,10 @@ pub fn filter_validate_url(value: &str) -> bool {
         let Some(host) = url.host else {
             return false;
         };
+        // A bracketed IPv6 address is a valid host; the user info is still checked below.
         let bracketed = host.len() >= 2 && host[0] == b'[' && host[host.len() - 1] == b']';
-        if bracketed && validate_ipv6(&host[1..host.len() - 1]) {
-            return true;
-        }
-        if !validate_hostname(host) {
+        let ipv6 = bracketed && validate_ipv6(&host[1..host.len() - 1]);
+        if !ipv6 && !validate_hostname(host) {
             return false;
         }
     }
@@ -823,6 +822,7 @@ mod tests {
             "https://ejemplo_x.com",
             "https://ejemplo.com:65536/",
             "https://-ejemplo.com",
+            "https://u{@[::1]/",
             "https:///ruta",
             "https:ejemplo.com",
             "https://ejemplo.com/ a",

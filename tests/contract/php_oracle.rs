@@ -592,7 +592,7 @@ const TIPO_SHAPES: [&str; 12] = [
     "ERP-x\n", "\nWEB",
 ];
 
-const URLS: [&str; 60] = [
+const URLS: [&str; 62] = [
     "https://ejemplo.com",
     "https://ejemplo.com/webhook?a=1#x",
     "https://",
@@ -625,6 +625,8 @@ const URLS: [&str; 60] = [
     "https://[1:2:3:4:5:6:7:8]/",
     "https://[::ffff:127.0.0.1]/",
     "https://[::1]:443/",
+    "https://u{@[::1]/",
+    "https://u@[::1]:8a/",
     "https://127.0.0.1/",
     "https://u:p@ejemplo.com/",
     "https://u%41@ejemplo.com/",
@@ -783,6 +785,13 @@ fn combined_mutations(bases: &[Node], seed: u64, count: usize) -> Vec<String> {
         if rng.bool() {
             doc.shuffle_keys(&mut rng);
         }
+        // A third of them with a webhook drawn at random, wherever the other mutations go.
+        if rng.usize(..3) == 0 {
+            doc.apply(
+                &[Step::Key("generalidades".into())],
+                &Op::AddKey("webhook".into(), s(random_url(&mut rng))),
+            );
+        }
         for _ in 0..rng.usize(2..=4) {
             let paths = doc.paths();
             let path = paths[rng.usize(..paths.len())].clone();
@@ -844,6 +853,20 @@ fn random_string(rng: &mut fastrand::Rng) -> String {
         .collect()
 }
 
+/// A few characters that `FILTER_SANITIZE_URL` keeps (and, rarely, one it does not).
+fn random_url_junk(rng: &mut fastrand::Rng) -> String {
+    const KEPT: &[u8] = b"aZ09-._~!$&'()*+,;=:@/?#[]%{}|\\^`<>\"";
+    (0..rng.usize(0..7))
+        .map(|_| {
+            if rng.usize(..40) == 0 {
+                ' '
+            } else {
+                char::from(KEPT[rng.usize(..KEPT.len())])
+            }
+        })
+        .collect()
+}
+
 /// A URL from random parts: scheme, separator, user info, host, port, path, query, fragment.
 fn random_url(rng: &mut fastrand::Rng) -> String {
     fn pick<'a>(rng: &mut fastrand::Rng, options: &[&'a str]) -> &'a str {
@@ -865,9 +888,11 @@ fn random_url(rng: &mut fastrand::Rng) -> String {
             "", "", "", "u@", "u:p@", "%41@", "u%zz@", "@", "u{@", "a:b:c@",
         ],
     );
+    let junk = random_url_junk(rng);
     let host = pick(
         rng,
         &[
+            junk.as_str(),
             "ejemplo.com",
             "ejemplo.com",
             "ejemplo_x.com",
