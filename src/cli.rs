@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, Method};
 use crate::contract::{
     parse_form, Contract, FormError, FormPayload, Operation, Provider, Violations,
 };
+use crate::render::afacturar::body as afacturar;
 use crate::respond::{self, Parsed};
 use crate::server::journal::{junit_head, JunitCounts, JUNIT_TAIL};
 use crate::server::tls::Tls;
@@ -51,7 +52,9 @@ pub enum Command {
     /// Check payloads against the documented contract.
     ///
     /// Each FILE holds the payload of OPERATION: the `data` JSON document of
-    /// acuse_recibo_fev (or its whole form as {"documento_obligado": …, "data": "…"}), the
+    /// acuse_recibo_fev, read as Afacturar's PHP decodes it (or its whole form as
+    /// {"documento_obligado": …, "data": "…"}: a string `data` and neither `evento` nor
+    /// `generalidades`), the
     /// form fields of historico_eventos as a JSON object, or the JSON body of saldos,
     /// saldos_pdf and saldos_csv. `-` reads standard input.
     ///
@@ -282,7 +285,8 @@ fn read_input(path: &PathBuf) -> std::io::Result<String> {
 
 /// The result of checking one payload.
 enum Checked {
-    NotJson(String),
+    /// Not JSON: the parser's message, and PHP's `json_last_error_msg()` for Afacturar.
+    NotJson(String, &'static str),
     /// A whole acuse form that cannot be used, with its `documento_obligado` as sent.
     Form(FormError, Option<String>),
     Validated {
@@ -295,12 +299,38 @@ enum Checked {
 }
 
 fn check(contract: &Contract, operation: Operation, text: &str) -> Checked {
-    let value: Value = match serde_json::from_str(text) {
-        Ok(value) => value,
-        Err(error) => return Checked::NotJson(error.to_string()),
+    let parsed = if operation.registers_event() {
+        // The `data` document as the fake reads the field (PHP's json_decode).
+        parse_form(
+            operation,
+            [
+                ("documento_obligado".to_owned(), String::new()),
+                ("data".to_owned(), text.to_owned()),
+            ],
+        )
+        .map(|form| form.data.unwrap_or_default())
+        .map_err(|error| match error {
+            FormError::DataNotJson {
+                message,
+                php_message,
+                ..
+            } => (message, php_message),
+            other => (other.to_string(), afacturar::JSON_SYNTAX_ERROR),
+        })
+    } else {
+        serde_json::from_str(text)
+            .map_err(|error| (error.to_string(), afacturar::JSON_SYNTAX_ERROR))
     };
-    let is_whole_form =
-        operation.registers_event() && value.get("data").is_some_and(Value::is_string);
+    let value: Value = match parsed {
+        Ok(value) => value,
+        Err((message, php_message)) => return Checked::NotJson(message, php_message),
+    };
+    // A whole form has a string `data` and none of the data document's own properties: a
+    // data document with an extra `data` key is a data document (PHP: "not defined").
+    let is_whole_form = operation.registers_event()
+        && value.get("data").is_some_and(Value::is_string)
+        && value.get("evento").is_none()
+        && value.get("generalidades").is_none();
     if !is_whole_form {
         return Checked::Validated {
             form: None,
@@ -354,7 +384,7 @@ impl Checked {
         out: &mut impl Write,
     ) -> std::io::Result<()> {
         match self {
-            Checked::NotJson(error) => writeln!(out, "{shown}: not JSON: {error}"),
+            Checked::NotJson(error, _) => writeln!(out, "{shown}: not JSON: {error}"),
             Checked::Form(error, _) => writeln!(out, "{shown}: {error}"),
             Checked::Validated { form, payload, .. } => {
                 let form_violations = form.as_ref().map_or(0, |(v, _)| v.len());
@@ -378,10 +408,11 @@ impl Checked {
     /// payload (contract note A15): through the same answer core as a request over HTTP.
     fn provider_body(self, state: &AppState, operation: Operation, started: Instant) -> Value {
         let parsed = match self {
-            Checked::NotJson(message) => match operation.provider() {
+            Checked::NotJson(message, php_message) => match operation.provider() {
                 Provider::Afacturar => Parsed::FormRefused {
                     error: FormError::DataNotJson {
                         message,
+                        php_message,
                         line: 0,
                         column: 0,
                     },

@@ -12,6 +12,7 @@ use jsonschema::{Registry, ValidationError, Validator};
 use serde_json::Value;
 
 use super::order::{Documents, PropertyOrder};
+use super::php;
 use super::violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind, Violations};
 
 /// The base of every schema's `$id`; a schema `afacturar/x` has the id `BASE_URI` + `afacturar/x.json`.
@@ -81,6 +82,19 @@ pub enum SchemaError {
 struct CompiledSchema {
     validator: Validator,
     order: PropertyOrder,
+    /// Whether the provider checks documents of this schema with PHP's
+    /// justinrainbow/json-schema 5.2, whose rules differ from JSON Schema's in places
+    /// ([`php_dialect`]).
+    php: bool,
+}
+
+/// The schemas whose documents Afacturar's PHP server validates with justinrainbow/json-schema
+/// 5.2: its request payloads (the `data` document and the form fields).
+fn php_dialect(name: &str) -> bool {
+    // The legitimate-holder query words its form errors as Laravel's validator (code 10).
+    name.starts_with("afacturar/")
+        && !name.starts_with("afacturar/lector_cufe_tenedor_legitimo")
+        && (name.ends_with(".request") || name.ends_with(".data"))
 }
 
 pub(super) struct Engine {
@@ -124,14 +138,27 @@ impl Engine {
 
         let mut schemas = HashMap::new();
         for (name, document) in documents.iter() {
-            let validator = jsonschema::options()
+            let php = php_dialect(name);
+            let mut options = jsonschema::options()
                 .with_registry(&registry)
                 .with_base_uri(format!("{BASE_URI}{name}.json"))
-                .should_validate_formats(true)
+                .should_validate_formats(true);
+            if php {
+                // The library's `uri` is `filter_var(…, FILTER_VALIDATE_URL)`.
+                options = options.with_format("uri", php::filter_validate_url);
+            }
+            let validator = options
                 .build(document)
                 .map_err(|error| compile_error(name, error.to_string()))?;
             let order = PropertyOrder::new(name, Arc::clone(&documents));
-            schemas.insert(*name, CompiledSchema { validator, order });
+            schemas.insert(
+                *name,
+                CompiledSchema {
+                    validator,
+                    order,
+                    php,
+                },
+            );
         }
         Ok(Engine { schemas })
     }
@@ -150,15 +177,60 @@ impl Engine {
                 convert(&error, instance, &mut violations);
             }
         }
+        if schema.php {
+            php_library_rules(instance, &mut violations);
+        }
         // The schema walk is only worth it when the payload holds a whole-number float.
         if has_whole_float(instance) {
             schema.order.float_integers(instance, &mut violations);
+        }
+        if schema.php && has_number(instance) {
+            schema.order.numeric_formats(instance, &mut violations);
         }
         if violations.is_empty() {
             return Violations::default();
         }
         schema.order.sort(instance, &mut violations);
+        if schema.php {
+            // `Validator::validate` ends with `array_unique($errors, SORT_REGULAR)`: an error
+            // reported twice (same place, same rule) is listed once, where it came first.
+            let mut seen: Vec<(&InstancePath, &ViolationKind)> = Vec::new();
+            let mut keep = Vec::with_capacity(violations.len());
+            for violation in &violations {
+                let key = (&violation.path, &violation.kind);
+                keep.push(!seen.contains(&key));
+                seen.push(key);
+            }
+            let mut keep = keep.into_iter();
+            violations.retain(|_| keep.next().unwrap_or(true));
+        }
         Violations(violations)
+    }
+}
+
+/// Where justinrainbow/json-schema 5.2 is more lenient than JSON Schema
+/// (`docs/contract-notes.md`, A34):
+/// - it never reports a property named `$schema` as not defined (`ObjectConstraint` skips its
+///   `inlineSchemaProperty`), whatever `additionalProperties` says;
+/// - its `pattern` is PCRE's, whose `$` also matches before a final newline.
+fn php_library_rules(instance: &Value, violations: &mut Vec<Violation>) {
+    violations.retain(|violation| match &violation.kind {
+        ViolationKind::AdditionalProperties { property } => property != "$schema",
+        ViolationKind::Pattern { pattern } => !violation
+            .path
+            .lookup(instance)
+            .and_then(Value::as_str)
+            .is_some_and(|value| php::pcre_matches_before_final_newline(pattern, value)),
+        _ => true,
+    });
+}
+
+fn has_number(value: &Value) -> bool {
+    match value {
+        Value::Number(_) => true,
+        Value::Array(items) => items.iter().any(has_number),
+        Value::Object(map) => map.values().any(has_number),
+        _ => false,
     }
 }
 

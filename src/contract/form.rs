@@ -14,11 +14,13 @@ pub enum FormError {
     /// Required fields are absent (in documentation order).
     #[error("missing form field(s): {}", .0.join(", "))]
     MissingFields(Vec<&'static str>),
-    /// The `data` field is not a JSON document.
+    /// The `data` field is not a JSON document, as PHP's `json_decode` reads it.
     #[error("the `data` field is not JSON: {message}")]
     DataNotJson {
         /// The parser's message, which ends with the position (`… at line 1 column 2`).
         message: String,
+        /// PHP's `json_last_error_msg()`: `Syntax error`, `Maximum stack depth exceeded` …
+        php_message: &'static str,
         /// Where the parser stopped.
         line: usize,
         /// Where the parser stopped.
@@ -93,19 +95,41 @@ where
         return Err(FormError::MissingFields(missing));
     }
     let data = match map.get("data").and_then(Value::as_str) {
-        Some(text) if operation.registers_event() => Some(
-            serde_json::from_str::<Value>(text).map_err(|error| FormError::DataNotJson {
-                message: error.to_string(),
-                line: error.line(),
-                column: error.column(),
-            })?,
-        ),
+        Some(text) if operation.registers_event() => Some(decode_data(text)?),
         _ => None,
     };
     Ok(FormPayload {
         operation,
         fields: Value::Object(map),
         data,
+    })
+}
+
+/// The `data` field as Afacturar's PHP decodes it (`json_decode`, see [`super::php`]): PHP's
+/// number types, 511 levels of nesting, PHP's error messages.
+pub(super) fn decode_data(text: &str) -> Result<Value, FormError> {
+    super::php::json_decode(text).map_err(|error| {
+        // serde_json words the error for people, with a line and column; where it accepts
+        // what PHP refuses (a property name starting with NUL), the position is PHP's.
+        let (message, line, column) = match serde_json::from_str::<Value>(text) {
+            Err(serde) => (serde.to_string(), serde.line(), serde.column()),
+            Ok(_) => {
+                let before = text.get(..error.offset).unwrap_or(text);
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                (
+                    format!("{} at line {line} column {column}", error.message),
+                    line,
+                    column,
+                )
+            }
+        };
+        FormError::DataNotJson {
+            message,
+            php_message: error.message,
+            line,
+            column,
+        }
     })
 }
 

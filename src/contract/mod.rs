@@ -7,6 +7,7 @@
 mod engine;
 mod form;
 mod order;
+mod php;
 mod violation;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use serde_json::Value;
 
 pub use engine::{SchemaError, SCHEMA_FILES};
 pub use form::{parse_form, FormError, FormPayload};
+pub use php::{json_decode as php_json_decode, JsonDecodeError as PhpJsonError};
 pub use violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind, Violations};
 
 /// The provider that documents an [`Operation`].

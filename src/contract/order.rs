@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::violation::{PathSegment, Violation, ViolationKind};
+use super::violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind};
 
 /// The schema documents by name, as `engine` holds them while compiling.
 pub(super) type Documents = HashMap<&'static str, Value>;
@@ -131,51 +131,94 @@ impl PropertyOrder {
 
     /// Floats where the schema wants an integer. JSON Schema 2020-12 counts `2.0` as an
     /// integer; the providers' validators (PHP's `is_int`) do not, and neither does their enum
-    /// check. The engine accepts such values, so they are found here.
+    /// check. The engine accepts such values, so they are found here. PHP reports the type
+    /// and then one enum error: when the engine already refused the value by its enum (`3.0`,
+    /// `-0.0`), that error is not repeated.
     pub(super) fn float_integers(&self, instance: &Value, out: &mut Vec<Violation>) {
-        let root = self.resolve(self.root, self.documents.get(self.root));
-        self.walk_floats(root, instance, &mut Vec::new(), out);
+        let mut found = Vec::new();
+        self.walk(instance, &mut |schema, value, path| {
+            // Fractional values are already refused by the engine itself.
+            let Value::Number(n) = value else { return };
+            if !(n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0)) {
+                return;
+            }
+            let wants_integer = match schema.get("type") {
+                Some(Value::String(t)) => t == "integer",
+                Some(Value::Array(ts)) => {
+                    ts.iter().any(|t| t == "integer") && !ts.iter().any(|t| t == "number")
+                }
+                _ => false,
+            };
+            if !wants_integer {
+                return;
+            }
+            let path = InstancePath(path.to_vec());
+            found.push(Violation {
+                path: path.clone(),
+                kind: ViolationKind::Type {
+                    found: JsonKind::Number,
+                    expected: vec![JsonKind::Integer],
+                },
+                message: format!("{value} is not of type \"integer\""),
+            });
+            if let Some(allowed) = schema.get("enum") {
+                found.push(Violation {
+                    path,
+                    kind: ViolationKind::Enum {
+                        allowed: allowed.clone(),
+                    },
+                    message: format!("{value} is not one of {allowed}"),
+                });
+            }
+        });
+        found.retain(|extra| {
+            !(matches!(extra.kind, ViolationKind::Enum { .. })
+                && out
+                    .iter()
+                    .any(|v| matches!(v.kind, ViolationKind::Enum { .. }) && v.path == extra.path))
+        });
+        out.extend(found);
     }
 
-    fn walk_floats(
+    /// PHP's library checks `format` on numbers too (`NumberConstraint` ends with
+    /// `checkFormat`): one more `format` violation for each number where the schema has a
+    /// `format` that no number's text satisfies (`uri`). A numeric string is checked twice as
+    /// well, as a string and as a number, but the two identical errors are one after
+    /// `Validator`'s `array_unique`.
+    pub(super) fn numeric_formats(&self, instance: &Value, out: &mut Vec<Violation>) {
+        self.walk(instance, &mut |schema, value, path| {
+            let Some(format) = schema.get("format").and_then(Value::as_str) else {
+                return;
+            };
+            if !matches!(format, "uri") || !value.is_number() {
+                return;
+            }
+            out.push(Violation {
+                path: InstancePath(path.to_vec()),
+                kind: ViolationKind::Format {
+                    format: format.to_owned(),
+                },
+                message: format!("{value} is not a \"{format}\""),
+            });
+        });
+    }
+
+    /// Calls `visit` with every value of `instance` that the schema describes (through
+    /// `properties` and `items`), with its schema and path.
+    fn walk(&self, instance: &Value, visit: &mut dyn FnMut(&Value, &Value, &[PathSegment])) {
+        let root = self.resolve(self.root, self.documents.get(self.root));
+        self.walk_node(root, instance, &mut Vec::new(), visit);
+    }
+
+    fn walk_node(
         &self,
         (document, schema): (&'static str, Option<&Value>),
         value: &Value,
         path: &mut Vec<PathSegment>,
-        out: &mut Vec<Violation>,
+        visit: &mut dyn FnMut(&Value, &Value, &[PathSegment]),
     ) {
         let Some(schema) = schema else { return };
         match value {
-            // Fractional values are already refused by the engine itself.
-            Value::Number(n) if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0) => {
-                let wants_integer = match schema.get("type") {
-                    Some(Value::String(t)) => t == "integer",
-                    Some(Value::Array(ts)) => {
-                        ts.iter().any(|t| t == "integer") && !ts.iter().any(|t| t == "number")
-                    }
-                    _ => false,
-                };
-                if wants_integer {
-                    let path = super::violation::InstancePath(path.clone());
-                    out.push(Violation {
-                        path: path.clone(),
-                        kind: ViolationKind::Type {
-                            found: super::violation::JsonKind::Number,
-                            expected: vec![super::violation::JsonKind::Integer],
-                        },
-                        message: format!("{value} is not of type \"integer\""),
-                    });
-                    if let Some(allowed) = schema.get("enum") {
-                        out.push(Violation {
-                            path,
-                            kind: ViolationKind::Enum {
-                                allowed: allowed.clone(),
-                            },
-                            message: format!("{value} is not one of {allowed}"),
-                        });
-                    }
-                }
-            }
             Value::Object(map) => {
                 let properties = schema.get("properties").and_then(Value::as_object);
                 for (key, child) in map {
@@ -183,7 +226,8 @@ impl PropertyOrder {
                         continue;
                     };
                     path.push(PathSegment::Key(key.clone()));
-                    self.walk_floats(self.resolve(document, Some(child_schema)), child, path, out);
+                    let resolved = self.resolve(document, Some(child_schema));
+                    self.walk_node(resolved, child, path, visit);
                     path.pop();
                 }
             }
@@ -191,11 +235,11 @@ impl PropertyOrder {
                 let items_schema = schema.get("items");
                 for (index, item) in items.iter().enumerate() {
                     path.push(PathSegment::Index(index));
-                    self.walk_floats(self.resolve(document, items_schema), item, path, out);
+                    self.walk_node(self.resolve(document, items_schema), item, path, visit);
                     path.pop();
                 }
             }
-            _ => {}
+            scalar => visit(schema, scalar, path),
         }
     }
 

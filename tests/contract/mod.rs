@@ -4,6 +4,7 @@
 
 mod fixtures;
 mod php_format;
+mod php_oracle;
 mod properties;
 mod rules;
 mod sovos;

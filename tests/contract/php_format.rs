@@ -228,7 +228,7 @@ fn each_keyword_of_the_data_schema_is_worded_as_the_php_library_words_it() {
             "/evento",
             json!([]),
             "evento",
-            "There must be a minimum of 1 items in the array, 0 found",
+            "There must be a minimum of 1 items in the array",
         ),
         (
             "/evento/0/quien_recibio_documento/tipo_identificacion",

@@ -98,6 +98,57 @@ fn validate_json_prints_what_the_fake_answers_for_historico_and_a_whole_acuse_fo
 }
 
 #[test]
+fn validate_reads_a_data_document_with_a_data_key_as_php_does_not_as_a_whole_form() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-vdata-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let resultado = |name: &str, text: &str| {
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        let (code, stdout, _) = run(&[
+            "validate",
+            "acuse_recibo_fev",
+            "--format",
+            "json",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 1, "{stdout}");
+        let body: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
+        body["resultado"].clone()
+    };
+    let mut data: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture_path(
+            "afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    data["data"] = serde_json::json!("x");
+    assert_eq!(
+        resultado("with-data.json", &data.to_string()),
+        serde_json::json!([{
+            "propiedad": "",
+            "descripcion": "The property data is not defined and the definition does not allow additional properties"
+        }])
+    );
+    // The file is decoded as PHP's json_decode decodes `data`: 511 levels are a document,
+    // `1e400` a float, 512 levels PHP's own error.
+    let deep = format!("{}{}", "[".repeat(511), "]".repeat(511));
+    assert_eq!(
+        resultado("deep.json", &deep),
+        serde_json::json!([{ "propiedad": "", "descripcion": "Array value found, but an object is required" }])
+    );
+    assert_eq!(
+        resultado("inf.json", "1e400"),
+        serde_json::json!([{ "propiedad": "", "descripcion": "Double value found, but an object is required" }])
+    );
+    assert_eq!(
+        resultado("deeper.json", &"[".repeat(512)),
+        serde_json::json!([{ "propiedad": "data", "descripcion": "Maximum stack depth exceeded" }])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn validate_reads_standard_input_and_prints_sovos_errors() {
     let mut child = Command::new(BIN)
         .args(["validate", "saldos", "-", "--format", "json"])

@@ -9,6 +9,8 @@
 //! - `criterion`: the criterion benchmarks (`benches/validate.rs`, `benches/handlers.rs`).
 //! - `soak`: many concurrent clients on loopback for a bounded time (see `soak.rs`).
 //! - `fuzz`: the proptest fuzz targets of `tests/server/fuzz.rs`, with many more cases.
+//! - `php-oracle`: the differential test against PHP's justinrainbow/json-schema
+//!   (`tests/contract/php_oracle.rs`) with many more generated documents and another seed.
 //!
 //! The command line is parsed into a [`Parsed`] before anything runs: `-h`/`--help` anywhere
 //! among a task's options prints its usage and does nothing else; a command line that does not
@@ -40,7 +42,9 @@ tasks:
                 arguments after `--` go to criterion
   soak          many concurrent clients on loopback across every operation and an armed
                 scenario, bounded in time; fails on any unexpected answer
-  fuzz          the fuzz targets (tests/server/fuzz.rs) with many more proptest cases";
+  fuzz          the fuzz targets (tests/server/fuzz.rs) with many more proptest cases
+  php-oracle    Afacturar's semantic 400 against PHP's justinrainbow/json-schema 5.2 on many
+                more generated documents, from another seed (tests/contract/php_oracle.rs)";
 
 const CI_USAGE: &str = "usage: cargo xtask ci
 
@@ -80,14 +84,30 @@ options:
   --cases N     PROPTEST_CASES (default 20000)
   -h, --help    print this help";
 
+const PHP_ORACLE_USAGE: &str = "usage: cargo xtask php-oracle [--cases N] [--seed S]
+
+The differential test of tests/contract/php_oracle.rs (`cargo test --test integration
+php_oracle`) as a longer campaign: besides every single mutation of the fixtures, N combined
+mutations drawn from seed S (PHP_ORACLE_CASES, PHP_ORACLE_SEED), each compared with what PHP's
+justinrainbow/json-schema 5.2 answers. Needs php, the library and mbstring
+(apt-get install php-cli php-json-schema php8.2-mbstring); runs with CI=true, so a missing
+PHP fails instead of skipping.
+
+options:
+  --cases N     combined documents (default 20000; the test suite draws 1500)
+  --seed S      the generator's seed (default: the clock's microseconds, printed first,
+                never the suite's 1335021)
+  -h, --help    print this help";
+
 /// Every task and its usage, in the order of the overview.
-const TASKS: [(&str, &str); 6] = [
+const TASKS: [(&str, &str); 7] = [
     ("ci", CI_USAGE),
     ("bench", bench::USAGE),
     ("bench-events", bench::EVENTS_USAGE),
     ("criterion", CRITERION_USAGE),
     ("soak", soak::USAGE),
     ("fuzz", FUZZ_USAGE),
+    ("php-oracle", PHP_ORACLE_USAGE),
 ];
 
 /// A known task's name and usage.
@@ -124,6 +144,10 @@ enum Task {
     Soak(soak::Options),
     Fuzz {
         cases: u32,
+    },
+    PhpOracle {
+        cases: usize,
+        seed: Option<u64>,
     },
 }
 
@@ -222,6 +246,36 @@ fn parse(args: &[String]) -> Result<Parsed, UsageError> {
             }
             Task::Fuzz { cases }
         }
+        "php-oracle" => {
+            let (mut cases, mut seed) = (20_000, None);
+            let mut options = options.iter();
+            while let Some(option) = options.next() {
+                let mut value = || {
+                    options
+                        .next()
+                        .ok_or_else(|| error(format!("{option} needs a value")))
+                };
+                match option.as_str() {
+                    "--cases" => {
+                        let n = value()?;
+                        cases = n
+                            .parse()
+                            .ok()
+                            .filter(|&cases| cases > 0)
+                            .ok_or_else(|| error(format!("--cases {n}: a positive number")))?;
+                    }
+                    "--seed" => {
+                        let n = value()?;
+                        seed = Some(
+                            n.parse()
+                                .map_err(|_| error(format!("--seed {n}: a number")))?,
+                        );
+                    }
+                    other => return Err(error(format!("unknown option `{other}`"))),
+                }
+            }
+            Task::PhpOracle { cases, seed }
+        }
         _ => return Err(error(format!("unknown task `{name}`"))),
     };
     Ok(Parsed::Run(task))
@@ -287,6 +341,39 @@ fn run(task: Task) -> Result<()> {
                 .context("running the fuzz targets")?;
             if !status.success() {
                 bail!("the fuzz targets failed ({status})");
+            }
+            Ok(())
+        }
+        Task::PhpOracle { cases, seed } => {
+            let seed = seed.unwrap_or_else(|| {
+                let micros = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_micros() as u64);
+                // Never the suite's own seed: the campaign is about documents it does not hold.
+                if micros == 1_335_021 {
+                    micros + 1
+                } else {
+                    micros
+                }
+            });
+            println!("php-oracle: {cases} combined documents from seed {seed}");
+            let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args([
+                    "test",
+                    "--test",
+                    "integration",
+                    "php_oracle",
+                    "--",
+                    "--nocapture",
+                ])
+                .env("PHP_ORACLE_CASES", cases.to_string())
+                .env("PHP_ORACLE_SEED", seed.to_string())
+                .env("CI", "true")
+                .current_dir(workspace_root())
+                .status()
+                .context("running the PHP oracle")?;
+            if !status.success() {
+                bail!("the PHP oracle found differences or could not run ({status}); seed {seed}");
             }
             Ok(())
         }
@@ -479,6 +566,31 @@ mod tests {
             run(&["fuzz", "--cases", "7"]),
             Task::Fuzz { cases: 7 }
         ));
+    }
+
+    #[test]
+    fn php_oracle_takes_a_number_of_cases_and_a_seed() {
+        assert!(matches!(
+            run(&["php-oracle"]),
+            Task::PhpOracle {
+                cases: 20_000,
+                seed: None
+            }
+        ));
+        assert!(PHP_ORACLE_USAGE.contains("(default 20000;"));
+        assert!(matches!(
+            run(&["php-oracle", "--seed", "42", "--cases", "9"]),
+            Task::PhpOracle {
+                cases: 9,
+                seed: Some(42)
+            }
+        ));
+        assert!(usage_error(&["php-oracle", "--seed"])
+            .message
+            .contains("--seed needs a value"));
+        assert!(usage_error(&["php-oracle", "--cases", "0"])
+            .message
+            .contains("a positive number"));
     }
 
     /// The commands of BENCHMARKS.md's "How to reproduce" and the README's run as written.

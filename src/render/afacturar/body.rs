@@ -309,8 +309,8 @@ pub fn resultado_for_form_error(error: &FormError) -> Vec<Value> {
                 json!({ "propiedad": field, "descripcion": format!("The property {field} is required") })
             })
             .collect(),
-        FormError::DataNotJson { .. } => {
-            vec![json!({ "propiedad": "data", "descripcion": JSON_SYNTAX_ERROR })]
+        FormError::DataNotJson { php_message, .. } => {
+            vec![json!({ "propiedad": "data", "descripcion": php_message })]
         }
         FormError::NotAForm(_) => Vec::new(),
     }

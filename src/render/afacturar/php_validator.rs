@@ -66,11 +66,12 @@ pub fn descripcion(violation: &Violation, instance: Option<&Value>) -> String {
         ViolationKind::ExclusiveMaximum { limit } => {
             format!("Must have a maximum value less than {}", php_int(limit))
         }
-        ViolationKind::MinItems { limit, found } => {
-            format!("There must be a minimum of {limit} items in the array, {found} found")
+        // 5.2 does not say how many it found (later versions add `, %d found`).
+        ViolationKind::MinItems { limit, .. } => {
+            format!("There must be a minimum of {limit} items in the array")
         }
-        ViolationKind::MaxItems { limit, found } => {
-            format!("There must be a maximum of {limit} items in the array, {found} found")
+        ViolationKind::MaxItems { limit, .. } => {
+            format!("There must be a maximum of {limit} items in the array")
         }
         ViolationKind::UniqueItems => "There are no duplicates allowed in the array".to_owned(),
         ViolationKind::AnyOf => "Failed to match at least one schema".to_owned(),
