@@ -173,7 +173,13 @@ impl Engine {
         };
         let mut violations = Vec::new();
         if !schema.validator.is_valid(instance) {
-            for error in schema.validator.iter_errors(instance) {
+            // Lazily, and no more than are reported: a document can hold hundreds of
+            // thousands of violations (contract note A47).
+            for error in schema
+                .validator
+                .iter_errors(instance)
+                .take(super::MAX_REPORTED_VIOLATIONS)
+            {
                 convert(&error, instance, &mut violations);
             }
         }
@@ -204,6 +210,7 @@ impl Engine {
             let mut keep = keep.into_iter();
             violations.retain(|_| keep.next().unwrap_or(true));
         }
+        violations.truncate(super::MAX_REPORTED_VIOLATIONS);
         Violations(violations)
     }
 }

@@ -8,6 +8,13 @@ use super::{Contract, Operation, Violations};
 /// A form that cannot be checked against the schemas at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormError {
+    /// The `data` document holds more JSON values than the fake validates
+    /// ([`MAX_DOCUMENT_VALUES`](super::MAX_DOCUMENT_VALUES)).
+    #[error("the `data` document holds more than {limit} JSON values")]
+    TooManyValues {
+        /// The bound.
+        limit: usize,
+    },
     /// The operation takes a JSON body, not a form.
     #[error("`{0}` takes a JSON body, not a form")]
     NotAForm(Operation),
@@ -108,6 +115,11 @@ where
 /// The `data` field as Afacturar's PHP decodes it (`json_decode`, see [`super::php`]): PHP's
 /// number types, 511 levels of nesting, PHP's error messages.
 pub(super) fn decode_data(text: &str) -> Result<Value, FormError> {
+    if super::json_value_bound(text.as_bytes()) > super::MAX_DOCUMENT_VALUES {
+        return Err(FormError::TooManyValues {
+            limit: super::MAX_DOCUMENT_VALUES,
+        });
+    }
     super::php::json_decode(text).map_err(|error| {
         // serde_json words the error for people, with a line and column; where it accepts
         // what PHP refuses (a property name starting with NUL), the position is PHP's.

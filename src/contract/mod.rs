@@ -237,6 +237,40 @@ impl Contract {
     }
 }
 
+/// The most JSON values a document may hold for the fake to read and validate it. Real
+/// payloads hold a few hundred; the bound keeps the memory and time of one request a small
+/// multiple of what a real client sends (contract note A47).
+pub const MAX_DOCUMENT_VALUES: usize = 50_000;
+
+/// The most violations reported for one document: past it, the first this many found, in
+/// document order (contract note A47).
+pub const MAX_REPORTED_VIOLATIONS: usize = 1_000;
+
+/// An upper bound of the number of values in the JSON text `text`, counted without parsing it:
+/// one, plus one for each `[`, `{`, `,` and `:` outside strings.
+pub fn json_value_bound(text: &[u8]) -> usize {
+    let mut count = 1usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in text {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else {
+            match byte {
+                b'"' => in_string = true,
+                b'[' | b',' | b':' | b'{' => count += 1,
+                _ => {}
+            }
+        }
+    }
+    count
+}
+
 /// Validates `payload` for `operation` and returns every violation, in document order.
 ///
 /// ```

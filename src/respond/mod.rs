@@ -359,6 +359,8 @@ pub enum Refusal {
     RequestTimeout,
     /// The body is over the limit (413).
     PayloadTooLarge,
+    /// The body breaks HTTP's framing (a bad chunk size): 400.
+    MalformedBody,
 }
 
 /// The provider whose path prefix `path` shares, if any.
@@ -381,12 +383,15 @@ pub fn refuse(path: &str, refusal: Refusal) -> Reply {
             Refusal::MethodNotAllowed => SovosError::MethodNotAllowed,
             Refusal::RequestTimeout => SovosError::RequestTimeout,
             Refusal::PayloadTooLarge => SovosError::PayloadTooLarge,
+            // A body that cannot be read binds to nothing: MesConsulta is missing.
+            Refusal::MalformedBody => SovosError::MesConsultaInvalido,
         }),
         Some(Provider::Afacturar) => afacturar::error_reply(match refusal {
             Refusal::NotFound => AfacturarError::Table(404),
             Refusal::MethodNotAllowed => AfacturarError::Table(405),
             Refusal::RequestTimeout => AfacturarError::RequestTimeout,
             Refusal::PayloadTooLarge => AfacturarError::PayloadTooLarge,
+            Refusal::MalformedBody => AfacturarError::Table(400),
         }),
         None if refusal == Refusal::NotFound => Reply::json(
             404,
@@ -400,11 +405,12 @@ pub fn refuse(path: &str, refusal: Refusal) -> Reply {
         None => afacturar::error_reply(match refusal {
             Refusal::RequestTimeout => AfacturarError::RequestTimeout,
             Refusal::PayloadTooLarge => AfacturarError::PayloadTooLarge,
+            Refusal::MalformedBody => AfacturarError::Table(400),
             _ => AfacturarError::Table(405),
         }),
     };
     match refusal {
-        Refusal::RequestTimeout | Refusal::PayloadTooLarge => {
+        Refusal::RequestTimeout | Refusal::PayloadTooLarge | Refusal::MalformedBody => {
             reply.with_header(header::CONNECTION, HeaderValue::from_static("close"))
         }
         Refusal::NotFound | Refusal::MethodNotAllowed => reply,

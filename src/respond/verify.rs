@@ -287,7 +287,16 @@ pub fn verify_as(
                     format!("documented as application/json, got `{media}`"),
                 );
             }
-            match serde_json::from_slice::<Value>(body) {
+            let parsed =
+                if crate::contract::json_value_bound(body) > crate::contract::MAX_DOCUMENT_VALUES {
+                    Err(format!(
+                        "more than {} JSON values: not read (the fake's bound)",
+                        crate::contract::MAX_DOCUMENT_VALUES
+                    ))
+                } else {
+                    serde_json::from_slice::<Value>(body).map_err(|error| error.to_string())
+                };
+            match parsed {
                 Err(error) => {
                     verdict.push("body", "json", format!("not JSON: {error}"));
                     verdict.parsed = Some(Parsed::NotJson);

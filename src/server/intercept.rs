@@ -32,7 +32,19 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     let server = &state.config().server;
     let bytes = match read_body(body, server.body_limit(), server.read_timeout()).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => return into_response(respond::refuse(&path, Refusal::PayloadTooLarge)),
+        Ok(Err(error)) => {
+            // Over the limit is 413; a body that breaks HTTP (a bad chunk size) is 400.
+            let too_large = error
+                .into_inner()
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            let refusal = if too_large {
+                Refusal::PayloadTooLarge
+            } else {
+                Refusal::MalformedBody
+            };
+            return into_response(respond::refuse(&path, refusal));
+        }
         Err(_) => return into_response(respond::refuse(&path, Refusal::RequestTimeout)),
     };
     let operation = Operation::from_path(&path);
@@ -68,7 +80,15 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
             (Some(_), true) => JournalVerdict::Conforms,
             (Some(_), false) => JournalVerdict::Violates,
         },
-        violations: std::mem::take(&mut verdict.findings),
+        findings_omitted: verdict
+            .findings
+            .len()
+            .saturating_sub(super::journal::MAX_FINDINGS_KEPT),
+        violations: {
+            let mut findings = std::mem::take(&mut verdict.findings);
+            findings.truncate(super::journal::MAX_FINDINGS_KEPT);
+            findings
+        },
         status: 0,
         scenario: None,
         near_miss: near,
@@ -76,7 +96,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         body: journal_text(&bytes[..bytes.len().min(JOURNAL_BODY_LIMIT)]),
     };
     if !entry.violations.is_empty() {
-        tracing::warn!(method = %entry.method, path = %entry.path, findings = entry.violations.len(), "request breaks the contract");
+        tracing::warn!(method = %entry.method, path = %entry.path, findings = entry.violations.len() + entry.findings_omitted, "request breaks the contract");
     }
 
     let control = parts.extensions.get::<ConnectionControl>().cloned();

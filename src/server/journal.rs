@@ -49,8 +49,11 @@ pub struct JournalEntry {
     pub content_type: Option<String>,
     /// `conforms`, `violates`, or `unknown` (no documented operation).
     pub verdict: Verdict,
-    /// Every contract finding.
+    /// The contract findings: the first [`MAX_FINDINGS_KEPT`] of them.
     pub violations: Vec<Finding>,
+    /// How many findings past the first [`MAX_FINDINGS_KEPT`] were not kept.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub findings_omitted: usize,
     /// The answer's HTTP status (0 when the connection was dropped by a fault).
     pub status: u16,
     /// The armed scenario that answered, if any.
@@ -61,6 +64,14 @@ pub struct JournalEntry {
     pub duration_ms: f64,
     /// The request body as text (lossy UTF-8, cut at 64 KiB).
     pub body: String,
+}
+
+/// The findings a journal entry keeps (and so a JUnit case, and the journal page): the rest
+/// are counted in `findings_omitted`, so that one request cannot fill the journal.
+pub const MAX_FINDINGS_KEPT: usize = 50;
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 /// What the journal concluded of a request.
@@ -138,6 +149,7 @@ impl JournalEntry {
             content_type: None,
             verdict,
             violations: Vec::new(),
+            findings_omitted: 0,
             status: 200,
             scenario: None,
             near_miss: None,
@@ -326,7 +338,7 @@ impl Summary {
             self.conforming += 1;
         } else {
             self.violating += 1;
-            self.violations += entry.violations.len().max(1) as u64;
+            self.violations += (entry.violations.len() + entry.findings_omitted).max(1) as u64;
         }
     }
 }
@@ -395,10 +407,17 @@ fn junit_case(xml: &mut String, entry: &JournalEntry) {
             near.differences.join("; ")
         );
     }
+    if entry.findings_omitted > 0 {
+        let _ = writeln!(
+            details,
+            "… and {} more finding(s), not kept",
+            entry.findings_omitted
+        );
+    }
     let _ = writeln!(
         xml,
         "      <failure message=\"{} contract violation(s)\" type=\"contract\">{}</failure>",
-        entry.violations.len().max(1),
+        (entry.violations.len() + entry.findings_omitted).max(1),
         escape(&details)
     );
     xml.push_str("    </testcase>\n");

@@ -575,3 +575,67 @@ async fn acuses_for_different_cufes_in_the_same_second_get_their_own_cude_and_xm
     assert!(cudes.iter().all(|c| c.len() == 96));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_body_with_a_bad_chunk_size_is_400_in_the_providers_format_and_only_an_oversize_one_413()
+{
+    let mut config = deterministic_config();
+    config.server.body_limit_bytes = Some(1024);
+    let fake = FakeProvider::start_with(config).await;
+    let address = fake.address();
+    let send = move |request: &'static [u8]| {
+        tokio::task::spawn_blocking(move || {
+            let mut stream = TcpStream::connect(address).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            stream.write_all(request).unwrap();
+            let mut answer = String::new();
+            let _ = stream.read_to_string(&mut answer);
+            answer
+        })
+    };
+    let bad_chunk = send(b"POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: x\r\nRCApiKey: k\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n").await.unwrap();
+    assert!(bad_chunk.starts_with("HTTP/1.1 400"), "{bad_chunk}");
+    assert!(bad_chunk.contains("\"Code\":\"400-001\""), "{bad_chunk}");
+    let afacturar = send(b"POST /api/radian/historico_eventos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\ncufe=\r\n0\r\n\r\n").await.unwrap();
+    assert!(afacturar.starts_with("HTTP/1.1 400"), "{afacturar}");
+    assert!(afacturar.contains("\"codigo_error\":400"), "{afacturar}");
+    let mut request = b"POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: x\r\nRCApiKey: k\r\nContent-Type: application/json\r\nContent-Length: 2000\r\n\r\n".to_vec();
+    request.extend(std::iter::repeat_n(b' ', 2000));
+    let oversize = send(Box::leak(request.into_boxed_slice())).await.unwrap();
+    assert!(oversize.starts_with("HTTP/1.1 413"), "{oversize}");
+}
+
+#[tokio::test]
+async fn a_data_document_with_a_huge_array_of_empty_events_is_answered_in_bounded_size() {
+    let fake = deterministic_fake().await;
+    // Each `{}` breaks two rules: 20,000 of them hold 40,000 violations.
+    let many = format!("{{\"evento\":[{}]}}", vec!["{}"; 20_000].join(","));
+    let body = acuse(&fake, many).await;
+    assert_eq!(body["codigo_error"], 400);
+    let resultado = body["resultado"].as_array().unwrap();
+    assert_eq!(
+        resultado.len(),
+        einvoice_mock::contract::MAX_REPORTED_VIOLATIONS
+    );
+    assert_eq!(resultado[0]["propiedad"], "generalidades");
+    // Past the value bound the document is not read at all (2 MiB of `{},`).
+    let huge = format!("{{\"evento\":[{}]}}", vec!["{}"; 700_000].join(","));
+    let body = acuse(&fake, huge).await;
+    assert_eq!(body["codigo_error"], 400);
+    assert_eq!(body["resultado"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(body["resultado"][0]["propiedad"], "data");
+    // The journal keeps a bounded number of findings per request, and counts the rest.
+    let journal: Value = client()
+        .get(format!("{}/__admin/requests", fake.uri()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = &journal["requests"][0];
+    assert_eq!(first["violations"].as_array().unwrap().len(), 50);
+    assert_eq!(first["findings_omitted"], 1000 - 50);
+}

@@ -313,6 +313,12 @@ pub fn resultado_for_form_error(error: &FormError) -> Vec<Value> {
             vec![json!({ "propiedad": "data", "descripcion": php_message })]
         }
         FormError::NotAForm(_) => Vec::new(),
+        // Not the provider's words: the real server's answer to such a document is unknown
+        // (contract note A47).
+        FormError::TooManyValues { limit } => vec![json!({
+            "propiedad": "data",
+            "descripcion": format!("The document holds more than {limit} JSON values; einvoice-mock does not validate documents this large"),
+        })],
     }
 }
 
