@@ -397,7 +397,18 @@ impl Checked {
                     }
                 }
                 for violation in payload {
-                    writeln!(out, "  {violation}")?;
+                    match operation.provider() {
+                        // Sovos's own words where a documented error stands for the finding.
+                        Provider::Sovos => {
+                            let path = violation.path.to_string();
+                            let path = if path.is_empty() { "/" } else { path.as_str() };
+                            let words = crate::render::sovos::errors::SovosError::finding(
+                                operation, violation,
+                            );
+                            writeln!(out, "  {path}: {words}")?;
+                        }
+                        Provider::Afacturar => writeln!(out, "  {violation}")?,
+                    }
                 }
                 Ok(())
             }

@@ -278,25 +278,28 @@ fn kind_of(t: jsonschema::JsonType) -> JsonKind {
 
 fn convert(error: &ValidationError<'_>, root: &Value, out: &mut Vec<Violation>) {
     let path = instance_path(error);
-    let message = error.to_string();
     let kind = match error.kind() {
         ValidationErrorKind::Required { property } => {
             let property = property.as_str().unwrap_or_default().to_owned();
+            let kind = ViolationKind::Required {
+                property: property.clone(),
+            };
             out.push(Violation {
-                path: path.child(PathSegment::Key(property.clone())),
-                message: format!("\"{property}\" is a required property"),
-                kind: ViolationKind::Required { property },
+                message: kind.describe(&path),
+                path: path.child(PathSegment::Key(property)),
+                kind,
             });
             return;
         }
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             for property in unexpected {
+                let kind = ViolationKind::AdditionalProperties {
+                    property: property.clone(),
+                };
                 out.push(Violation {
                     path: path.clone(),
-                    message: format!("Additional property \"{property}\" is not allowed"),
-                    kind: ViolationKind::AdditionalProperties {
-                        property: property.clone(),
-                    },
+                    message: kind.describe(&path),
+                    kind,
                 });
             }
             return;
@@ -358,8 +361,8 @@ fn convert(error: &ValidationError<'_>, root: &Value, out: &mut Vec<Violation>) 
         },
     };
     out.push(Violation {
+        message: kind.describe(&path),
         path,
         kind,
-        message,
     });
 }

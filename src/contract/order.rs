@@ -153,21 +153,23 @@ impl PropertyOrder {
                 return;
             }
             let path = InstancePath(path.to_vec());
+            let kind = ViolationKind::Type {
+                found: JsonKind::Number,
+                expected: vec![JsonKind::Integer],
+            };
             found.push(Violation {
+                message: kind.describe(&path),
                 path: path.clone(),
-                kind: ViolationKind::Type {
-                    found: JsonKind::Number,
-                    expected: vec![JsonKind::Integer],
-                },
-                message: format!("{value} is not of type \"integer\""),
+                kind,
             });
             if let Some(allowed) = schema.get("enum") {
+                let kind = ViolationKind::Enum {
+                    allowed: allowed.clone(),
+                };
                 found.push(Violation {
+                    message: kind.describe(&path),
                     path,
-                    kind: ViolationKind::Enum {
-                        allowed: allowed.clone(),
-                    },
-                    message: format!("{value} is not one of {allowed}"),
+                    kind,
                 });
             }
         });
@@ -193,12 +195,14 @@ impl PropertyOrder {
             if !matches!(format, "uri") || !value.is_number() {
                 return;
             }
+            let path = InstancePath(path.to_vec());
+            let kind = ViolationKind::Format {
+                format: format.to_owned(),
+            };
             out.push(Violation {
-                path: InstancePath(path.to_vec()),
-                kind: ViolationKind::Format {
-                    format: format.to_owned(),
-                },
-                message: format!("{value} is not a \"{format}\""),
+                message: kind.describe(&path),
+                path,
+                kind,
             });
         });
     }

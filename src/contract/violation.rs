@@ -224,8 +224,77 @@ pub struct Violation {
     /// What rule was broken.
     #[serde(flatten)]
     pub kind: ViolationKind,
-    /// A plain-English description.
+    /// The rule in plain English ([`ViolationKind::describe`]).
     pub message: String,
+}
+
+/// A value as a reader would write it: strings quoted, everything else as JSON.
+fn shown(value: &Value) -> String {
+    value.to_string()
+}
+
+impl ViolationKind {
+    /// The rule in plain language, naming the property where there is one: what `validate`,
+    /// the journal and JUnit show when no provider words the finding (never the validation
+    /// engine's own text).
+    pub fn describe(&self, path: &InstancePath) -> String {
+        let field = match path.segments().last() {
+            Some(PathSegment::Key(key)) => format!("`{key}`"),
+            Some(PathSegment::Index(index)) => format!("item {index}"),
+            None => "the document".to_owned(),
+        };
+        match self {
+            ViolationKind::Required { property } => format!("`{property}` is required"),
+            ViolationKind::AdditionalProperties { property } => {
+                format!("`{property}` is not a documented property here")
+            }
+            ViolationKind::Type { found, expected } => format!(
+                "{field} must be {}, not {}",
+                expected
+                    .iter()
+                    .map(|kind| kind.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                found.as_str()
+            ),
+            ViolationKind::Enum { allowed } => match allowed.as_array() {
+                Some(values) => format!(
+                    "{field} must be one of {}",
+                    values.iter().map(shown).collect::<Vec<_>>().join(", ")
+                ),
+                None => format!("{field} must be one of {}", shown(allowed)),
+            },
+            ViolationKind::Const { expected } => format!("{field} must be {}", shown(expected)),
+            ViolationKind::MinLength { limit } => {
+                format!("{field} must be at least {limit} characters long")
+            }
+            ViolationKind::MaxLength { limit } => {
+                format!("{field} must be at most {limit} characters long")
+            }
+            ViolationKind::Pattern { pattern } => format!("{field} must match {pattern}"),
+            ViolationKind::Format { format } => format!("{field} must be a valid {format}"),
+            ViolationKind::Minimum { limit } => format!("{field} must be at least {limit}"),
+            ViolationKind::Maximum { limit } => format!("{field} must be at most {limit}"),
+            ViolationKind::ExclusiveMinimum { limit } => {
+                format!("{field} must be greater than {limit}")
+            }
+            ViolationKind::ExclusiveMaximum { limit } => {
+                format!("{field} must be less than {limit}")
+            }
+            ViolationKind::MinItems { limit, found } => {
+                format!("{field} must hold at least {limit} item(s), it holds {found}")
+            }
+            ViolationKind::MaxItems { limit, found } => {
+                format!("{field} must hold at most {limit} item(s), it holds {found}")
+            }
+            ViolationKind::UniqueItems => format!("{field} must not repeat an item"),
+            ViolationKind::AnyOf | ViolationKind::OneOf => {
+                format!("{field} matches none of the documented shapes")
+            }
+            ViolationKind::Not => format!("{field} must not be sent"),
+            ViolationKind::Other { name } => format!("{field} breaks the rule `{name}`"),
+        }
+    }
 }
 
 impl Violation {
@@ -260,7 +329,7 @@ impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = self.path.to_string();
         let path = if path.is_empty() { "/" } else { &path };
-        write!(f, "{path}: {} ({})", self.message, self.keyword())
+        write!(f, "{path}: {}", self.message)
     }
 }
 

@@ -8,8 +8,10 @@ use serde_json::Value;
 
 use super::forms::{read_fields, FormBodyError};
 use crate::contract::{
-    parse_form, Contract, FormError, FormPayload, Operation, Provider, Violations,
+    parse_form, Contract, FormError, FormPayload, Operation, Provider, Violation, Violations,
 };
+use crate::render::afacturar::php_validator;
+use crate::render::sovos::errors::SovosError;
 
 /// One way a request breaks the documented contract.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -307,7 +309,7 @@ pub fn verify_as(
                         verdict.push(
                             location("", &violation.path.to_string()),
                             violation.keyword(),
-                            &violation.message,
+                            SovosError::finding(operation, violation),
                         );
                     }
                     verdict.parsed = Some(Parsed::Json {
@@ -319,6 +321,16 @@ pub fn verify_as(
         }
     }
     verdict
+}
+
+/// A finding as Afacturar words it: its PHP validator's `descripcion`, or for the
+/// legitimate-holder query (validated by Laravel, contract note A46) the plain rule.
+fn afacturar_words(operation: Operation, violation: &Violation, instance: &Value) -> String {
+    if operation == Operation::LectorCufeTenedorLegitimo {
+        violation.message.clone()
+    } else {
+        php_validator::descripcion(violation, Some(instance))
+    }
 }
 
 fn location(prefix: &str, pointer: &str) -> String {
@@ -363,7 +375,7 @@ fn verify_form(
                         verdict.push(
                             format!("form field {}", field.trim_start_matches('/')),
                             violation.keyword(),
-                            &violation.message,
+                            afacturar_words(operation, violation, &form.fields),
                         );
                     }
                 }
@@ -375,7 +387,7 @@ fn verify_form(
                     verdict.push(
                         location("data", &violation.path.to_string()),
                         violation.keyword(),
-                        &violation.message,
+                        afacturar_words(operation, violation, data),
                     );
                 }
             }

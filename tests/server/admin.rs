@@ -651,3 +651,51 @@ async fn the_journal_page_is_served_and_reads_the_admin_api() {
         "the page and the favicon are not provider requests"
     );
 }
+
+#[tokio::test]
+async fn the_journal_and_junit_word_findings_as_the_provider_never_as_the_engine() {
+    let fake = deterministic_fake().await;
+    let report = client()
+        .post(format!("{}/api/rest/Timbre/saldos/csv", fake.uri()))
+        .header("RCApiKey", "k")
+        .json(&json!({ "MesConsulta": "2019-11", "RFCConsulta": "AAA010101AAA" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(report.status(), 400);
+    let mut data: Value = serde_json::from_str(&ejemplo_1_with(&"1".repeat(96), None)).unwrap();
+    data["generalidades"]["tipo_ambiente_dian"] = json!(3);
+    acuse_request(&fake, data.to_string(), "t")
+        .send()
+        .await
+        .unwrap();
+    let journal = client()
+        .get(format!("{}/__admin/requests", fake.uri()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let junit = client()
+        .get(format!("{}/__admin/junit", fake.uri()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for text in [&journal, &junit] {
+        for word in ["(not)", "(enum)", "other candidates", "is not one of"] {
+            assert!(!text.contains(word), "`{word}` in:\n{text}");
+        }
+    }
+    assert!(
+        journal.contains("400-002: No es necesario mandar el 'RFCConsulta'"),
+        "{journal}"
+    );
+    assert!(
+        journal.contains("Does not have a value in the enumeration [1,2]"),
+        "{journal}"
+    );
+}

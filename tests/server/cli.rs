@@ -78,6 +78,12 @@ fn validate_json_prints_what_the_fake_answers_for_historico_and_a_whole_acuse_fo
     let body = answer("historico_eventos", "historico.json", r#"{"cufe":"abc"}"#);
     assert_eq!(body["codigo_error"], 12, "{body}");
     assert_eq!(body["resultado"], serde_json::json!([]), "{body}");
+    // Seed 001's own CUFE (95 characters: it breaks the contract) has the seed's history in
+    // the embedded configuration, and the fake answers it: so does validate.
+    let seed_001 = r#"{"cufe":"aadd9b013437bb072b6d2d99773368992e4678499d6123456e7cea9653c585dda585cfb89f177133165def832852137"}"#;
+    let body = answer("historico_eventos", "seed001.json", seed_001);
+    assert_eq!(body["codigo_error"], 0, "{body}");
+    assert_eq!(body["resultado"].as_array().unwrap().len(), 3, "{body}");
 
     let data = std::fs::read_to_string(fixture_path(
         "afacturar/acuse_recibo_fev.data/invalid/seed_003_apellido_en_vez_de_apellidos.json",
@@ -689,4 +695,52 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .build()
         .unwrap()
         .block_on(future)
+}
+
+/// Texts of the validation engine that no user should read in a finding.
+const ENGINE_WORDS: [&str; 4] = ["(not)", "(enum)", "other candidates", "is not one of"];
+
+fn assert_in_provider_words(text: &str) {
+    for word in ENGINE_WORDS {
+        assert!(!text.contains(word), "`{word}` in:\n{text}");
+    }
+}
+
+#[test]
+fn validate_words_findings_as_the_provider_or_in_plain_language_never_as_the_engine() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-words-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let report = write(
+        "report.json",
+        r#"{"MesConsulta": "2019-11", "RFCConsulta": "AAA010101AAA"}"#,
+    );
+    let (code, stdout, _) = run(&["validate", "saldos_csv", &report]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.contains("400-002: No es necesario mandar el 'RFCConsulta'"),
+        "{stdout}"
+    );
+    assert_in_provider_words(&stdout);
+    let mut data: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture_path(
+            "afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    data["evento"][0]["quien_recibio_documento"]["tipo_identificacion"] = serde_json::json!(0);
+    data["generalidades"]["tipo_ambiente_dian"] = serde_json::json!(3);
+    let acuse = write("acuse.json", &data.to_string());
+    let (code, stdout, _) = run(&["validate", "acuse_recibo_fev", &acuse]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("must be one of 11, 12, 13"), "{stdout}");
+    assert_in_provider_words(&stdout);
+    let (_, stdout, _) = run(&["validate", "acuse_recibo_fev", "--format", "json", &acuse]);
+    assert_in_provider_words(&stdout);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::contract::{Operation, PathSegment, ViolationKind, Violations};
+use crate::contract::{Operation, PathSegment, Violation, ViolationKind, Violations};
 use crate::domain::sovos::ledger::QueryError;
 
 /// Every error Sovos documents (seed 002, "Response Codes").
@@ -139,20 +139,42 @@ impl SovosError {
     pub fn for_violations(operation: Operation, violations: &Violations) -> Option<SovosError> {
         let mut found = None;
         for violation in violations {
-            let field = match (&violation.kind, violation.path.segments().first()) {
-                (_, Some(PathSegment::Key(key))) => key.as_str(),
-                (ViolationKind::Required { property }, None) => property.as_str(),
-                _ => "MesConsulta",
-            };
-            let error = match field {
-                "RFCConsulta" if operation == Operation::Saldos => SovosError::RfcNoRegistrado,
-                "RFCConsulta" => SovosError::RfcNoNecesario,
-                "MesConsulta" => return Some(SovosError::MesConsultaInvalido),
-                _ => continue,
-            };
-            found.get_or_insert(error);
+            match SovosError::for_violation(operation, violation) {
+                Some(SovosError::MesConsultaInvalido) => {
+                    return Some(SovosError::MesConsultaInvalido)
+                }
+                Some(error) => {
+                    found.get_or_insert(error);
+                }
+                None => {}
+            }
         }
         found
+    }
+
+    /// The documented error one violation stands for on `operation`, if any.
+    pub fn for_violation(operation: Operation, violation: &Violation) -> Option<SovosError> {
+        let field = match (&violation.kind, violation.path.segments().first()) {
+            (_, Some(PathSegment::Key(key))) => key.as_str(),
+            (ViolationKind::Required { property }, None) => property.as_str(),
+            _ => "MesConsulta",
+        };
+        match field {
+            "RFCConsulta" if operation == Operation::Saldos => Some(SovosError::RfcNoRegistrado),
+            "RFCConsulta" => Some(SovosError::RfcNoNecesario),
+            "MesConsulta" => Some(SovosError::MesConsultaInvalido),
+            _ => None,
+        }
+    }
+
+    /// A finding as Sovos words it: the documented error's code and message where one
+    /// stands for it (`400-001: 'MesConsulta' se encuentra …`), otherwise the rule in plain
+    /// language (Sovos documents no code for an undocumented field).
+    pub fn finding(operation: Operation, violation: &Violation) -> String {
+        match SovosError::for_violation(operation, violation) {
+            Some(error) => format!("{}: {}", error.code(), error.message()),
+            None => violation.message.clone(),
+        }
     }
 }
 
