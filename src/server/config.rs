@@ -30,6 +30,10 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Connections open at once by default: under the 1,024 descriptors a default `ulimit -n`
+/// allows, with room for the listener, the database and the logs.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+
 /// Everything `serve` can be told.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +79,9 @@ pub struct ServerConfig {
     /// How many requests the journal keeps (default 1,000), and separately how many
     /// contract-breaking ones; the totals count every request.
     pub journal_capacity: Option<usize>,
+    /// How many connections may be open at once (default 1,000); past it new connections are
+    /// closed as soon as they are accepted while the open ones go on being served.
+    pub max_connections: Option<usize>,
 }
 
 impl ServerConfig {
@@ -88,6 +95,11 @@ impl ServerConfig {
         self.journal_capacity
             .unwrap_or(super::journal::DEFAULT_JOURNAL_CAPACITY)
             .max(1)
+    }
+
+    /// The connection cap in force.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS)
     }
 
     /// The read timeout in force.
@@ -339,6 +351,16 @@ impl Config {
                     "server.fixed_tiempo_ejecucion must be a non-negative number, got {t}"
                 )));
             }
+        }
+        if self.server.max_connections == Some(0) {
+            return Err(ConfigError::Invalid(
+                "server.max_connections must be at least 1".into(),
+            ));
+        }
+        if self.server.read_timeout_ms == Some(0) {
+            return Err(ConfigError::Invalid(
+                "server.read_timeout_ms must be at least 1".into(),
+            ));
         }
         if self.server.journal_capacity == Some(0) {
             return Err(ConfigError::Invalid(

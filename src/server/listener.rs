@@ -1,11 +1,22 @@
 //! The accept loop. axum's own `serve` cannot drop one connection on purpose; the
 //! `connection_reset` and `empty_response` faults need to, so each connection gets a
 //! [`ConnectionControl`] in its requests' extensions.
+//!
+//! Every connection has a deadline in every phase (issue 15): its socket is wrapped in a
+//! [`Deadline`] that cuts it off when nothing is read or written for `read_timeout` while no
+//! request is being handled — a client that sends nothing, half an HTTP/2 preface or half a TLS
+//! handshake, an idle HTTP/2 connection, a keep-alive connection left open, a client that stops
+//! reading its answer. Requests themselves are bounded by the body reads of `intercept` and the
+//! admin guard. At most `max_connections` are open at once; past that new ones are closed as
+//! soon as they are accepted, and the established ones go on being served.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -13,7 +24,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
@@ -22,10 +34,55 @@ use tower::ServiceExt;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connection-level limits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
-    /// How long a client may take to send its request headers.
+    /// How long a client may take to send its request headers, and how long a connection may
+    /// go without reading or writing a byte while no request is being handled.
     pub header_read_timeout: Duration,
+    /// How many connections may be open at once.
+    pub max_connections: usize,
+    /// Where the counts go (shared with the state, for `/__admin/health`).
+    pub stats: Arc<ConnectionStats>,
+}
+
+/// What the accept loop counts, and the address it listens on.
+#[derive(Debug, Default)]
+pub struct ConnectionStats {
+    open: AtomicUsize,
+    refused: AtomicU64,
+    timed_out: AtomicU64,
+    local: OnceLock<SocketAddr>,
+}
+
+impl ConnectionStats {
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed unserved because `max_connections` were open.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Connections cut off by their deadline.
+    pub fn timed_out(&self) -> u64 {
+        self.timed_out.load(Ordering::Relaxed)
+    }
+
+    /// The address the fake listens on, once it does.
+    pub fn local_address(&self) -> Option<SocketAddr> {
+        self.local.get().copied()
+    }
+}
+
+/// One open connection, counted until dropped.
+struct Open(Arc<ConnectionStats>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A handle on the connection a request arrived on.
@@ -73,6 +130,13 @@ pub async fn serve(
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS);
+    if let Ok(local) = listener.local_addr() {
+        let _ = limits.stats.local.set(local);
+    }
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -88,13 +152,35 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let stats = &limits.stats;
+        if stats.open.fetch_add(1, Ordering::Relaxed) >= limits.max_connections {
+            stats.open.fetch_sub(1, Ordering::Relaxed);
+            if stats.refused.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    "connection refused: server.max_connections are open (logged once; \
+                     /__admin/health counts them)"
+                );
+            }
+            // Closed unanswered; the clients already connected go on being served.
+            drop(stream);
+            continue;
+        }
+        let open = Open(Arc::clone(stats));
         let _ = stream.set_nodelay(true);
         let control = ConnectionControl {
             abort: Arc::default(),
             reset: Arc::default(),
             peer,
         };
-        let socket = socket2::SockRef::from(&stream).try_clone().ok();
+        let active = Arc::new(AtomicUsize::new(0));
+        let io = Deadline::new(
+            stream,
+            limits.header_read_timeout,
+            Arc::clone(&active),
+            Arc::clone(&control.reset),
+            Arc::clone(stats),
+        );
         let service = app.clone().map_request({
             let control = control.clone();
             move |mut request: axum::extract::Request<hyper::body::Incoming>| {
@@ -102,17 +188,23 @@ pub async fn serve(
                 request
             }
         });
+        let service = Handling {
+            inner: service,
+            active,
+        };
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
         tokio::spawn(async move {
             match tls {
-                None => drive(builder, watcher, stream, service, control, socket).await,
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => drive(builder, watcher, stream, service, control, socket).await,
+                None => drive(builder, watcher, io, service, control).await,
+                // The handshake reads and writes through the deadline too.
+                Some(acceptor) => match acceptor.accept(io).await {
+                    Ok(stream) => drive(builder, watcher, stream, service, control).await,
                     Err(error) => tracing::debug!(%error, "TLS handshake failed"),
                 },
             }
+            drop(open);
         });
     }
     drop(listener);
@@ -125,6 +217,9 @@ pub async fn serve(
     Ok(())
 }
 
+/// Streams one HTTP/2 client may have open at once.
+const MAX_STREAMS: u32 = 128;
+
 /// Serves one connection until it ends or a fault asks to drop it.
 async fn drive<I, S>(
     builder: Builder<TokioExecutor>,
@@ -132,9 +227,8 @@ async fn drive<I, S>(
     io: I,
     service: S,
     control: ConnectionControl,
-    socket: Option<socket2::Socket>,
 ) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: tower::Service<
             axum::extract::Request<hyper::body::Incoming>,
             Response = axum::response::Response,
@@ -153,15 +247,200 @@ async fn drive<I, S>(
                 tracing::debug!(%error, "connection ended with an error");
             }
         }
-        () = control.abort.notified() => {
-            if control.reset.load(Ordering::SeqCst) {
-                if let Some(socket) = &socket {
-                    // Linger 0: closing sends RST instead of FIN.
-                    let _ = socket.set_linger(Some(Duration::ZERO));
-                }
-            }
-            // Dropping the connection (and the clone) closes the socket unanswered.
+        // Dropping the connection closes the socket unanswered; `Deadline`'s drop sets linger 0
+        // first when the fault asked for a reset.
+        () = control.abort.notified() => {}
+    }
+}
+
+/// The service of one connection: counts the requests being handled, during which the
+/// connection's idle deadline does not apply (a handler may take its time: a delay scenario).
+#[derive(Debug, Clone)]
+struct Handling<S> {
+    inner: S,
+    active: Arc<AtomicUsize>,
+}
+
+/// Decrements the count of requests being handled when the response (or its failure) is in.
+struct Active(Arc<AtomicUsize>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<S, R> tower::Service<R> for Handling<S>
+where
+    S: tower::Service<R>,
+    S::Future: Send + 'static,
+    S::Response: 'static,
+    S::Error: 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        self.active.fetch_add(1, Ordering::Relaxed);
+        let guard = Active(Arc::clone(&self.active));
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let response = future.await;
+            drop(guard);
+            response
+        })
+    }
+}
+
+/// A connection's socket with a deadline: reading or writing fails with `TimedOut` once nothing
+/// moved for `timeout` while no request is being handled. It owns the only descriptor of the
+/// socket (no clone kept for `SO_LINGER`): when a fault asked for a reset, its drop sets
+/// linger 0 so that closing sends RST.
+pub(crate) struct Deadline {
+    stream: TcpStream,
+    timeout: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+    /// A byte moved since the timer was last armed.
+    moved: bool,
+    active: Arc<AtomicUsize>,
+    reset: Arc<AtomicBool>,
+    stats: Arc<ConnectionStats>,
+}
+
+impl Deadline {
+    fn new(
+        stream: TcpStream,
+        timeout: Duration,
+        active: Arc<AtomicUsize>,
+        reset: Arc<AtomicBool>,
+        stats: Arc<ConnectionStats>,
+    ) -> Deadline {
+        Deadline {
+            stream,
+            timeout,
+            timer: Box::pin(tokio::time::sleep(timeout)),
+            moved: false,
+            active,
+            reset,
+            stats,
         }
     }
-    drop(socket);
+
+    /// Called when the socket is not ready: `Err` once the deadline passed with no request
+    /// being handled; otherwise the timer is armed to wake the connection at the deadline.
+    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if std::mem::take(&mut self.moved) {
+            self.rearm();
+        }
+        loop {
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return Ok(());
+            }
+            if self.active.load(Ordering::Relaxed) == 0 {
+                self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "nothing read or written within server.read_timeout_ms",
+                ));
+            }
+            // A request is being handled: the deadline starts again from now.
+            self.rearm();
+        }
+    }
+
+    fn rearm(&mut self) {
+        let at = tokio::time::Instant::now() + self.timeout;
+        self.timer.as_mut().reset(at);
+    }
+}
+
+impl AsyncRead for Deadline {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.stream).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    self.moved = true;
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending => match self.check(cx) {
+                Ok(()) => Poll::Pending,
+                Err(error) => Poll::Ready(Err(error)),
+            },
+        }
+    }
+}
+
+impl AsyncWrite for Deadline {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.stream).poll_write(cx, bytes) {
+            Poll::Ready(result) => {
+                self.moved = true;
+                Poll::Ready(result)
+            }
+            Poll::Pending => match self.check(cx) {
+                Ok(()) => Poll::Pending,
+                Err(error) => Poll::Ready(Err(error)),
+            },
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.stream).poll_write_vectored(cx, bufs) {
+            Poll::Ready(result) => {
+                self.moved = true;
+                Poll::Ready(result)
+            }
+            Poll::Pending => match self.check(cx) {
+                Ok(()) => Poll::Pending,
+                Err(error) => Poll::Ready(Err(error)),
+            },
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.stream).poll_shutdown(cx) {
+            Poll::Pending => match self.check(cx) {
+                Ok(()) => Poll::Pending,
+                Err(error) => Poll::Ready(Err(error)),
+            },
+            ready => ready,
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::SeqCst) {
+            // Linger 0: closing sends RST instead of FIN. On the one descriptor, just before
+            // it closes.
+            let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+        }
+    }
 }

@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 
 pub use config::{Config, ConfigError};
 pub use journal::JournalEntry;
-pub use listener::ConnectionControl;
+pub use listener::{ConnectionControl, ConnectionStats};
 pub use scenarios::{Fault, Scenario, ScenarioError, ScenarioSpec};
 pub use state::{AppState, Clock};
 
@@ -134,9 +134,7 @@ pub async fn serve_router_until(
     tls: Option<tls::Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = listener::Limits {
-        header_read_timeout: state.config().server.read_timeout(),
-    };
+    let limits = state.connection_limits();
     listener::serve(listener, router, limits, tls.map(|t| t.acceptor), shutdown).await
 }
 
@@ -147,9 +145,7 @@ pub async fn serve_tls_until(
     tls: tls::Tls,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = listener::Limits {
-        header_read_timeout: state.config().server.read_timeout(),
-    };
+    let limits = state.connection_limits();
     listener::serve(listener, app(state), limits, Some(tls.acceptor), shutdown).await
 }
 

@@ -162,14 +162,16 @@ pub fn credential(provider: Provider, headers: &HeaderMap) -> Option<&str> {
     }
 }
 
-/// Masks a secret for logs and the journal: all but the last four characters become `*`.
+/// Masks a secret for logs and the journal: all but the last four characters become `*`, and
+/// a secret shorter than 12 characters is masked whole (four characters of a short one are
+/// most of it).
 pub fn mask(secret: &str) -> String {
     let count = secret.chars().count();
-    let keep = count.saturating_sub(4);
+    let keep = if count >= 12 { 4 } else { 0 };
     secret
         .chars()
         .enumerate()
-        .map(|(i, c)| if i < keep { '*' } else { c })
+        .map(|(i, c)| if i < count - keep { '*' } else { c })
         .collect()
 }
 
@@ -351,7 +353,8 @@ mod tests {
     #[test]
     fn secrets_keep_only_their_last_four_characters() {
         assert_eq!(mask("token_cliente"), "*********ente");
-        assert_eq!(mask("abc"), "abc");
+        assert_eq!(mask("abc"), "***");
+        assert_eq!(mask("4chr"), "****");
         assert_eq!(mask(""), "");
     }
 }
