@@ -67,6 +67,13 @@ impl Tls {
         builder
             .create(dir)
             .map_err(|e| TlsError::Generate(format!("{}: {e}", dir.display())))?;
+        // A directory left by an earlier version may be wider.
+        #[cfg(unix)]
+        std::fs::set_permissions(
+            dir,
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+        )
+        .map_err(|e| TlsError::Generate(format!("{}: {e}", dir.display())))?;
         let certificate = dir.join("cert.pem");
         let key = dir.join("key.pem");
         std::fs::write(&certificate, generated.cert.pem())
@@ -80,8 +87,13 @@ impl Tls {
     /// unpredictable name and mode 0700 under the temporary directory, removed when the
     /// returned value drops (issue 15: a predictable `/tmp` path could be taken over first).
     pub fn private_dir() -> Result<tempfile::TempDir, TlsError> {
-        tempfile::Builder::new()
-            .prefix("einvoice-mock-tls-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("einvoice-mock-tls-");
+        #[cfg(unix)]
+        let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+        #[cfg(unix)]
+        builder.permissions(private);
+        builder
             .tempdir()
             .map_err(|e| TlsError::Generate(format!("temporary directory: {e}")))
     }

@@ -4,6 +4,7 @@ mod admin;
 mod afacturar;
 mod cli;
 mod fuzz;
+mod hardening;
 mod proxy;
 mod reliability;
 mod sovos;
