@@ -137,7 +137,10 @@ async fn a_connection_costs_the_fake_one_file_descriptor() {
     let added = open_descriptors() - before;
     // 50 client sockets in this process and 50 on the fake's side; a duplicated socket per
     // connection would make it 150.
-    assert!(added <= 50 + 50 + 5, "{added} descriptors for 50 connections");
+    assert!(
+        added <= 50 + 50 + 5,
+        "{added} descriptors for 50 connections"
+    );
     drop(clients);
     eventually("the fake closed them", || connections.open() == 0).await;
 }
@@ -248,7 +251,10 @@ async fn a_webhook_aimed_at_the_fakes_own_admin_api_is_never_sent() {
         let delivery = code_28_delivery(&fake, &hook).await;
         assert!(delivery["status"].is_null(), "{delivery}");
         assert!(
-            delivery["error"].as_str().unwrap().contains("the fake itself"),
+            delivery["error"]
+                .as_str()
+                .unwrap()
+                .contains("the fake itself"),
             "{delivery}"
         );
         assert_eq!(fake.state().events().history(&kept).len(), 1, "not reset");
@@ -289,7 +295,11 @@ async fn a_webhook_that_redirects_is_not_followed() {
     let delivery = code_28_delivery(&fake, &hook).await;
     assert_eq!(delivery["status"], 307, "{delivery}");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(followed.load(Ordering::SeqCst), 0, "the redirect was followed");
+    assert_eq!(
+        followed.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
 }
 
 /// Sends a raw HTTP/1.1 request and returns the status code.
@@ -329,7 +339,11 @@ fn journal_request(host: &str, token: Option<&str>) -> String {
 #[tokio::test]
 async fn a_page_of_another_origin_cannot_arm_a_scenario_without_a_token() {
     let fake = FakeProvider::start_with(deterministic_config()).await;
-    for origin in ["http://evil.example", "null", "http://127.0.0.1.evil.example"] {
+    for origin in [
+        "http://evil.example",
+        "null",
+        "http://127.0.0.1.evil.example",
+    ] {
         assert_eq!(raw_status(fake.address(), arm_request(origin)).await, 403);
     }
     assert!(fake.state().scenarios().list().is_empty(), "nothing armed");
@@ -422,7 +436,9 @@ async fn acuses_racing_resets_leave_memory_and_the_data_dir_agreeing() {
     let mut config = deterministic_config();
     config.server.data_dir = Some(dir.path().to_path_buf());
     let fake = FakeProvider::start_with(config).await;
-    let cufes: Vec<String> = (0..120u32).map(|i| format!("{:096x}", 0xabc000 + i)).collect();
+    let cufes: Vec<String> = (0..120u32)
+        .map(|i| format!("{:096x}", 0xabc000 + i))
+        .collect();
     let acuses = cufes.iter().map(|cufe| async {
         acuse(&fake, ejemplo_1_with(cufe, None), "token_cliente")
             .send()
@@ -480,7 +496,9 @@ fn a_webhook_password_appears_neither_in_the_logs_nor_in_the_journal() {
     let (journal, deliveries) = block_on(async {
         let http = client();
         http.post(format!("{url}/__admin/scenarios"))
-            .json(&json!({ "operation": "acuse_recibo_fev", "respond": "28", "webhook_delay_ms": 0 }))
+            .json(
+                &json!({ "operation": "acuse_recibo_fev", "respond": "28", "webhook_delay_ms": 0 }),
+            )
             .send()
             .await
             .unwrap();
@@ -556,7 +574,8 @@ fn serve_tls_without_a_data_dir_keeps_its_key_0600_in_a_private_directory() {
     let (mut first, mut second) = (String::new(), String::new());
     stdout.read_line(&mut first).unwrap();
     stdout.read_line(&mut second).unwrap();
-    let certificate = std::path::PathBuf::from(second.trim().strip_prefix("certificate: ").unwrap());
+    let certificate =
+        std::path::PathBuf::from(second.trim().strip_prefix("certificate: ").unwrap());
     let dir = certificate.parent().unwrap().to_path_buf();
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     let (dir_mode, key_mode) = (mode(&dir), mode(&dir.join("key.pem")));

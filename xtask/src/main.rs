@@ -9,11 +9,13 @@
 //! - `criterion`: the criterion benchmarks (`benches/validate.rs`, `benches/handlers.rs`).
 //! - `soak`: many concurrent clients on loopback for a bounded time (see `soak.rs`).
 //! - `fuzz`: the proptest fuzz targets of `tests/server/fuzz.rs`, with many more cases.
+//! - `attack`: the slow attacks of issue 15 against the release binary (see `attack.rs`).
 //!
 //! The command line is parsed into a [`Parsed`] before anything runs: `-h`/`--help` anywhere
 //! among a task's options prints its usage and does nothing else; a command line that does not
 //! parse exits with status 2 and a pointer to the help.
 
+mod attack;
 mod bench;
 mod http;
 mod server;
@@ -40,7 +42,9 @@ tasks:
                 arguments after `--` go to criterion
   soak          many concurrent clients on loopback across every operation and an armed
                 scenario, bounded in time; fails on any unexpected answer
-  fuzz          the fuzz targets (tests/server/fuzz.rs) with many more proptest cases";
+  fuzz          the fuzz targets (tests/server/fuzz.rs) with many more proptest cases
+  attack        the slow attacks of issue 15 (idle connections, long tokens, an unread stderr,
+                a restored data dir, long paths) on loopback; --short is the CI form";
 
 const CI_USAGE: &str = "usage: cargo xtask ci
 
@@ -50,8 +54,10 @@ is committed) — that is:
   cargo clippy --workspace --all-targets --locked -- -D warnings
   bash .ci/ui-check.sh
   cargo test --workspace --locked
+  cargo xtask attack --short
 .ci/ui-check.sh renders the journal page (/__admin/ui) in headless Chromium; when `chromium` is
-not installed it installs Debian's with apt-get, which needs root.
+not installed it installs Debian's with apt-get, which needs root. `cargo xtask attack --short`
+builds the release binary and runs the slow attacks of issue 15 (under 2 minutes).
 
 options:
   -h, --help    print this help";
@@ -76,13 +82,14 @@ options:
   -h, --help    print this help";
 
 /// Every task and its usage, in the order of the overview.
-const TASKS: [(&str, &str); 6] = [
+const TASKS: [(&str, &str); 7] = [
     ("ci", CI_USAGE),
     ("bench", bench::USAGE),
     ("bench-events", bench::EVENTS_USAGE),
     ("criterion", CRITERION_USAGE),
     ("soak", soak::USAGE),
     ("fuzz", FUZZ_USAGE),
+    ("attack", attack::USAGE),
 ];
 
 /// A known task's name and usage.
@@ -117,6 +124,7 @@ enum Task {
     /// The arguments after `--`, for criterion.
     Criterion(Vec<String>),
     Soak(soak::Options),
+    Attack(attack::Options),
     Fuzz {
         cases: u32,
     },
@@ -197,6 +205,9 @@ fn parse(args: &[String]) -> Result<Parsed, UsageError> {
             }
         },
         "soak" => Task::Soak(soak::Options::parse(options).map_err(|e| error(format!("{e:#}")))?),
+        "attack" => {
+            Task::Attack(attack::Options::parse(options).map_err(|e| error(format!("{e:#}")))?)
+        }
         "fuzz" => {
             let mut cases = 20_000;
             let mut options = options.iter();
@@ -266,13 +277,8 @@ fn run(task: Task) -> Result<()> {
             }
             cargo(&args)
         }
-        Task::Soak(options) => {
-            cargo(&["build", "--release", "--bin", "einvoice-mock"])?;
-            let binary = bench::target_dir(&workspace_root())
-                .join("release")
-                .join("einvoice-mock");
-            soak::run(&binary, &options)
-        }
+        Task::Soak(options) => soak::run(&release_binary()?, &options),
+        Task::Attack(options) => attack::run(&release_binary()?, &options),
         Task::Fuzz { cases } => {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args(["test", "--release", "--test", "integration", "fuzz"])
@@ -286,6 +292,14 @@ fn run(task: Task) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Builds the release binary of `einvoice-mock`, and its path.
+fn release_binary() -> Result<std::path::PathBuf> {
+    cargo(&["build", "--release", "--bin", "einvoice-mock"])?;
+    Ok(bench::target_dir(&workspace_root())
+        .join("release")
+        .join("einvoice-mock"))
 }
 
 /// Runs `cargo ARGS` in the workspace, failing when it fails.
@@ -474,6 +488,28 @@ mod tests {
             run(&["fuzz", "--cases", "7"]),
             Task::Fuzz { cases: 7 }
         ));
+    }
+
+    #[test]
+    fn attack_defaults_are_the_full_form_and_short_is_the_ci_form() {
+        let Task::Attack(options) = run(&["attack"]) else {
+            panic!("attack");
+        };
+        assert!(!options.short);
+        assert_eq!(options.events, 1_150_000);
+        let Task::Attack(options) = run(&["attack", "--short"]) else {
+            panic!("attack");
+        };
+        assert!(options.short);
+        assert_eq!(options.events, 30_000);
+        let Task::Attack(options) = run(&["attack", "--short", "--events", "1_000"]) else {
+            panic!("attack");
+        };
+        assert_eq!(options.events, 1_000);
+        assert!(usage_error(&["attack", "--events", "0"])
+            .message
+            .contains("positive"));
+        assert!(attack::USAGE.contains("(default 1150000, or 30000 with --short)"));
     }
 
     /// The commands of BENCHMARKS.md's "How to reproduce" and the README's run as written.
