@@ -3,10 +3,11 @@
 //! [`ConnectionControl`] in its requests' extensions.
 //!
 //! Every connection has a deadline in every phase (issue 15): its socket is wrapped in a
-//! [`Deadline`] that cuts it off when nothing is read or written for `read_timeout` while no
-//! request is being handled — a client that sends nothing, half an HTTP/2 preface or half a TLS
-//! handshake, an idle HTTP/2 connection, a keep-alive connection left open, a client that stops
-//! reading its answer. Requests themselves are bounded by the body reads of `intercept` and the
+//! [`Deadline`] that notes each byte read or written, and a watchdog beside the connection
+//! ([`idle`]) drops it when nothing moved for `read_timeout` while no request is being handled —
+//! a client that sends nothing, half an HTTP/2 preface or half a TLS handshake, an idle HTTP/2
+//! connection, a keep-alive connection left open, a client that stops reading its answer. The
+//! watchdog does not depend on the protocol polling the socket. Requests themselves are bounded by the body reads of `intercept` and the
 //! admin guard. At most `max_connections` are open at once; past that new ones are closed as
 //! soon as they are accepted, and the established ones go on being served.
 
@@ -173,14 +174,12 @@ pub async fn serve(
             reset: Arc::default(),
             peer,
         };
-        let active = Arc::new(AtomicUsize::new(0));
-        let io = Deadline::new(
+        let progress = Arc::new(Progress::new());
+        let io = Deadline {
             stream,
-            limits.header_read_timeout,
-            Arc::clone(&active),
-            Arc::clone(&control.reset),
-            Arc::clone(stats),
-        );
+            progress: Arc::clone(&progress),
+            reset: Arc::clone(&control.reset),
+        };
         let service = app.clone().map_request({
             let control = control.clone();
             move |mut request: axum::extract::Request<hyper::body::Incoming>| {
@@ -190,19 +189,30 @@ pub async fn serve(
         });
         let service = Handling {
             inner: service,
-            active,
+            progress: Arc::clone(&progress),
         };
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let timeout = limits.header_read_timeout;
+        let stats = Arc::clone(stats);
         tokio::spawn(async move {
-            match tls {
-                None => drive(builder, watcher, io, service, control).await,
-                // The handshake reads and writes through the deadline too.
-                Some(acceptor) => match acceptor.accept(io).await {
-                    Ok(stream) => drive(builder, watcher, stream, service, control).await,
-                    Err(error) => tracing::debug!(%error, "TLS handshake failed"),
-                },
+            let serving = async {
+                match tls {
+                    None => drive(builder, watcher, io, service, control).await,
+                    // The handshake is under the watchdog too.
+                    Some(acceptor) => match acceptor.accept(io).await {
+                        Ok(stream) => drive(builder, watcher, stream, service, control).await,
+                        Err(error) => tracing::debug!(%error, "TLS handshake failed"),
+                    },
+                }
+            };
+            tokio::select! {
+                () = serving => {}
+                () = idle(&progress, timeout) => {
+                    // Dropping the connection closes its socket.
+                    stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                }
             }
             drop(open);
         });
@@ -258,15 +268,16 @@ async fn drive<I, S>(
 #[derive(Debug, Clone)]
 struct Handling<S> {
     inner: S,
-    active: Arc<AtomicUsize>,
+    progress: Arc<Progress>,
 }
 
 /// Decrements the count of requests being handled when the response (or its failure) is in.
-struct Active(Arc<AtomicUsize>);
+struct Active(Arc<Progress>);
 
 impl Drop for Active {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -286,8 +297,8 @@ where
     }
 
     fn call(&mut self, request: R) -> Self::Future {
-        self.active.fetch_add(1, Ordering::Relaxed);
-        let guard = Active(Arc::clone(&self.active));
+        self.progress.active.fetch_add(1, Ordering::Relaxed);
+        let guard = Active(Arc::clone(&self.progress));
         let future = self.inner.call(request);
         Box::pin(async move {
             let response = future.await;
@@ -297,66 +308,56 @@ where
     }
 }
 
-/// A connection's socket with a deadline: reading or writing fails with `TimedOut` once nothing
-/// moved for `timeout` while no request is being handled. It owns the only descriptor of the
-/// socket (no clone kept for `SO_LINGER`): when a fault asked for a reset, its drop sets
-/// linger 0 so that closing sends RST.
-pub(crate) struct Deadline {
-    stream: TcpStream,
-    timeout: Duration,
-    timer: Pin<Box<tokio::time::Sleep>>,
-    /// A byte moved since the timer was last armed.
-    moved: bool,
-    active: Arc<AtomicUsize>,
-    reset: Arc<AtomicBool>,
-    stats: Arc<ConnectionStats>,
+/// When a connection last moved a byte, and how many of its requests are being handled.
+#[derive(Debug)]
+struct Progress {
+    origin: tokio::time::Instant,
+    /// Milliseconds from `origin` to the last byte read or written.
+    last: AtomicU64,
+    active: AtomicUsize,
 }
 
-impl Deadline {
-    fn new(
-        stream: TcpStream,
-        timeout: Duration,
-        active: Arc<AtomicUsize>,
-        reset: Arc<AtomicBool>,
-        stats: Arc<ConnectionStats>,
-    ) -> Deadline {
-        Deadline {
-            stream,
-            timeout,
-            timer: Box::pin(tokio::time::sleep(timeout)),
-            moved: false,
-            active,
-            reset,
-            stats,
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            origin: tokio::time::Instant::now(),
+            last: AtomicU64::new(0),
+            active: AtomicUsize::new(0),
         }
     }
 
-    /// Called when the socket is not ready: `Err` once the deadline passed with no request
-    /// being handled; otherwise the timer is armed to wake the connection at the deadline.
-    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        if std::mem::take(&mut self.moved) {
-            self.rearm();
-        }
-        loop {
-            if self.timer.as_mut().poll(cx).is_pending() {
-                return Ok(());
-            }
-            if self.active.load(Ordering::Relaxed) == 0 {
-                self.stats.timed_out.fetch_add(1, Ordering::Relaxed);
-                return Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "nothing read or written within server.read_timeout_ms",
-                ));
-            }
-            // A request is being handled: the deadline starts again from now.
-            self.rearm();
-        }
+    fn touch(&self) {
+        let now = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(now, Ordering::Relaxed);
     }
 
-    fn rearm(&mut self) {
-        let at = tokio::time::Instant::now() + self.timeout;
-        self.timer.as_mut().reset(at);
+    fn last(&self) -> tokio::time::Instant {
+        self.origin + Duration::from_millis(self.last.load(Ordering::Relaxed))
     }
+}
+
+/// Resolves once nothing moved on the connection for `timeout` while no request was being
+/// handled: the connection's deadline, whatever phase it is in. One timer per connection,
+/// moved once per `timeout` at most.
+async fn idle(progress: &Progress, timeout: Duration) {
+    loop {
+        tokio::time::sleep_until(progress.last() + timeout).await;
+        if progress.active.load(Ordering::Relaxed) > 0 {
+            // A handler may take its time (a delay scenario); its body reads have their own.
+            progress.touch();
+        } else if tokio::time::Instant::now() >= progress.last() + timeout {
+            return;
+        }
+    }
+}
+
+/// A connection's socket: notes each byte read or written for [`idle`]. It owns the only
+/// descriptor of the socket (no clone kept for `SO_LINGER`): when a fault asked for a reset,
+/// its drop sets linger 0 so that closing sends RST.
+pub(crate) struct Deadline {
+    stream: TcpStream,
+    progress: Arc<Progress>,
+    reset: Arc<AtomicBool>,
 }
 
 impl AsyncRead for Deadline {
@@ -366,18 +367,11 @@ impl AsyncRead for Deadline {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let before = buf.filled().len();
-        match Pin::new(&mut self.stream).poll_read(cx, buf) {
-            Poll::Ready(result) => {
-                if buf.filled().len() > before {
-                    self.moved = true;
-                }
-                Poll::Ready(result)
-            }
-            Poll::Pending => match self.check(cx) {
-                Ok(()) => Poll::Pending,
-                Err(error) => Poll::Ready(Err(error)),
-            },
+        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.progress.touch();
         }
+        polled
     }
 }
 
@@ -387,16 +381,11 @@ impl AsyncWrite for Deadline {
         cx: &mut Context<'_>,
         bytes: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.stream).poll_write(cx, bytes) {
-            Poll::Ready(result) => {
-                self.moved = true;
-                Poll::Ready(result)
-            }
-            Poll::Pending => match self.check(cx) {
-                Ok(()) => Poll::Pending,
-                Err(error) => Poll::Ready(Err(error)),
-            },
+        let polled = Pin::new(&mut self.stream).poll_write(cx, bytes);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.progress.touch();
         }
+        polled
     }
 
     fn poll_write_vectored(
@@ -404,16 +393,11 @@ impl AsyncWrite for Deadline {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match Pin::new(&mut self.stream).poll_write_vectored(cx, bufs) {
-            Poll::Ready(result) => {
-                self.moved = true;
-                Poll::Ready(result)
-            }
-            Poll::Pending => match self.check(cx) {
-                Ok(()) => Poll::Pending,
-                Err(error) => Poll::Ready(Err(error)),
-            },
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.progress.touch();
         }
+        polled
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -425,13 +409,7 @@ impl AsyncWrite for Deadline {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match Pin::new(&mut self.stream).poll_shutdown(cx) {
-            Poll::Pending => match self.check(cx) {
-                Ok(()) => Poll::Pending,
-                Err(error) => Poll::Ready(Err(error)),
-            },
-            ready => ready,
-        }
+        Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 }
 
