@@ -430,48 +430,52 @@ fn a_second_serve_on_one_data_dir_exits_2_naming_the_first_ones_pid() {
     assert_eq!(third.wait().unwrap().code(), Some(0));
 }
 
-#[tokio::test]
-async fn acuses_racing_resets_leave_memory_and_the_data_dir_agreeing() {
+#[test]
+fn events_racing_resets_leave_memory_and_the_data_dir_agreeing() {
+    use einvoice_mock::provider::afacturar::events::EventCode;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::RwLock;
     let dir = data_dir("reset-race");
     let mut config = deterministic_config();
     config.server.data_dir = Some(dir.path().to_path_buf());
-    let fake = FakeProvider::start_with(config).await;
-    let cufes: Vec<String> = (0..120u32)
-        .map(|i| format!("{:096x}", 0xabc000 + i))
-        .collect();
-    let acuses = cufes.iter().map(|cufe| async {
-        acuse(&fake, ejemplo_1_with(cufe, None), "token_cliente")
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    });
-    let resets = (0..12).map(|_| async {
-        client()
-            .post(format!("{}/__admin/reset", fake.uri()))
-            .send()
-            .await
-            .unwrap()
-            .status()
-    });
-    let (answers, resets) = tokio::join!(
-        futures_util::future::join_all(acuses),
-        futures_util::future::join_all(resets)
-    );
-    assert!(resets.iter().all(|s| *s == StatusCode::NO_CONTENT));
-    assert!(answers.iter().any(|a| a["codigo_error"] == 0));
+    let state = AppState::new(config).unwrap();
     let database = rusqlite::Connection::open(dir.path().join("einvoice-mock.sqlite3")).unwrap();
-    for cufe in &cufes {
-        let stored: i64 = database
-            .query_row("SELECT count(*) FROM events WHERE cufe = ?1", [cufe], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        let in_memory = fake.state().events().history(cufe).len();
-        assert_eq!(stored as usize, in_memory, "{cufe}: SQLite vs memory");
-    }
+    // Recorders hold the gate for reading around each event; after each reset the checker
+    // takes it for writing, so that it compares with nothing in flight.
+    let gate = RwLock::new(());
+    let stop = AtomicBool::new(false);
+    let next = AtomicU32::new(0);
+    let mut disagreements = Vec::new();
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let _recording = gate.read().unwrap();
+                    let cufe = format!("{:096x}", next.fetch_add(1, Ordering::Relaxed));
+                    state
+                        .record_event(&cufe, EventCode::AcuseRecibo, "830020470")
+                        .unwrap();
+                }
+            });
+        }
+        for round in 0..30 {
+            std::thread::sleep(Duration::from_millis(3));
+            state.reset().unwrap();
+            let _checking = gate.write().unwrap();
+            let stored: i64 = database
+                .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+                .unwrap();
+            let in_memory = state.events().len();
+            if stored as usize != in_memory {
+                disagreements.push(format!(
+                    "after reset {round}: {stored} events in SQLite, {in_memory} in memory"
+                ));
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    assert!(next.load(Ordering::Relaxed) > 30, "the recorders ran");
+    assert!(disagreements.is_empty(), "{disagreements:#?}");
 }
 
 #[tokio::test]
