@@ -408,6 +408,7 @@ mod tests {
                     "--log-level" => "debug",
                     "--out" => "report.md",
                     "--duration" => "5s",
+                    "--only" => "B,N",
                     _ => "3",
                 };
                 let parsed = match parse(&[task, option]) {
@@ -506,6 +507,14 @@ mod tests {
             panic!("attack");
         };
         assert_eq!(options.events, 1_000);
+        assert_eq!(options.only, ["B", "E", "M", "N", "O"]);
+        let Task::Attack(options) = run(&["attack", "--only", "b,N"]) else {
+            panic!("attack");
+        };
+        assert_eq!(options.only, ["B", "N"]);
+        assert!(usage_error(&["attack", "--only", "Z"])
+            .message
+            .contains("unknown attack `Z`"));
         assert!(usage_error(&["attack", "--events", "0"])
             .message
             .contains("positive"));
