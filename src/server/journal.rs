@@ -396,11 +396,20 @@ fn escape(text: &str) -> String {
     out
 }
 
+/// How much of a request's path the journal keeps (a 60 KiB path would cost 60 KiB per kept
+/// entry).
+const JOURNAL_PATH_LIMIT: usize = 4096;
+
 /// Credentials in URLs (a webhook's `user:password@`) masked in what the journal keeps: the
-/// body and the findings, which quote the values they judge (issue 15).
+/// body and the findings, which quote the values they judge (issue 15). Long paths are cut.
 fn mask_urls(entry: &mut JournalEntry) {
     use super::webhooks::mask_userinfo;
     use std::borrow::Cow;
+    let kept = prefix(&entry.path, JOURNAL_PATH_LIMIT).len();
+    if kept < entry.path.len() {
+        // A new string: `truncate` would keep the whole capacity.
+        entry.path = format!("{}…", &entry.path[..kept]);
+    }
     if let Cow::Owned(masked) = mask_userinfo(&entry.body) {
         entry.body = masked;
     }

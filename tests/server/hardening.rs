@@ -630,7 +630,10 @@ async fn a_60_kib_unknown_path_is_answered_and_its_near_miss_quoted_short() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let entry = fake.requests().pop().unwrap();
-    assert!(entry.path.len() < 4200, "the journal keeps 4 KiB of the path");
+    assert!(
+        entry.path.len() < 4200,
+        "the journal keeps 4 KiB of the path"
+    );
     assert!(entry.path.capacity() < 8192, "and no more memory for it");
     let near = entry.near_miss.unwrap();
     assert_eq!(near.expected, "POST /api/rest/Timbre/saldos");
