@@ -560,10 +560,10 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
                 let dir = match &args.data_dir {
                     Some(dir) => dir.join("tls"),
                     None => {
-                        let dir = std::env::temp_dir()
-                            .join(format!("einvoice-mock-tls-{}", std::process::id()));
-                        temporary_tls_dir = Some(Temporary(dir.clone()));
-                        dir
+                        let dir = Tls::private_dir()?;
+                        let path = dir.path().to_path_buf();
+                        temporary_tls_dir = Some(dir);
+                        path
                     }
                 };
                 Tls::self_signed(&dir, &args.host)?
@@ -590,7 +590,8 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
     tracing::info!(%address, "einvoice-mock serving");
     let router = match target {
         Some(target) => {
-            tracing::info!(%target, "proxying to the provider");
+            let shown = crate::server::webhooks::mask_userinfo(target.as_str());
+            tracing::info!(target = %shown, "proxying to the provider");
             crate::server::proxy::proxy_app(state.clone(), target)
         }
         None => crate::server::app(state.clone()),
@@ -604,6 +605,8 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
     tracing::info!(
         requests = summary.requests,
         violating = summary.violating,
+        log_lines_dropped =
+            crate::server::LOG_LINES_DROPPED.load(std::sync::atomic::Ordering::Relaxed),
         "stopped"
     );
     if let (Some(path), Some(Temporary(spool))) = (&args.junit, &junit_spool) {

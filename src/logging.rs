@@ -4,12 +4,15 @@
 //! request, and through a channel to a logging thread (tracing-appender) one wake-up per line;
 //! both showed in the profile of `cargo xtask bench`. Here a request appends its line to a
 //! shared buffer under a lock, and a thread writes the whole buffer every
-//! [`FLUSH_INTERVAL`] or as soon as it holds [`FLUSH_SIZE`] bytes. Nothing is dropped: past
-//! [`BLOCK_SIZE`] the writer that overflows writes the buffer itself (the requests wait for
-//! the log, as with a plain stderr), and dropping the [`FlushGuard`] writes what is left.
+//! [`FLUSH_INTERVAL`] or as soon as it holds [`FLUSH_SIZE`] bytes. Logging never blocks
+//! serving (issue 15): when stderr cannot keep up (a pipe nobody reads), the buffer stops at
+//! [`BLOCK_SIZE`] and the lines that do not fit are dropped and counted ([`dropped_lines`],
+//! shown by `/__admin/health` and at shutdown). Dropping the [`FlushGuard`] writes what is
+//! left, waiting at most [`EXIT_WAIT`] for a sink that does not take it.
 
 use std::cell::Cell;
 use std::io::{self, Write};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, UNIX_EPOCH};
@@ -27,8 +30,24 @@ use crate::domain::datetime_text;
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(25);
 /// A buffer this large is written without waiting for the interval.
 pub const FLUSH_SIZE: usize = 64 * 1024;
-/// A buffer this large is written by the request that fills it.
+/// A buffer this large takes no more lines: they are dropped and counted.
 pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
+/// How long the guard waits at exit for the last lines to be written.
+pub const EXIT_WAIT: Duration = Duration::from_secs(2);
+
+/// Lines dropped because the buffer was full, since the process started: the server's
+/// counter, which `/__admin/health` shows.
+use crate::server::LOG_LINES_DROPPED as DROPPED;
+
+/// How many log lines were dropped because stderr did not take them in time.
+pub fn dropped_lines() -> u64 {
+    DROPPED.load(Ordering::Relaxed)
+}
+
+fn count_dropped(bytes: &[u8]) {
+    let lines = memchr::memchr_iter(b'\n', bytes).count().max(1);
+    DROPPED.fetch_add(lines as u64, Ordering::Relaxed);
+}
 
 type Sink = Box<dyn Write + Send>;
 
@@ -43,6 +62,9 @@ struct Shared {
     output: Mutex<Output>,
     wake: Condvar,
     closed: Mutex<bool>,
+    /// Set by the flusher when it has written its last batch and returns.
+    finished: Mutex<bool>,
+    done: Condvar,
 }
 
 impl std::fmt::Debug for Shared {
@@ -108,6 +130,8 @@ impl BatchedWriter {
             }),
             wake: Condvar::new(),
             closed: Mutex::new(false),
+            finished: Mutex::new(false),
+            done: Condvar::new(),
         });
         let flusher = {
             let shared = Arc::clone(&shared);
@@ -133,6 +157,8 @@ impl BatchedWriter {
                     // Logging has nowhere to report its own failure.
                     let _ = shared.flush_buffer();
                     if closed {
+                        *lock(&shared.finished) = true;
+                        shared.done.notify_all();
                         return;
                     }
                 })
@@ -149,12 +175,16 @@ impl Write for BatchedWriter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let held = {
             let mut buffer = lock(&self.shared.buffer);
+            if buffer.len() + bytes.len() > BLOCK_SIZE {
+                // The sink does not keep up: the line goes, the request does not wait.
+                drop(buffer);
+                count_dropped(bytes);
+                return Ok(bytes.len());
+            }
             buffer.extend_from_slice(bytes);
             buffer.len()
         };
-        if held >= BLOCK_SIZE {
-            self.shared.flush_buffer()?;
-        } else if held >= FLUSH_SIZE && held - bytes.len() < FLUSH_SIZE {
+        if held >= FLUSH_SIZE && held - bytes.len() < FLUSH_SIZE {
             // Once, by the line that crosses the mark: a notify is a system call, and every
             // line until the flusher ran used to make one.
             self.shared.wake.notify_one();
@@ -181,7 +211,20 @@ impl Drop for FlushGuard {
         self.shared.wake.notify_one();
         match self.flusher.take() {
             Some(flusher) => {
-                let _ = flusher.join();
+                // Waits for the last batch, but not forever: a sink that takes nothing (a pipe
+                // nobody reads) must not keep the process from exiting.
+                let finished = lock(&self.shared.finished);
+                let (finished, _) = self
+                    .shared
+                    .done
+                    .wait_timeout_while(finished, EXIT_WAIT, |finished| !*finished)
+                    .unwrap_or_else(PoisonError::into_inner);
+                if *finished {
+                    drop(finished);
+                    let _ = flusher.join();
+                } else {
+                    count_dropped(&lock(&self.shared.buffer));
+                }
             }
             // No thread could be started: write the buffer here.
             None => {
@@ -431,6 +474,63 @@ mod tests {
                 (0..5_000).map(|i| format!("thread {t} line {i}")).collect();
             assert_eq!(own, expected, "thread {t}'s lines, in order");
         }
+    }
+
+    /// A sink that takes nothing until told to: stderr on a pipe nobody reads.
+    struct Stuck(Arc<(Mutex<bool>, Condvar)>);
+
+    impl Write for Stuck {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            let (open, wake) = &*self.0;
+            let mut open = lock(open);
+            while !*open {
+                open = wake.wait(open).unwrap();
+            }
+            Err(io::Error::other("closed"))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_sink_that_takes_nothing_neither_blocks_the_writers_nor_the_exit_and_drops_are_counted() {
+        let gate = Arc::new((Mutex::new(false), Condvar::new()));
+        let (mut writer, guard) = BatchedWriter::to(Box::new(Stuck(Arc::clone(&gate))));
+        let before = dropped_lines();
+        let line = vec![b'x'; 1023];
+        let writing = std::thread::spawn(move || {
+            // 12 MiB of lines: three times what the buffer holds, and the flusher is stuck.
+            for _ in 0..12 * 1024 {
+                writer.write_all(&line).unwrap();
+                writer.write_all(b"\n").unwrap();
+            }
+        });
+        // Generous: the writes are memory copies; a blocked writer would never finish.
+        for _ in 0..600 {
+            if writing.is_finished() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(writing.is_finished(), "writers blocked on a stuck sink");
+        writing.join().unwrap();
+        assert!(
+            dropped_lines() - before >= 4 * 1024,
+            "{}",
+            dropped_lines() - before
+        );
+        let exiting = std::thread::spawn(move || drop(guard));
+        for _ in 0..600 {
+            if exiting.is_finished() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(exiting.is_finished(), "the guard waited for ever");
+        let (open, wake) = &*gate;
+        *lock(open) = true;
+        wake.notify_all();
     }
 
     #[test]

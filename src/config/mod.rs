@@ -34,6 +34,21 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Connections open at once by default (lowered to fit a smaller `ulimit -n`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1_000;
+
+/// Descriptors kept for everything but connections (the listener, the runtime, the database,
+/// the logs, webhooks, and the one a refused connection takes for a moment).
+pub const RESERVED_DESCRIPTORS: usize = 64;
+
+/// The soft limit on open files of this process (`/proc/self/limits`, Linux), if known.
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    // `Max open files            1024                 524288               files`
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 /// Everything `serve` can be told.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +94,10 @@ pub struct ServerConfig {
     /// How many requests the journal keeps (default 1,000), and separately how many
     /// contract-breaking ones; the totals count every request.
     pub journal_capacity: Option<usize>,
+    /// How many connections may be open at once (default 1,000, or the open-file limit less 64
+    /// when that is lower); past it new connections are closed as soon as they are accepted
+    /// while the open ones go on being served.
+    pub max_connections: Option<usize>,
 }
 
 impl ServerConfig {
@@ -92,6 +111,16 @@ impl ServerConfig {
         self.journal_capacity
             .unwrap_or(DEFAULT_JOURNAL_CAPACITY)
             .max(1)
+    }
+
+    /// The connection cap in force: the configured one, or [`DEFAULT_MAX_CONNECTIONS`] lowered
+    /// to fit this process's open-file limit (`ulimit -n` less [`RESERVED_DESCRIPTORS`]).
+    pub fn max_connections(&self) -> usize {
+        self.max_connections.unwrap_or_else(|| {
+            open_file_limit().map_or(DEFAULT_MAX_CONNECTIONS, |limit| {
+                DEFAULT_MAX_CONNECTIONS.min(limit.saturating_sub(RESERVED_DESCRIPTORS).max(16))
+            })
+        })
     }
 
     /// The read timeout in force.
@@ -348,6 +377,16 @@ impl Config {
                 )));
             }
         }
+        if self.server.max_connections == Some(0) {
+            return Err(ConfigError::Invalid(
+                "server.max_connections must be at least 1".into(),
+            ));
+        }
+        if self.server.read_timeout_ms == Some(0) {
+            return Err(ConfigError::Invalid(
+                "server.read_timeout_ms must be at least 1".into(),
+            ));
+        }
         if self.server.journal_capacity == Some(0) {
             return Err(ConfigError::Invalid(
                 "server.journal_capacity must be at least 1".into(),
@@ -398,6 +437,28 @@ mod tests {
 
     fn refused(text: &str) -> String {
         chain(&Config::from_toml(text).unwrap_err())
+    }
+
+    #[test]
+    fn the_default_connection_cap_fits_the_open_file_limit() {
+        let cap = ServerConfig::default().max_connections();
+        assert!(cap <= DEFAULT_MAX_CONNECTIONS);
+        if let Some(limit) = open_file_limit() {
+            assert!(
+                cap + RESERVED_DESCRIPTORS <= limit.max(80),
+                "{cap} for {limit}"
+            );
+        }
+        let configured = ServerConfig {
+            max_connections: Some(5),
+            ..ServerConfig::default()
+        };
+        assert_eq!(configured.max_connections(), 5);
+        let error = refused("[server]\nmax_connections = 0\n");
+        assert!(
+            error.contains("max_connections must be at least 1"),
+            "{error}"
+        );
     }
 
     #[test]

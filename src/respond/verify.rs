@@ -167,15 +167,16 @@ pub fn credential(provider: Provider, headers: &HeaderMap) -> Option<&str> {
     }
 }
 
-/// Masks a secret for logs and the journal: all but the last four characters become `*`.
+/// Masks a secret for logs and the journal: all but the last four characters become `*`, and
+/// a secret shorter than 12 characters is masked whole (four characters of a short one are
+/// most of it). At most 16 `*` are written: a 60 KB token costs the journal 20 characters.
 pub fn mask(secret: &str) -> String {
+    const STARS: usize = 16;
     let count = secret.chars().count();
-    let keep = count.saturating_sub(4);
-    secret
-        .chars()
-        .enumerate()
-        .map(|(i, c)| if i < keep { '*' } else { c })
-        .collect()
+    let keep = if count >= 12 { 4 } else { 0 };
+    let mut masked = "*".repeat((count - keep).min(STARS));
+    masked.extend(secret.chars().skip(count - keep));
+    masked
 }
 
 fn media_type(headers: &HeaderMap) -> String {
@@ -407,7 +408,9 @@ mod tests {
     #[test]
     fn secrets_keep_only_their_last_four_characters() {
         assert_eq!(mask("token_cliente"), "*********ente");
-        assert_eq!(mask("abc"), "abc");
+        assert_eq!(mask("abc"), "***");
+        assert_eq!(mask("4chr"), "****");
+        assert_eq!(mask(&"t".repeat(60_000)), format!("{}tttt", "*".repeat(16)));
         assert_eq!(mask(""), "");
     }
 }

@@ -40,44 +40,156 @@ pub fn routes() -> Router<AppState> {
 /// Refuses admin calls from other hosts (unless allowed) and without the admin token (when
 /// one is set). Health checks are exempt from both: container runtimes probe from outside the
 /// container's loopback and cannot send a token, and the answer reveals nothing.
+///
+/// Without a token, a browser on the same machine is a loopback client too: a page of another
+/// origin could arm scenarios (a cross-origin `text/plain` POST needs no preflight) or, through
+/// DNS rebinding (`Host: rebind.evil.example` resolving to 127.0.0.1), read the journal. So,
+/// without a token, requests with an `Origin` that is not a loopback origin are refused, and
+/// so are requests whose `Host` is not a loopback name or address (unless
+/// `--admin-allow-remote`, where clients use the machine's other names; set a token there).
+///
+/// The body is read here, within `read_timeout_ms` and the admin body limit: an admin request
+/// that never finishes its body gets 408 instead of holding its connection (issue 15).
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let server = &state.config().server;
     let is_health = request.uri().path() == "/__admin/health";
     let remote = request
         .extensions()
         .get::<ConnectionControl>()
-        .is_some_and(|c| !c.peer().ip().is_loopback());
+        .is_some_and(|c| !is_loopback_ip(c.peer().ip()));
     if remote && !server.admin_allow_remote && !is_health {
         return error(
             StatusCode::FORBIDDEN,
             "the admin API answers loopback clients only (see --admin-allow-remote)",
         );
     }
-    if let Some(expected) = &server.admin_token {
-        let headers = request.headers();
-        let given = headers
-            .get("X-Admin-Token")
-            .and_then(|v| v.to_str().ok())
-            .or_else(|| {
-                headers
-                    .get(header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "))
-            });
-        // The page cannot send headers when opened in a browser: `?token=` is accepted there.
-        let from_query = request
-            .uri()
-            .query()
-            .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("token=")));
-        let given = given.or(from_query.filter(|_| request.uri().path() == "/__admin/ui"));
-        if !is_health && given != Some(expected.as_str()) {
+    match &server.admin_token {
+        Some(expected) => {
+            let headers = request.headers();
+            let given = headers
+                .get("X-Admin-Token")
+                .and_then(|v| v.to_str().ok())
+                .or_else(|| {
+                    headers
+                        .get(header::AUTHORIZATION)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.strip_prefix("Bearer "))
+                });
+            // The page cannot send headers when opened in a browser: `?token=` is accepted there.
+            let from_query = request
+                .uri()
+                .query()
+                .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("token=")));
+            let given = given.or(from_query.filter(|_| request.uri().path() == "/__admin/ui"));
+            if !is_health && !given.is_some_and(|given| same_secret(given, expected)) {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "the admin API needs the admin token (X-Admin-Token or Authorization: Bearer)",
+                );
+            }
+        }
+        None if !is_health => {
+            if let Some(refused) = foreign_origin_or_host(&request, server.admin_allow_remote) {
+                return error(StatusCode::FORBIDDEN, refused);
+            }
+        }
+        None => {}
+    }
+    let (parts, body) = request.into_parts();
+    let read = axum::body::to_bytes(body, ADMIN_BODY_LIMIT);
+    let body = match tokio::time::timeout(server.read_timeout(), read).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
             return error(
-                StatusCode::UNAUTHORIZED,
-                "the admin API needs the admin token (X-Admin-Token or Authorization: Bearer)",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("admin bodies are limited to {ADMIN_BODY_LIMIT} bytes"),
+            )
+        }
+        Err(_) => {
+            let mut response = error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive within server.read_timeout_ms",
             );
+            // The rest of the body was not read: the connection cannot be reused.
+            response.headers_mut().insert(
+                header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return response;
+        }
+    };
+    next.run(Request::from_parts(parts, axum::body::Body::from(body)))
+        .await
+}
+
+/// The largest admin request body (scenarios are small JSON documents).
+pub const ADMIN_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Whether `ip` is loopback, an IPv4-mapped IPv6 loopback (`::ffff:127.0.0.1`) included.
+pub fn is_loopback_ip(ip: std::net::IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
+/// Whether `host` (a `Host` header or URL host, with or without port and brackets) names this
+/// machine's loopback: `localhost`, `*.localhost`, `127.0.0.0/8`, `::1`, `::ffff:127.0.0.1`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        // `[::1]:8787`
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        // `localhost:8787`, `127.0.0.1`; a bare IPv6 address has more than one colon.
+        None if host.matches(':').count() == 1 => host.split(':').next().unwrap_or_default(),
+        None => host,
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(is_loopback_ip)
+}
+
+/// Why a request without a token is refused for its `Origin` or `Host`, if it is.
+fn foreign_origin_or_host(request: &Request, allow_remote: bool) -> Option<String> {
+    let headers = request.headers();
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default();
+        let host = origin
+            .split_once("://")
+            .map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+        if !host.is_some_and(is_loopback_host) {
+            return Some(format!(
+                "the admin API refuses pages of other origins (Origin `{origin}`) unless an \
+                 admin token is set (--admin-token)"
+            ));
         }
     }
-    next.run(request).await
+    if allow_remote {
+        return None;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    match host {
+        Some(host) if !is_loopback_host(host) => Some(format!(
+            "the admin API answers requests for loopback names only (Host `{host}`) unless an \
+             admin token is set (--admin-token)"
+        )),
+        _ => None,
+    }
+}
+
+/// Compares a given secret with the expected one in constant time: the SHA-256 digests of
+/// both, byte by byte without stopping at the first difference, so that the time taken says
+/// nothing about how much of a guess was right (nor its length).
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    use sha2::{Digest as _, Sha256};
+    let (a, b) = (
+        Sha256::digest(given.as_bytes()),
+        Sha256::digest(expected.as_bytes()),
+    );
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |difference, (x, y)| difference | (x ^ y))
+        == 0
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -94,8 +206,17 @@ async fn ui() -> Response {
         .into_response()
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+async fn health(State(state): State<AppState>) -> Json<Value> {
+    let connections = state.connections();
+    Json(json!({
+        "status": "ok",
+        "connections": {
+            "open": connections.open(),
+            "refused": connections.refused(),
+            "timed_out": connections.timed_out(),
+        },
+        "log_lines_dropped": super::LOG_LINES_DROPPED.load(std::sync::atomic::Ordering::Relaxed),
+    }))
 }
 
 /// Arms one scenario, or several given as an array.
@@ -274,5 +395,46 @@ async fn reset(State(state): State<AppState>) -> Response {
     match state.reset() {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admin_tokens_are_compared_by_digest_and_only_the_same_token_matches() {
+        assert!(same_secret("s3cret-token", "s3cret-token"));
+        for other in ["", "s3cret-toke", "s3cret-tokenX", "S3cret-token", "x"] {
+            assert!(!same_secret(other, "s3cret-token"), "{other}");
+        }
+    }
+
+    #[test]
+    fn loopback_names_and_addresses_are_recognised_with_or_without_ports() {
+        for host in [
+            "localhost",
+            "localhost:8787",
+            "app.localhost:1",
+            "127.0.0.1",
+            "127.1.2.3:80",
+            "[::1]:8787",
+            "::1",
+            "[::ffff:127.0.0.1]:8787",
+            "LOCALHOST.",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "rebind.evil.example",
+            "rebind.evil.example:8787",
+            "0.0.0.0:8787",
+            "10.0.0.1",
+            "[::]:1",
+            "localhost.evil.example",
+            "",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 }

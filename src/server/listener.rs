@@ -1,11 +1,23 @@
 //! The accept loop. axum's own `serve` cannot drop one connection on purpose; the
 //! `connection_reset` and `empty_response` faults need to, so each connection gets a
 //! [`ConnectionControl`] in its requests' extensions.
+//!
+//! Every connection has a deadline in every phase (issue 15): its socket is wrapped in a
+//! [`Deadline`] that notes each byte read or written, and a watchdog beside the connection
+//! ([`idle`]) drops it when nothing moved for `read_timeout` while no request is being handled —
+//! a client that sends nothing, half an HTTP/2 preface or half a TLS handshake, an idle HTTP/2
+//! connection, a keep-alive connection left open, a client that stops reading its answer. The
+//! watchdog does not depend on the protocol polling the socket. Requests themselves are bounded by the body reads of `intercept` and the
+//! admin guard. At most `max_connections` are open at once; past that new ones are closed as
+//! soon as they are accepted, and the established ones go on being served.
 
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -13,7 +25,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
@@ -22,10 +35,55 @@ use tower::ServiceExt;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connection-level limits.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
-    /// How long a client may take to send its request headers.
+    /// How long a client may take to send its request headers, and how long a connection may
+    /// go without reading or writing a byte while no request is being handled.
     pub header_read_timeout: Duration,
+    /// How many connections may be open at once.
+    pub max_connections: usize,
+    /// Where the counts go (shared with the state, for `/__admin/health`).
+    pub stats: Arc<ConnectionStats>,
+}
+
+/// What the accept loop counts, and the address it listens on.
+#[derive(Debug, Default)]
+pub struct ConnectionStats {
+    open: AtomicUsize,
+    refused: AtomicU64,
+    timed_out: AtomicU64,
+    local: OnceLock<SocketAddr>,
+}
+
+impl ConnectionStats {
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed unserved because `max_connections` were open.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Connections cut off by their deadline.
+    pub fn timed_out(&self) -> u64 {
+        self.timed_out.load(Ordering::Relaxed)
+    }
+
+    /// The address the fake listens on, once it does.
+    pub fn local_address(&self) -> Option<SocketAddr> {
+        self.local.get().copied()
+    }
+}
+
+/// One open connection, counted until dropped.
+struct Open(Arc<ConnectionStats>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// A handle on the connection a request arrived on.
@@ -73,6 +131,13 @@ pub async fn serve(
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS);
+    if let Ok(local) = listener.local_addr() {
+        let _ = limits.stats.local.set(local);
+    }
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -88,13 +153,33 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let stats = &limits.stats;
+        if stats.open.fetch_add(1, Ordering::Relaxed) >= limits.max_connections {
+            stats.open.fetch_sub(1, Ordering::Relaxed);
+            if stats.refused.fetch_add(1, Ordering::Relaxed) == 0 {
+                tracing::warn!(
+                    max_connections = limits.max_connections,
+                    "connection refused: server.max_connections are open (logged once; \
+                     /__admin/health counts them)"
+                );
+            }
+            // Closed unanswered; the clients already connected go on being served.
+            drop(stream);
+            continue;
+        }
+        let open = Open(Arc::clone(stats));
         let _ = stream.set_nodelay(true);
         let control = ConnectionControl {
             abort: Arc::default(),
             reset: Arc::default(),
             peer,
         };
-        let socket = socket2::SockRef::from(&stream).try_clone().ok();
+        let progress = Arc::new(Progress::new());
+        let io = Deadline {
+            stream,
+            progress: Arc::clone(&progress),
+            reset: Arc::clone(&control.reset),
+        };
         let service = app.clone().map_request({
             let control = control.clone();
             move |mut request: axum::extract::Request<hyper::body::Incoming>| {
@@ -102,17 +187,34 @@ pub async fn serve(
                 request
             }
         });
+        let service = Handling {
+            inner: service,
+            progress: Arc::clone(&progress),
+        };
         let builder = builder.clone();
         let watcher = graceful.watcher();
         let tls = tls.clone();
+        let timeout = limits.header_read_timeout;
+        let stats = Arc::clone(stats);
         tokio::spawn(async move {
-            match tls {
-                None => drive(builder, watcher, stream, service, control, socket).await,
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(stream) => drive(builder, watcher, stream, service, control, socket).await,
-                    Err(error) => tracing::debug!(%error, "TLS handshake failed"),
-                },
+            let serving = async {
+                match tls {
+                    None => drive(builder, watcher, io, service, control).await,
+                    // The handshake is under the watchdog too.
+                    Some(acceptor) => match acceptor.accept(io).await {
+                        Ok(stream) => drive(builder, watcher, stream, service, control).await,
+                        Err(error) => tracing::debug!(%error, "TLS handshake failed"),
+                    },
+                }
+            };
+            tokio::select! {
+                () = serving => {}
+                () = idle(&progress, timeout) => {
+                    // Dropping the connection closes its socket.
+                    stats.timed_out.fetch_add(1, Ordering::Relaxed);
+                }
             }
+            drop(open);
         });
     }
     drop(listener);
@@ -125,6 +227,9 @@ pub async fn serve(
     Ok(())
 }
 
+/// Streams one HTTP/2 client may have open at once.
+const MAX_STREAMS: u32 = 128;
+
 /// Serves one connection until it ends or a fault asks to drop it.
 async fn drive<I, S>(
     builder: Builder<TokioExecutor>,
@@ -132,9 +237,8 @@ async fn drive<I, S>(
     io: I,
     service: S,
     control: ConnectionControl,
-    socket: Option<socket2::Socket>,
 ) where
-    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: tower::Service<
             axum::extract::Request<hyper::body::Incoming>,
             Response = axum::response::Response,
@@ -153,15 +257,168 @@ async fn drive<I, S>(
                 tracing::debug!(%error, "connection ended with an error");
             }
         }
-        () = control.abort.notified() => {
-            if control.reset.load(Ordering::SeqCst) {
-                if let Some(socket) = &socket {
-                    // Linger 0: closing sends RST instead of FIN.
-                    let _ = socket.set_linger(Some(Duration::ZERO));
-                }
-            }
-            // Dropping the connection (and the clone) closes the socket unanswered.
+        // Dropping the connection closes the socket unanswered; `Deadline`'s drop sets linger 0
+        // first when the fault asked for a reset.
+        () = control.abort.notified() => {}
+    }
+}
+
+/// The service of one connection: counts the requests being handled, during which the
+/// connection's idle deadline does not apply (a handler may take its time: a delay scenario).
+#[derive(Debug, Clone)]
+struct Handling<S> {
+    inner: S,
+    progress: Arc<Progress>,
+}
+
+/// Decrements the count of requests being handled when the response (or its failure) is in.
+struct Active(Arc<Progress>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<S, R> tower::Service<R> for Handling<S>
+where
+    S: tower::Service<R>,
+    S::Future: Send + 'static,
+    S::Response: 'static,
+    S::Error: 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        self.progress.active.fetch_add(1, Ordering::Relaxed);
+        let guard = Active(Arc::clone(&self.progress));
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let response = future.await;
+            drop(guard);
+            response
+        })
+    }
+}
+
+/// When a connection last moved a byte, and how many of its requests are being handled.
+#[derive(Debug)]
+struct Progress {
+    origin: tokio::time::Instant,
+    /// Milliseconds from `origin` to the last byte read or written.
+    last: AtomicU64,
+    active: AtomicUsize,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            origin: tokio::time::Instant::now(),
+            last: AtomicU64::new(0),
+            active: AtomicUsize::new(0),
         }
     }
-    drop(socket);
+
+    fn touch(&self) {
+        let now = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last.store(now, Ordering::Relaxed);
+    }
+
+    fn last(&self) -> tokio::time::Instant {
+        self.origin + Duration::from_millis(self.last.load(Ordering::Relaxed))
+    }
+}
+
+/// Resolves once nothing moved on the connection for `timeout` while no request was being
+/// handled: the connection's deadline, whatever phase it is in. One timer per connection,
+/// moved once per `timeout` at most.
+async fn idle(progress: &Progress, timeout: Duration) {
+    loop {
+        tokio::time::sleep_until(progress.last() + timeout).await;
+        if progress.active.load(Ordering::Relaxed) > 0 {
+            // A handler may take its time (a delay scenario); its body reads have their own.
+            progress.touch();
+        } else if tokio::time::Instant::now() >= progress.last() + timeout {
+            return;
+        }
+    }
+}
+
+/// A connection's socket: notes each byte read or written for [`idle`]. It owns the only
+/// descriptor of the socket (no clone kept for `SO_LINGER`): when a fault asked for a reset,
+/// its drop sets linger 0 so that closing sends RST.
+pub(crate) struct Deadline {
+    stream: TcpStream,
+    progress: Arc<Progress>,
+    reset: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Deadline {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.progress.touch();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Deadline {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write(cx, bytes);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.progress.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.progress.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if self.reset.load(Ordering::SeqCst) {
+            // Linger 0: closing sends RST instead of FIN. On the one descriptor, just before
+            // it closes.
+            let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+        }
+    }
 }

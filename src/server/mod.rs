@@ -25,12 +25,17 @@ use tokio::sync::oneshot;
 
 pub use crate::config::{Config, ConfigError};
 pub use journal::JournalEntry;
-pub use listener::ConnectionControl;
+pub use listener::{ConnectionControl, ConnectionStats};
 pub use scenarios::{Fault, Scenario, ScenarioError, ScenarioSpec};
 pub use state::{AppState, Clock};
 
 use crate::contract::Operation;
 use crate::respond::{self, Parsed, Refusal, Reply};
+
+/// Log lines dropped because stderr did not take them in time, since the process started: the
+/// writer that drops them (`logging`, in the command line) counts them here, and
+/// `/__admin/health` and the shutdown line show them.
+pub static LOG_LINES_DROPPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The application: the provider routes behind contract verification, scenarios and the
 /// journal, and the admin API under `/__admin/`.
@@ -211,9 +216,7 @@ pub async fn serve_router_until(
     tls: Option<tls::Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = listener::Limits {
-        header_read_timeout: state.config().server.read_timeout(),
-    };
+    let limits = state.connection_limits();
     listener::serve(listener, router, limits, tls.map(|t| t.acceptor), shutdown).await
 }
 
@@ -224,9 +227,7 @@ pub async fn serve_tls_until(
     tls: tls::Tls,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = listener::Limits {
-        header_read_timeout: state.config().server.read_timeout(),
-    };
+    let limits = state.connection_limits();
     listener::serve(listener, app(state), limits, Some(tls.acceptor), shutdown).await
 }
 

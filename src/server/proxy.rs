@@ -212,7 +212,10 @@ async fn forward(
     let answer = match upstream.send().await {
         Ok(answer) => answer,
         Err(error) => {
-            tracing::warn!(%url, %error, "upstream unreachable");
+            // The target's `user:password@`, if any, stays out of the log and the answer.
+            let error = super::webhooks::mask_userinfo(&error.to_string()).into_owned();
+            let shown = super::webhooks::mask_userinfo(url.as_str()).into_owned();
+            tracing::warn!(url = %shown, %error, "upstream unreachable");
             let mut response = (
                 StatusCode::BAD_GATEWAY,
                 format!("einvoice-mock proxy: {error}"),

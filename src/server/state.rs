@@ -8,6 +8,7 @@ use std::time::Instant;
 use chrono::{NaiveDateTime, Utc};
 
 use super::journal::Journal;
+use super::listener::{ConnectionStats, Limits};
 use super::scenarios::Scenarios;
 use crate::config::{Config, ConfigError};
 use crate::contract::Contract;
@@ -35,8 +36,9 @@ struct Inner {
     sovos: Mutex<Vec<(Option<String>, Account)>>,
     scenarios: Mutex<Scenarios>,
     journal: Mutex<Journal>,
-    rate_windows: Mutex<HashMap<String, VecDeque<Instant>>>,
+    rate_windows: Mutex<RateWindows>,
     store: Arc<Store>,
+    connections: Arc<ConnectionStats>,
 }
 
 impl AppState {
@@ -57,16 +59,19 @@ impl AppState {
         let stored = store.load().map_err(store_error)?;
         let (mut ledger, accounts) = match stored {
             Some(snapshot) => {
-                report_restored(&config, &store, &snapshot)?;
-                (
-                    EventLedger::restore(
-                        config.afacturar.first_event_sequence,
-                        snapshot.events,
-                        &snapshot.sequences,
-                    )
-                    .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?,
-                    snapshot.accounts,
-                )
+                // Row by row from SQLite into the ledger: nothing but the ledger grows.
+                let ledger = store
+                    .stream_events(|rows| {
+                        EventLedger::restore(
+                            config.afacturar.first_event_sequence,
+                            rows,
+                            &snapshot.sequences,
+                        )
+                    })
+                    .map_err(store_error)?
+                    .map_err(|e| ConfigError::Invalid(format!("server.data_dir: {e}")))?;
+                report_restored(&config, &store, &snapshot, ledger.len())?;
+                (ledger, snapshot.accounts)
             }
             None => {
                 let (ledger, accounts) = (seed_ledger(&config)?, seed_accounts(&config));
@@ -86,10 +91,25 @@ impl AppState {
                 sovos: Mutex::new(accounts),
                 scenarios: Mutex::new(Scenarios::default()),
                 journal: Mutex::new(journal),
-                rate_windows: Mutex::new(HashMap::new()),
+                rate_windows: Mutex::new(RateWindows::default()),
                 store,
+                connections: Arc::default(),
             }),
         })
+    }
+
+    /// The limits of the accept loop, counting into [`AppState::connections`].
+    pub(crate) fn connection_limits(&self) -> Limits {
+        Limits {
+            header_read_timeout: self.inner.config.server.read_timeout(),
+            max_connections: self.inner.config.server.max_connections(),
+            stats: Arc::clone(&self.inner.connections),
+        }
+    }
+
+    /// What the accept loop counts (open, refused, timed out) and where it listens.
+    pub fn connections(&self) -> &ConnectionStats {
+        &self.inner.connections
     }
 
     /// Where the state is persisted, if on disk.
@@ -159,21 +179,12 @@ impl AppState {
         let Some(limit) = self.inner.config.server.rate_limit_per_minute else {
             return true;
         };
-        let now = Instant::now();
-        let window = std::time::Duration::from_secs(60);
-        let mut windows = lock(&self.inner.rate_windows);
-        let times = windows.entry(credential.to_owned()).or_default();
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
-        {
-            times.pop_front();
-        }
-        if times.len() >= limit as usize {
-            return false;
-        }
-        times.push_back(now);
-        true
+        lock(&self.inner.rate_windows).admit(credential, limit as usize, Instant::now())
+    }
+
+    /// How many credentials the rate limit keeps a window for now.
+    pub fn rate_limit_windows(&self) -> usize {
+        lock(&self.inner.rate_windows).windows.len()
     }
 
     /// Puts everything back as at start-up: the seed events and accounts, no scenario, an
@@ -181,10 +192,17 @@ impl AppState {
     pub fn reset(&self) -> Result<(), ConfigError> {
         let mut ledger = seed_ledger(&self.inner.config)?;
         let accounts = seed_accounts(&self.inner.config);
-        persist_seed(&self.inner.store, &ledger, &accounts)?;
         ledger.attach(self.inner.store.clone());
-        *self.events() = ledger;
-        *self.accounts() = accounts;
+        {
+            // The ledger's lock is held from the store's reseed to the swap: an event recorded
+            // concurrently (it writes through the store under this lock) is either before both,
+            // and wiped with everything else, or after both, and kept in both (issue 15).
+            let mut events = self.events();
+            let mut current = self.accounts();
+            persist_seed(&self.inner.store, &ledger, &accounts)?;
+            *events = ledger;
+            *current = accounts;
+        }
         self.scenarios().clear();
         self.journal().clear();
         lock(&self.inner.rate_windows).clear();
@@ -236,6 +254,54 @@ impl respond::ProviderState for AppState {
     }
 }
 
+/// The rate limit's windows: per credential, the moments of its requests in the last minute.
+/// A credential is keyed by its SHA-256 (32 bytes, whatever the token's length: the token itself
+/// is never kept), and windows with nothing left in them are swept once a minute, so distinct
+/// tokens cost at most a minute's worth of small entries (issue 15).
+#[derive(Debug, Default)]
+struct RateWindows {
+    windows: HashMap<[u8; 32], VecDeque<Instant>>,
+    swept: Option<Instant>,
+}
+
+impl RateWindows {
+    const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn admit(&mut self, credential: &str, limit: usize, now: Instant) -> bool {
+        use sha2::Digest as _;
+        if self
+            .swept
+            .is_none_or(|at| now.duration_since(at) >= Self::WINDOW)
+        {
+            self.windows.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < Self::WINDOW)
+            });
+            self.windows.shrink_to_fit();
+            self.swept = Some(now);
+        }
+        let key: [u8; 32] = sha2::Sha256::digest(credential.as_bytes()).into();
+        let times = self.windows.entry(key).or_default();
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Self::WINDOW)
+        {
+            times.pop_front();
+        }
+        if times.len() >= limit {
+            return false;
+        }
+        times.push_back(now);
+        true
+    }
+
+    fn clear(&mut self) {
+        self.windows = HashMap::new();
+        self.swept = None;
+    }
+}
+
 /// A poisoned lock means a handler panicked mid-update; the data is still the best we have.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
@@ -246,17 +312,22 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Says that the state comes from the data dir, and warns when the configuration's seed is not
 /// the one it grew from: that seed then applies only after `POST /__admin/reset` (or with an
 /// empty data dir), which a changed `--config` alone does not make obvious.
-fn report_restored(config: &Config, store: &Store, snapshot: &Snapshot) -> Result<(), ConfigError> {
+fn report_restored(
+    config: &Config,
+    store: &Store,
+    snapshot: &Snapshot,
+    events: usize,
+) -> Result<(), ConfigError> {
     let place = store
         .path()
         .map_or_else(String::new, |p| p.display().to_string());
-    let (events, sequences) = seed_ledger(config)?.export();
+    let (seed_events, sequences) = seed_ledger(config)?.export();
     let fingerprint =
-        seed_fingerprint(&events, &sequences, &seed_accounts(config)).map_err(store_error)?;
+        seed_fingerprint(&seed_events, &sequences, &seed_accounts(config)).map_err(store_error)?;
     // A data dir seeded before fingerprints were kept cannot be told apart: no warning.
     let other_seed =
         snapshot.seeded_from != fingerprint && snapshot.seeded_from != LEGACY_SEED_MARK;
-    let (events, accounts) = (snapshot.events.len(), snapshot.accounts.len());
+    let accounts = snapshot.accounts.len();
     if other_seed {
         tracing::warn!(
             data = %place,
@@ -354,4 +425,29 @@ fn seed_ledger(config: &Config) -> Result<EventLedger, ConfigError> {
             .map_err(|error| invalid(crate::error_text::chain(&error)))?;
     }
     Ok(ledger)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_windows_keep_a_digest_per_token_and_expire_after_a_minute() {
+        let mut windows = RateWindows::default();
+        let start = Instant::now();
+        let token = |i: usize| format!("{i:06}{}", "t".repeat(60 * 1024));
+        for i in 0..3_000 {
+            assert!(windows.admit(&token(i), 2, start));
+        }
+        assert_eq!(windows.windows.len(), 3_000);
+        // Fixed-size keys: a 60 KB token costs 32 bytes of key, not 60 KB.
+        assert!(windows.windows.keys().all(|k| k.len() == 32));
+        assert!(windows.admit(&token(0), 2, start));
+        assert!(!windows.admit(&token(0), 2, start), "over the limit");
+        // A minute later the old windows are swept at the next request.
+        let later = start + RateWindows::WINDOW + std::time::Duration::from_millis(1);
+        assert!(windows.admit("fresh", 2, later));
+        assert_eq!(windows.windows.len(), 1);
+        assert!(windows.admit(&token(0), 2, later), "its window expired");
+    }
 }

@@ -60,18 +60,47 @@ impl Tls {
         }
         let generated = rcgen::generate_simple_self_signed(names)
             .map_err(|e| TlsError::Generate(e.to_string()))?;
-        std::fs::create_dir_all(dir)
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(dir)
             .map_err(|e| TlsError::Generate(format!("{}: {e}", dir.display())))?;
+        // A directory left by an earlier version may be wider.
+        #[cfg(unix)]
+        std::fs::set_permissions(
+            dir,
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+        )
+        .map_err(|e| TlsError::Generate(format!("{}: {e}", dir.display())))?;
         let certificate = dir.join("cert.pem");
         let key = dir.join("key.pem");
         std::fs::write(&certificate, generated.cert.pem())
             .map_err(|e| TlsError::Generate(e.to_string()))?;
-        std::fs::write(&key, generated.signing_key.serialize_pem())
-            .map_err(|e| TlsError::Generate(e.to_string()))?;
+        write_private(&key, generated.signing_key.serialize_pem().as_bytes())
+            .map_err(|e| TlsError::Generate(format!("{}: {e}", key.display())))?;
         Tls::from_files(&certificate, &key)
     }
 
+    /// A directory for a certificate this run generates for itself: created with an
+    /// unpredictable name and mode 0700 under the temporary directory, removed when the
+    /// returned value drops (issue 15: a predictable `/tmp` path could be taken over first).
+    pub fn private_dir() -> Result<tempfile::TempDir, TlsError> {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("einvoice-mock-tls-");
+        #[cfg(unix)]
+        let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+        #[cfg(unix)]
+        builder.permissions(private);
+        builder
+            .tempdir()
+            .map_err(|e| TlsError::Generate(format!("temporary directory: {e}")))
+    }
+
     /// A certificate chain and private key from PEM files.
+    ///
+    /// The key is the one secret on disk: written readable by its owner only.
     pub fn from_files(certificate: &Path, key: &Path) -> Result<Tls, TlsError> {
         let read_error = |path: &Path, e: rustls_pki_types::pem::Error| TlsError::Read {
             path: path.display().to_string(),
@@ -92,5 +121,54 @@ impl Tls {
             acceptor: TlsAcceptor::from(Arc::new(config)),
             certificate: certificate.to_path_buf(),
         })
+    }
+}
+
+/// Writes a private key readable and writable by its owner only (0600), also when the file was
+/// there before with wider permissions.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+        options.mode(0o600);
+        let mut file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let mut file = options.open(path)?;
+        file.write_all(bytes)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_generated_key_is_0600_in_a_private_directory_with_an_unpredictable_name() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let first = Tls::private_dir().unwrap();
+        let second = Tls::private_dir().unwrap();
+        assert_ne!(first.path(), second.path());
+        let name = first.path().file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with("einvoice-mock-tls-"), "{name}");
+        assert!(!name.contains(&std::process::id().to_string()), "{name}");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(first.path()), 0o700);
+        let tls = Tls::self_signed(first.path(), "localhost").unwrap();
+        assert_eq!(mode(&first.path().join("key.pem")), 0o600);
+        assert!(tls.certificate.exists());
+        let kept = first.path().to_path_buf();
+        drop(first);
+        assert!(!kept.exists(), "removed when dropped");
     }
 }

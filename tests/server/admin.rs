@@ -580,7 +580,10 @@ async fn the_journal_keeps_its_capacity_and_a_violation_survives_later_traffic()
 #[tokio::test]
 async fn health_answers_for_container_checks() {
     let fake = FakeProvider::start_with(Config::embedded_default()).await;
-    assert_eq!(admin_get(&fake, "health").await, json!({ "status": "ok" }));
+    let health = admin_get(&fake, "health").await;
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(health["connections"]["open"].is_u64(), "{health}");
+    assert!(health["log_lines_dropped"].is_u64(), "{health}");
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_einvoice-mock");
+pub(super) const BIN: &str = env!("CARGO_BIN_EXE_einvoice-mock");
 
 fn fixture_path(path: &str) -> String {
     format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))
@@ -433,7 +433,7 @@ fn serve_tls_answers_https_with_a_self_signed_certificate_it_prints() {
 }
 
 /// Spawns a `serve` command and reads its first stdout line: the child and its URL.
-fn start_serving(mut command: Command) -> (std::process::Child, String) {
+pub(super) fn start_serving(mut command: Command) -> (std::process::Child, String) {
     let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap())
@@ -689,7 +689,7 @@ fn proxy_help_describes_config_and_data_dir_as_the_proxy_uses_them() {
 
 /// Runs `future` to completion on a runtime of its own (the tests here are synchronous: they
 /// drive the binary as a child process).
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

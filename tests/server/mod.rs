@@ -4,6 +4,7 @@ mod admin;
 mod afacturar;
 mod cli;
 mod fuzz;
+mod hardening;
 mod lifecycle;
 mod proxy;
 mod reliability;

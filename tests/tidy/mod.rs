@@ -19,7 +19,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("server", 5),
     ("mocks", 5),
     ("openapi", 5),
-    ("logging", 5),
+    ("logging", 6),
     ("cli", 6),
 ];
 

@@ -11,11 +11,13 @@
 //! - `fuzz`: the proptest fuzz targets of `tests/server/fuzz.rs`, with many more cases.
 //! - `php-oracle`: the differential test against PHP's justinrainbow/json-schema
 //!   (`tests/contract/php_oracle.rs`) with many more generated documents and another seed.
+//! - `attack`: the slow attacks of issue 15 against the release binary (see `attack.rs`).
 //!
 //! The command line is parsed into a [`Parsed`] before anything runs: `-h`/`--help` anywhere
 //! among a task's options prints its usage and does nothing else; a command line that does not
 //! parse exits with status 2 and a pointer to the help.
 
+mod attack;
 mod bench;
 mod http;
 mod server;
@@ -44,7 +46,9 @@ tasks:
                 scenario, bounded in time; fails on any unexpected answer
   fuzz          the fuzz targets (tests/server/fuzz.rs) with many more proptest cases
   php-oracle    Afacturar's semantic 400 against PHP's justinrainbow/json-schema 5.2 on many
-                more generated documents, from another seed (tests/contract/php_oracle.rs)";
+                more generated documents, from another seed (tests/contract/php_oracle.rs)
+  attack        the slow attacks of issue 15 (idle connections, long tokens, an unread stderr,
+                a restored data dir, long paths) on loopback; --short is the CI form";
 
 const CI_USAGE: &str = "usage: cargo xtask ci
 
@@ -57,10 +61,12 @@ is committed) — that is:
   bash .ci/validator-alone.sh
   bash .ci/ui-check.sh
   cargo test --workspace --locked
+  cargo xtask attack --short
 The validator alone (--no-default-features) is linted, tested, and used from a crate outside
 the workspace (.ci/validator-alone.sh).
 .ci/ui-check.sh renders the journal page (/__admin/ui) in headless Chromium; when `chromium` is
-not installed it installs Debian's with apt-get, which needs root.
+not installed it installs Debian's with apt-get, which needs root. `cargo xtask attack --short`
+builds the release binary and runs the slow attacks of issue 15 (under 2 minutes).
 
 options:
   -h, --help    print this help";
@@ -100,7 +106,7 @@ options:
   -h, --help    print this help";
 
 /// Every task and its usage, in the order of the overview.
-const TASKS: [(&str, &str); 7] = [
+const TASKS: [(&str, &str); 8] = [
     ("ci", CI_USAGE),
     ("bench", bench::USAGE),
     ("bench-events", bench::EVENTS_USAGE),
@@ -108,6 +114,7 @@ const TASKS: [(&str, &str); 7] = [
     ("soak", soak::USAGE),
     ("fuzz", FUZZ_USAGE),
     ("php-oracle", PHP_ORACLE_USAGE),
+    ("attack", attack::USAGE),
 ];
 
 /// A known task's name and usage.
@@ -142,6 +149,7 @@ enum Task {
     /// The arguments after `--`, for criterion.
     Criterion(Vec<String>),
     Soak(soak::Options),
+    Attack(attack::Options),
     Fuzz {
         cases: u32,
     },
@@ -226,6 +234,9 @@ fn parse(args: &[String]) -> Result<Parsed, UsageError> {
             }
         },
         "soak" => Task::Soak(soak::Options::parse(options).map_err(|e| error(format!("{e:#}")))?),
+        "attack" => {
+            Task::Attack(attack::Options::parse(options).map_err(|e| error(format!("{e:#}")))?)
+        }
         "fuzz" => {
             let mut cases = 20_000;
             let mut options = options.iter();
@@ -325,13 +336,8 @@ fn run(task: Task) -> Result<()> {
             }
             cargo(&args)
         }
-        Task::Soak(options) => {
-            cargo(&["build", "--release", "--bin", "einvoice-mock"])?;
-            let binary = bench::target_dir(&workspace_root())
-                .join("release")
-                .join("einvoice-mock");
-            soak::run(&binary, &options)
-        }
+        Task::Soak(options) => soak::run(&release_binary()?, &options),
+        Task::Attack(options) => attack::run(&release_binary()?, &options),
         Task::Fuzz { cases } => {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args(["test", "--release", "--test", "integration", "fuzz"])
@@ -378,6 +384,14 @@ fn run(task: Task) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Builds the release binary of `einvoice-mock`, and its path.
+fn release_binary() -> Result<std::path::PathBuf> {
+    cargo(&["build", "--release", "--bin", "einvoice-mock"])?;
+    Ok(bench::target_dir(&workspace_root())
+        .join("release")
+        .join("einvoice-mock"))
 }
 
 /// Runs `cargo ARGS` in the workspace, failing when it fails.
@@ -486,6 +500,7 @@ mod tests {
                     "--log-level" => "debug",
                     "--out" => "report.md",
                     "--duration" => "5s",
+                    "--only" => "B,N",
                     _ => "3",
                 };
                 let parsed = match parse(&[task, option]) {
@@ -527,7 +542,7 @@ mod tests {
             "(default 2)",
             "(default 32)",
             "(default 1)",
-            "(default: all three)",
+            "(default: all four)",
             "(default 10)",
             "(default 1000,100000,1000000)",
             "(default 1000,2000,4000)",
@@ -591,6 +606,36 @@ mod tests {
         assert!(usage_error(&["php-oracle", "--cases", "0"])
             .message
             .contains("a positive number"));
+    }
+
+    #[test]
+    fn attack_defaults_are_the_full_form_and_short_is_the_ci_form() {
+        let Task::Attack(options) = run(&["attack"]) else {
+            panic!("attack");
+        };
+        assert!(!options.short);
+        assert_eq!(options.events, 1_150_000);
+        let Task::Attack(options) = run(&["attack", "--short"]) else {
+            panic!("attack");
+        };
+        assert!(options.short);
+        assert_eq!(options.events, 30_000);
+        let Task::Attack(options) = run(&["attack", "--short", "--events", "1_000"]) else {
+            panic!("attack");
+        };
+        assert_eq!(options.events, 1_000);
+        assert_eq!(options.only, ["B", "E", "M", "N", "O"]);
+        let Task::Attack(options) = run(&["attack", "--only", "b,N"]) else {
+            panic!("attack");
+        };
+        assert_eq!(options.only, ["B", "N"]);
+        assert!(usage_error(&["attack", "--only", "Z"])
+            .message
+            .contains("unknown attack `Z`"));
+        assert!(usage_error(&["attack", "--events", "0"])
+            .message
+            .contains("positive"));
+        assert!(attack::USAGE.contains("(default 1150000, or 30000 with --short)"));
     }
 
     /// The commands of BENCHMARKS.md's "How to reproduce" and the README's run as written.

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -16,6 +16,8 @@ pub struct Server {
     child: Child,
     /// Kept open: the server may write to stdout again.
     _stdout: BufReader<ChildStdout>,
+    /// A stderr pipe kept open and never read, when asked for (`cargo xtask attack`).
+    _stderr: Option<ChildStderr>,
     /// `HOST:PORT`.
     pub address: String,
     /// From spawn to the `listening on` line.
@@ -36,15 +38,34 @@ impl Server {
 
     /// [`Server::start`] with extra environment variables (`RUST_LOG` …).
     pub fn start_with_env(binary: &Path, args: &[&str], env: &[(&str, &str)]) -> Result<Server> {
+        Server::spawn(binary, args, env, false)
+    }
+
+    /// [`Server::start`] with stderr on a pipe that nobody reads.
+    pub fn start_with_unread_stderr(binary: &Path, args: &[&str]) -> Result<Server> {
+        Server::spawn(binary, args, &[], true)
+    }
+
+    fn spawn(
+        binary: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        unread_stderr: bool,
+    ) -> Result<Server> {
         let spawned = Instant::now();
         let mut child = Command::new(binary)
             .args(args)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(if unread_stderr {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .with_context(|| format!("spawning {}", binary.display()))?;
+        let stderr = child.stderr.take();
         let stdout = child.stdout.take().context("no stdout pipe")?;
         let mut stdout = BufReader::new(stdout);
         let mut line = String::new();
@@ -66,6 +87,7 @@ impl Server {
         let mut server = Server {
             child,
             _stdout: stdout,
+            _stderr: stderr,
             address,
             to_listening,
             to_first_answer: Duration::ZERO,
@@ -112,6 +134,28 @@ impl Server {
                 .unwrap_or(0)
         };
         field(11) + field(12)
+    }
+
+    /// SIGTERM, and its exit status if it exits within `within` (else it is killed: `None`).
+    pub fn terminate(&mut self, within: Duration) -> Option<ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+
+    /// Open file descriptors (`/proc/PID/fd`).
+    pub fn descriptors(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map_or(0, Iterator::count)
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within 3 s.

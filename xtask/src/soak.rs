@@ -17,8 +17,11 @@ pub const USAGE: &str = "usage: cargo xtask soak [options]
 Builds the release binary, starts `einvoice-mock serve --port 0` with the saldos_pdf scenario
 armed to answer its documented 500, and runs many concurrent clients on loopback across every
 operation (fresh and repeated acuses, invalid payloads, the armed scenario) for a bounded time.
-Reports requests/s, latency percentiles, RSS growth and the journal's summary; fails on any
-unexpected answer or transport error.
+Reports requests/s, latency percentiles, the journal's summary, and RSS at start, after the
+load and after DELETE /__admin/requests. Fails on any unexpected answer or transport error, and
+when memory outside the recorded state (RSS less the events recorded, at 200 bytes each) keeps
+growing: its mean over the last third of the run more than 4 MiB (or 5%) above the middle
+third's. Run at least 9 s for three samples per third.
 
 options:
   --duration SECS       how long the load runs, `30` or `30s`, positive (default 30s)
@@ -72,6 +75,9 @@ impl Options {
         Ok(options)
     }
 }
+
+/// What one recorded event may cost, generously (BENCHMARKS.md: about 150 bytes).
+const EVENT_BYTES: u64 = 200;
 
 const EJEMPLO_1: &str =
     include_str!("../../fixtures/afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json");
@@ -197,13 +203,15 @@ pub fn run(binary: &std::path::Path, options: &Options) -> Result<()> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let sent = Arc::new(AtomicU64::new(0));
+    let recorded = Arc::new(AtomicU64::new(0));
     let latencies = Arc::new(Mutex::new(Vec::<u32>::new()));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut threads = Vec::new();
     for client in 0..options.clients {
-        let (stop, sent, latencies, errors, address) = (
+        let (stop, sent, recorded, latencies, errors, address) = (
             stop.clone(),
             sent.clone(),
+            recorded.clone(),
             latencies.clone(),
             errors.clone(),
             address.clone(),
@@ -221,7 +229,12 @@ pub fn run(binary: &std::path::Path, options: &Options) -> Result<()> {
                 own.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
                 sent.fetch_add(1, Ordering::Relaxed);
                 match answer {
-                    Ok(answer) if call.expected.contains(&answer.status) => {}
+                    Ok(answer) if call.expected.contains(&answer.status) => {
+                        // A fresh CUFE's acuse records an event: state the client asked for.
+                        if (n - 1) % 8 < 2 {
+                            recorded.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
                     Ok(answer) => errors
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -244,11 +257,15 @@ pub fn run(binary: &std::path::Path, options: &Options) -> Result<()> {
         }));
     }
     let started = Instant::now();
+    // RSS, and RSS less the recorded events: what is not state the clients asked for.
     let mut samples = Vec::new();
+    let mut outside = Vec::new();
     while started.elapsed() < options.duration {
         std::thread::sleep(Duration::from_secs(1).min(options.duration));
         let (_, rss) = server.memory_kib();
         samples.push(rss);
+        let state_kib = recorded.load(Ordering::Relaxed) * EVENT_BYTES / 1024;
+        outside.push(rss.saturating_sub(state_kib));
     }
     stop.store(true, Ordering::Relaxed);
     for thread in threads {
@@ -256,6 +273,12 @@ pub fn run(binary: &std::path::Path, options: &Options) -> Result<()> {
     }
     let (peak, rss_end) = server.memory_kib();
     let summary = http::get(&address, "/__admin/requests")?;
+    let cleared = http::request(&address, "DELETE", "/__admin/requests", &[], &[])?;
+    if cleared.status != 204 {
+        bail!("DELETE /__admin/requests answered {}", cleared.status);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, rss_cleared) = server.memory_kib();
     server.stop();
 
     let mut latencies = latencies.lock().unwrap_or_else(|e| e.into_inner()).clone();
@@ -278,10 +301,18 @@ pub fn run(binary: &std::path::Path, options: &Options) -> Result<()> {
         percentile(1.0)
     );
     let first_sample = samples.first().copied().unwrap_or(rss_start);
+    let events = recorded.load(Ordering::Relaxed);
     println!(
-        "soak: RSS start {rss_start} KiB, after 1 s {first_sample} KiB, end {rss_end} KiB, peak {peak} KiB (growth after warm-up {} KiB)",
-        rss_end.saturating_sub(first_sample)
+        "soak: RSS at start {rss_start} KiB, after 1 s {first_sample} KiB, after the load \
+         {rss_end} KiB (peak {peak} KiB), after DELETE /__admin/requests {rss_cleared} KiB"
     );
+    let (middle, last) = thirds(&outside);
+    println!(
+        "soak: {events} events recorded (≤ {} KiB of state at {EVENT_BYTES} B each); RSS less \
+         that state: mean {middle} KiB over the middle third, {last} KiB over the last third",
+        events * EVENT_BYTES / 1024
+    );
+    let growing = last.saturating_sub(middle) > (4 * 1024).max(middle / 20);
     let journal_summary = summary
         .text()
         .split("\"summary\":")
@@ -300,5 +331,45 @@ pub fn run(binary: &std::path::Path, options: &Options) -> Result<()> {
     if !errors.is_empty() {
         bail!("{} unexpected answers during the soak", errors.len());
     }
+    if growing {
+        bail!(
+            "memory outside the recorded state keeps growing: {middle} KiB over the middle \
+             third, {last} KiB over the last"
+        );
+    }
     Ok(())
+}
+
+/// The means of the middle and the last third of `samples` (the first third is warm-up: the
+/// journal filling to its capacity, the allocator's arenas).
+fn thirds(samples: &[u64]) -> (u64, u64) {
+    let third = samples.len() / 3;
+    let mean = |part: &[u64]| {
+        if part.is_empty() {
+            0
+        } else {
+            part.iter().sum::<u64>() / part.len() as u64
+        }
+    };
+    if third == 0 {
+        let last = samples.last().copied().unwrap_or(0);
+        return (last, last);
+    }
+    (
+        mean(&samples[third..2 * third]),
+        mean(&samples[2 * third..]),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thirds_skip_the_warm_up_and_average_the_rest() {
+        assert_eq!(
+            super::thirds(&[100, 100, 100, 10, 10, 10, 20, 20, 20]),
+            (10, 20)
+        );
+        assert_eq!(super::thirds(&[5, 7]), (7, 7));
+        assert_eq!(super::thirds(&[]), (0, 0));
+    }
 }

@@ -224,7 +224,7 @@ impl EventLedger {
     /// Rebuilds a ledger from persisted rows (in order) and sequences.
     pub fn restore(
         first_sequence: u64,
-        rows: EventRows,
+        rows: impl IntoIterator<Item = (String, HistoricoEvento)>,
         sequences: &[(String, u64)],
     ) -> Result<EventLedger, String> {
         let mut ledger = EventLedger::new(first_sequence);
