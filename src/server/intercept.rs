@@ -322,36 +322,63 @@ struct Replay {
 }
 
 /// Code 28 with a webhook: the acuse is processed for real after a while, verified and
-/// answered as any request is, and the answer POSTed to the webhook.
+/// answered as any request is, and the answer POSTed to the webhook. Pending replays are
+/// bounded in count and bytes, and cancelled when their scenario is disarmed.
 fn schedule_webhook(state: &AppState, scenario: &Scenario, url: &str, replay: Replay, body: Bytes) {
-    let state = state.clone();
-    let url = url.to_owned();
     let delay = Duration::from_millis(scenario.spec.webhook_delay_ms.unwrap_or(1000));
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        let started = Instant::now();
-        let verdict = verify(
-            state.contract(),
-            &replay.method,
-            &replay.path,
-            &replay.headers,
-            &body,
-        );
-        let payload = match (verdict.operation, verdict.parsed) {
-            (Some(operation), Some(parsed)) => {
-                let request = respond::Request {
-                    operation,
-                    method: &replay.method,
-                    headers: &replay.headers,
-                    parsed,
-                    started,
+    let size = body.len() + replay.path.len();
+    let task_state = state.clone();
+    let task_url = url.to_owned();
+    let scheduled = state
+        .scenarios()
+        .schedule_replay(scenario.id, size, move |id| {
+            tokio::spawn(async move {
+                let state = task_state;
+                tokio::time::sleep(delay).await;
+                let started = Instant::now();
+                let verdict = verify(
+                    state.contract(),
+                    &replay.method,
+                    &replay.path,
+                    &replay.headers,
+                    &body,
+                );
+                drop(body);
+                let payload = match (verdict.operation, verdict.parsed) {
+                    (Some(operation), Some(parsed)) => {
+                        let request = respond::Request {
+                            operation,
+                            method: &replay.method,
+                            headers: &replay.headers,
+                            parsed,
+                            started,
+                        };
+                        respond::answer(&state, request)
+                            .body_json()
+                            .unwrap_or(Value::Null)
+                    }
+                    _ => Value::Null,
                 };
-                respond::answer(&state, request)
-                    .body_json()
-                    .unwrap_or(Value::Null)
-            }
-            _ => Value::Null,
-        };
-        super::webhooks::deliver(&state, &url, payload).await;
-    });
+                state.scenarios().replay_done(id);
+                super::webhooks::deliver(&state, &task_url, payload).await;
+            })
+            .abort_handle()
+        });
+    if !scheduled {
+        let (count, bytes) = state.scenarios().pending_replays();
+        let error = format!(
+            "not scheduled: {count} replays holding {bytes} bytes are already waiting (at most {} and {} bytes)",
+            super::scenarios::MAX_PENDING_REPLAYS,
+            super::scenarios::MAX_PENDING_REPLAY_BYTES
+        );
+        tracing::warn!(%error, "code-28 webhook");
+        state
+            .journal()
+            .record_delivery(super::webhooks::WebhookDelivery {
+                url: super::webhooks::mask_userinfo(url).into_owned(),
+                payload: Value::Null,
+                status: None,
+                error: Some(error),
+            });
+    }
 }

@@ -242,11 +242,28 @@ pub struct RequestKeys<'a> {
     pub token: Option<&'a str>,
 }
 
-/// The armed scenarios, first armed first matched.
+/// Code-28 replays waiting for their delay at most (past it, the 28 is still answered but its
+/// webhook delivery is recorded as not scheduled).
+pub const MAX_PENDING_REPLAYS: usize = 64;
+/// Request bytes those replays may hold, in all.
+pub const MAX_PENDING_REPLAY_BYTES: usize = 16 * 1024 * 1024;
+
+/// A code-28 replay waiting for its delay: what it holds, and how to cancel it.
+#[derive(Debug)]
+struct PendingReplay {
+    id: u64,
+    scenario: u64,
+    bytes: usize,
+    handle: tokio::task::AbortHandle,
+}
+
+/// The armed scenarios, first armed first matched, and the code-28 replays they scheduled.
 #[derive(Debug, Default)]
 pub struct Scenarios {
     armed: Vec<Scenario>,
     next_id: u64,
+    pending: Vec<PendingReplay>,
+    next_replay: u64,
 }
 
 impl Scenarios {
@@ -270,16 +287,67 @@ impl Scenarios {
         &self.armed
     }
 
-    /// Disarms every scenario.
+    /// Disarms every scenario, and cancels their pending replays.
     pub fn clear(&mut self) {
         self.armed.clear();
+        for replay in self.pending.drain(..) {
+            replay.handle.abort();
+        }
     }
 
-    /// Disarms one scenario; whether it existed.
+    /// Disarms one scenario, and cancels its pending replays; whether it existed.
     pub fn remove(&mut self, id: u64) -> bool {
         let before = self.armed.len();
         self.armed.retain(|s| s.id != id);
+        self.pending.retain(|replay| {
+            let keep = replay.scenario != id;
+            if !keep {
+                replay.handle.abort();
+            }
+            keep
+        });
         self.armed.len() != before
+    }
+
+    /// Schedules a code-28 replay of `bytes` request bytes for `scenario` with `spawn`, within
+    /// [`MAX_PENDING_REPLAYS`] and [`MAX_PENDING_REPLAY_BYTES`]; `spawn` gets the replay's id,
+    /// for [`Scenarios::replay_done`]. `false` when over a bound (nothing is spawned).
+    pub fn schedule_replay(
+        &mut self,
+        scenario: u64,
+        bytes: usize,
+        spawn: impl FnOnce(u64) -> tokio::task::AbortHandle,
+    ) -> bool {
+        let held: usize = self.pending.iter().map(|replay| replay.bytes).sum();
+        if self.pending.len() >= MAX_PENDING_REPLAYS
+            || held.saturating_add(bytes) > MAX_PENDING_REPLAY_BYTES
+        {
+            return false;
+        }
+        self.next_replay += 1;
+        let id = self.next_replay;
+        // Under the scenarios' lock: the replay cannot report itself done before it is listed.
+        let handle = spawn(id);
+        self.pending.push(PendingReplay {
+            id,
+            scenario,
+            bytes,
+            handle,
+        });
+        true
+    }
+
+    /// A replay ran (or failed): it no longer holds anything.
+    pub fn replay_done(&mut self, id: u64) {
+        self.pending.retain(|replay| replay.id != id);
+    }
+
+    /// How many replays are waiting, and the request bytes they hold.
+    pub fn pending_replays(&self) -> (usize, usize) {
+        (
+            self.pending.len(),
+            self.pending.iter().map(|replay| replay.bytes).sum(),
+        )
     }
 
     /// The first scenario matching `keys`, consumed once; exhausted scenarios are disarmed.

@@ -639,3 +639,58 @@ async fn a_60_kib_unknown_path_is_answered_and_its_near_miss_quoted_short() {
     assert_eq!(near.expected, "POST /api/rest/Timbre/saldos");
     assert!(near.differences[0].len() < 400, "{}", near.differences[0]);
 }
+
+#[tokio::test]
+async fn pending_code_28_replays_are_bounded_and_freed_when_their_scenario_is_disarmed() {
+    use einvoice_mock::server::scenarios::MAX_PENDING_REPLAYS;
+    let fake = FakeProvider::start_with(deterministic_config()).await;
+    let armed: Value = client()
+        .post(format!("{}/__admin/scenarios", fake.uri()))
+        .json(&json!({ "operation": "acuse_recibo_fev", "respond": "28", "times": null, "webhook_delay_ms": 600_000 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hook = "http://127.0.0.1:9/hook";
+    for round in 0..(MAX_PENDING_REPLAYS + 6) {
+        let answer: Value = acuse(
+            &fake,
+            ejemplo_1_with(&format!("{round:096x}"), Some(hook)),
+            "t",
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        // The client is always answered its 28.
+        assert_eq!(answer["codigo_error"], 28, "{answer}");
+    }
+    let (pending, bytes) = fake.state().scenarios().pending_replays();
+    assert_eq!(pending, MAX_PENDING_REPLAYS);
+    assert!(bytes > 0);
+    // The ones past the bound are recorded as not scheduled.
+    let refused = fake
+        .state()
+        .journal()
+        .deliveries()
+        .filter(|d| {
+            d.error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("not scheduled"))
+        })
+        .count();
+    assert_eq!(refused, 6);
+    // Disarming the scenario cancels its replays and frees what they held.
+    let id = armed["id"].as_u64().unwrap();
+    let removed = client()
+        .delete(format!("{}/__admin/scenarios/{id}", fake.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert!(removed.status().is_success());
+    assert_eq!(fake.state().scenarios().pending_replays(), (0, 0));
+}
