@@ -81,6 +81,10 @@ const EVENT_BYTES: u64 = 200;
 
 const EJEMPLO_1: &str =
     include_str!("../../fixtures/afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json");
+/// Ejemplo 1 as a reclamo: an `encabezado` first (the reclamo page's template).
+const RECLAMO: &str = r#"{"evento":[{"encabezado":{"tipo_reclamo":"02"},"informacion_documento_referencia":{"cufe":"f46111923e8a010b647ed4192de51987ada7c2d18d136ab0184d66838c4ae9f5e9ca302f8e0d41fc0e5883357c2423a4"},"quien_recibio_documento":{"tipo_identificacion":13,"identificacion":"1111111","nombres":"Prueba","apellidos":"Reclamo de FEV"}}],"generalidades":{"tipo_ambiente_dian":2,"identificador_transmision":"20220913_122843","integrador":{"nombre":"WEB","tipo":"WEB"}}}"#;
+/// Requests per cycle of [`call`].
+const CYCLE: u64 = 11;
 const SEED_CUFE: &str = "aadd9b013437bb072b6d2d99773368992e4678499d6123456e7cea9653c585dda585cfb89f177133165def832852137";
 
 /// One kind of request the soak sends, and the statuses that are correct for it.
@@ -105,8 +109,8 @@ fn multipart(fields: &[(&str, &str)]) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// The `n`-th request of client `client`: a rotation over every operation, fresh CUFEs for
-/// acuses, repeated ones (DIAN 15), invalid payloads (400), and the operations the armed
+/// The `n`-th request of client `client`: a rotation over every operation, a fresh CUFE per
+/// cycle taken through 030, 032 and 031 (and asked for its holder and history), repeated ones (DIAN 15), invalid payloads (400), and the operations the armed
 /// scenarios answer.
 fn call(client: usize, n: u64) -> Call {
     let afacturar = |path, fields: &[(&str, &str)], expected| {
@@ -135,19 +139,53 @@ fn call(client: usize, n: u64) -> Call {
         body: body.as_bytes().to_vec(),
         expected,
     };
-    let fresh_cufe = format!("{:048x}{:048x}", client + 1, n);
-    match n % 8 {
-        0 | 1 => {
-            let data = EJEMPLO_1.replace(
-                "f46111923e8a010b647ed4192de51987ada7c2d18d136ab0184d66838c4ae9f5e9ca302f8e0d41fc0e5883357c2423a4",
-                &fresh_cufe,
-            );
-            afacturar(
-                "/api/radian/acuse_recibo_fev",
-                &[("data", &data), ("documento_obligado", "830020470")],
-                &[200],
-            )
-        }
+    // The RADIAN lifecycle on one fresh CUFE per cycle: 030, then 032, then 031.
+    let cycle = n / CYCLE;
+    let fresh_cufe = format!("{:048x}{:048x}", client + 1, cycle);
+    let with_cufe = |data: &str| {
+        data.replace(
+            "f46111923e8a010b647ed4192de51987ada7c2d18d136ab0184d66838c4ae9f5e9ca302f8e0d41fc0e5883357c2423a4",
+            &fresh_cufe,
+        )
+    };
+    match n % CYCLE {
+        0 => afacturar(
+            "/api/radian/acuse_recibo_fev",
+            &[
+                ("data", &with_cufe(EJEMPLO_1)),
+                ("documento_obligado", "830020470"),
+            ],
+            &[200],
+        ),
+        1 => afacturar(
+            "/api/radian/recibo_bien_servicio",
+            &[
+                ("data", &with_cufe(EJEMPLO_1)),
+                ("documento_obligado", "830020470"),
+            ],
+            &[200],
+        ),
+        8 => afacturar(
+            "/api/radian/reclamo",
+            &[
+                ("data", &with_cufe(RECLAMO)),
+                ("documento_obligado", "830020470"),
+            ],
+            &[200],
+        ),
+        9 => afacturar(
+            "/api/radian/lector_cufe_tenedor_legitimo",
+            &[
+                ("documento_obligado", "830020470"),
+                ("lista_cufe", &fresh_cufe),
+            ],
+            &[200],
+        ),
+        10 => afacturar(
+            "/api/radian/historico_eventos",
+            &[("cufe", &fresh_cufe)],
+            &[200],
+        ),
         // The document's Ejemplo 1 again and again: one success in the whole run, then DIAN 15.
         2 => afacturar(
             "/api/radian/acuse_recibo_fev",
@@ -230,8 +268,9 @@ pub fn run(binary: &std::path::Path, options: &Options) -> Result<()> {
                 sent.fetch_add(1, Ordering::Relaxed);
                 match answer {
                     Ok(answer) if call.expected.contains(&answer.status) => {
-                        // A fresh CUFE's acuse records an event: state the client asked for.
-                        if (n - 1) % 8 < 2 {
+                        // A fresh CUFE's 030, 032 and 031 record events: state the client
+                        // asked for.
+                        if matches!((n - 1) % CYCLE, 0 | 1 | 8) {
                             recorded.fetch_add(1, Ordering::Relaxed);
                         }
                     }
