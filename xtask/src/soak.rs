@@ -110,8 +110,8 @@ fn multipart(fields: &[(&str, &str)]) -> (String, Vec<u8>) {
 }
 
 /// The `n`-th request of client `client`: a rotation over every operation, a fresh CUFE per
-/// cycle taken through 030, 032 and 031 (and asked for its holder and history), repeated ones (DIAN 15), invalid payloads (400), and the operations the armed
-/// scenarios answer.
+/// cycle taken through 030, 032 and 031 (and asked for its holder and history), a repeated
+/// acuse (DIAN 15), invalid payloads (400), and the operations the armed scenarios answer.
 fn call(client: usize, n: u64) -> Call {
     let afacturar = |path, fields: &[(&str, &str)], expected| {
         let (content_type, body) = multipart(fields);
