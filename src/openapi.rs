@@ -446,44 +446,25 @@ fn request_body(operation: Operation) -> Result<Value, OpenApiError> {
                 FORM_DESCRIPTION.to_owned(),
             )
         }
-        Operation::AcuseReciboFev => {
-            let examples: Map<String, Value> =
-                [ACUSE_FORM_CURL.example()?, ACUSE_FORM_CSHARP.example()?]
-                    .into_iter()
-                    .collect();
-            // The form schema as embedded, plus what JSON Schema 2020-12 can say of `data`:
-            // JSON text whose document is `acuse_recibo_fev.data`.
-            let data = schema_ref("afacturar/acuse_recibo_fev.data");
-            let description = format!(
-                "{FORM_DESCRIPTION} The field `data` holds a JSON document (as text) that must conform to `{}` (seed 003 'Estructura de JSON de entrada'); the field `documento_obligado` is the NIT of the party that sends the event.",
-                data["$ref"].as_str().unwrap_or_default()
-            );
-            form_body(
-                vec![
-                    schema_ref("afacturar/acuse_recibo_fev.request"),
-                    json!({
-                        "properties": {
-                            "data": {
-                                "contentMediaType": "application/json",
-                                "contentSchema": data,
-                            }
-                        }
-                    }),
-                ],
-                Value::Object(examples),
-                description,
-            )
-        }
-        Operation::ReciboBienServicio | Operation::Reclamo => {
-            let fixture = match operation {
-                Operation::Reclamo => &RECLAMO_FORM,
-                _ => &RECIBO_FORM,
+        Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo => {
+            let (fixtures, source): (&[&Fixture], &str) = match operation {
+                Operation::AcuseReciboFev => (
+                    &[&ACUSE_FORM_CURL, &ACUSE_FORM_CSHARP],
+                    " (seed 003 'Estructura de JSON de entrada')",
+                ),
+                Operation::Reclamo => (&[&RECLAMO_FORM], ""),
+                _ => (&[&RECIBO_FORM], ""),
             };
-            let examples: Map<String, Value> = [fixture.example()?].into_iter().collect();
+            let examples = fixtures
+                .iter()
+                .map(|fixture| fixture.example())
+                .collect::<Result<Map<String, Value>, _>>()?;
+            // The form schema as embedded, plus what JSON Schema 2020-12 can say of `data`:
+            // JSON text whose document is the operation's `data` schema.
             let name = operation.name();
             let data = schema_ref(&format!("afacturar/{name}.data"));
             let description = format!(
-                "{FORM_DESCRIPTION} The field `data` holds a JSON document (as text) that must conform to `{}`; the field `documento_obligado` is the NIT of the party that sends the event.",
+                "{FORM_DESCRIPTION} The field `data` holds a JSON document (as text) that must conform to `{}`{source}; the field `documento_obligado` is the NIT of the party that sends the event.",
                 data["$ref"].as_str().unwrap_or_default()
             );
             form_body(
