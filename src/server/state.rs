@@ -156,8 +156,14 @@ impl AppState {
     /// `false` when it is over the limit. A sliding window of 60 s per credential, as the
     /// provider's "120 transacciones por minuto" reads.
     pub fn admit(&self, credential: &str) -> bool {
+        self.admit_or_retry_after(credential).is_ok()
+    }
+
+    /// [`AppState::admit`], and when over the limit how long until the window frees a slot
+    /// (when its oldest request leaves the 60 s window): the 429's `Retry-After`.
+    pub fn admit_or_retry_after(&self, credential: &str) -> Result<(), std::time::Duration> {
         let Some(limit) = self.inner.config.server.rate_limit_per_minute else {
-            return true;
+            return Ok(());
         };
         let now = Instant::now();
         let window = std::time::Duration::from_secs(60);
@@ -170,14 +176,17 @@ impl AppState {
             times.pop_front();
         }
         if times.len() >= limit as usize {
-            return false;
+            let frees = times.front().map_or(window, |oldest| {
+                window.saturating_sub(now.duration_since(*oldest))
+            });
+            return Err(frees);
         }
         times.push_back(now);
-        true
+        Ok(())
     }
 
     /// Puts everything back as at start-up: the seed events and accounts, no scenario, an
-    /// empty journal, fresh rate-limit windows.
+    /// empty journal and coverage, fresh rate-limit windows.
     pub fn reset(&self) -> Result<(), ConfigError> {
         let mut ledger = seed_ledger(&self.inner.config)?;
         let accounts = seed_accounts(&self.inner.config);
@@ -186,7 +195,7 @@ impl AppState {
         *self.events() = ledger;
         *self.accounts() = accounts;
         self.scenarios().clear();
-        self.journal().clear();
+        self.journal().reset();
         lock(&self.inner.rate_windows).clear();
         Ok(())
     }

@@ -205,3 +205,35 @@ pub fn body(errors: &[SovosError]) -> Value {
         .collect();
     json!({ "errors": errors })
 }
+
+/// The documented code of an answer `operation` gave (what contract coverage counts): `200`
+/// for a success, else the first error's `Code` when `operation` documents it.
+pub fn answered_code(operation: Operation, status: u16, body: &[u8]) -> Option<&'static str> {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(rename = "Code")]
+        code: String,
+    }
+    if status == 200 {
+        return Some("200");
+    }
+    let errors: Errors = serde_json::from_slice(body).ok()?;
+    let code = errors.errors.first()?.code.as_str();
+    SovosError::documented_codes(operation)
+        .iter()
+        .find(|known| **known == code)
+        .copied()
+}
+
+/// The proxy's answer when the real provider could not be reached or failed to answer (502,
+/// contract note P1): Sovos's error format, with the cause in `Message`.
+pub fn upstream_error(cause: &str) -> Value {
+    json!({ "errors": [{
+        "Code": "502",
+        "Message": format!("El proveedor no respondió (einvoice-mock proxy): {cause}"),
+    }] })
+}
