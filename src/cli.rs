@@ -150,8 +150,10 @@ pub struct ServeArgs {
     /// count every request.
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub journal_capacity: Option<usize>,
-    /// Answer Afacturar's 429 past N requests per minute per token (the provider's limit is
-    /// 120). Off by default, so that fast test suites do not trip it.
+    /// Answer 429 with `Retry-After` past N requests per minute per token or API key:
+    /// Afacturar's documented 429 (the provider's limit is 120), and for Sovos, which documents
+    /// no limit, a 429 in its error format. Off by default, so that fast test suites do not
+    /// trip it.
     #[arg(long, value_name = "N")]
     pub rate_limit: Option<u32>,
     /// Require this token on the admin API (`X-Admin-Token: …` or `Authorization: Bearer …`);

@@ -19,6 +19,7 @@ use super::listener::ConnectionControl;
 use super::scenarios::{Fault, RequestKeys, Scenario};
 use super::{into_response, AppState, Verified};
 use crate::contract::{Operation, Provider};
+use crate::render::sovos::errors::SovosError;
 use crate::respond::{self, credential, mask, provider_of, verify, Refusal};
 
 /// How much of a body the journal keeps.
@@ -117,10 +118,8 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
 
     let control = parts.extensions.get::<ConnectionControl>().cloned();
 
-    let retry_after = match (provider, operation, token) {
-        (Some(Provider::Afacturar), Some(_), Some(token)) => {
-            state.admit_or_retry_after(token).err()
-        }
+    let retry_after = match (operation, token) {
+        (Some(_), Some(token)) => state.admit_or_retry_after(token).err(),
         _ => None,
     };
     let rate_limited = retry_after.is_some();
@@ -167,13 +166,14 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     let response = if let Some(retry_after) = retry_after {
         // Whole seconds, rounded up: a client that waits that long is admitted.
         let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-        let mut response = into_response(
-            respond::DocumentedCode::Afacturar(
+        let mut response = into_response(match provider {
+            Some(Provider::Sovos) => respond::sovos::error_reply(SovosError::TooManyRequests),
+            _ => respond::DocumentedCode::Afacturar(
                 operation.unwrap_or(Operation::AcuseReciboFev),
                 "429",
             )
             .reply(&state, documento.as_deref(), started),
-        );
+        });
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));

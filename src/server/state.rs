@@ -153,8 +153,8 @@ impl AppState {
     }
 
     /// Counts a request of `credential` against the rate limit (`server.rate_limit_per_minute`);
-    /// `false` when it is over the limit. A sliding window of 60 s per credential, as the
-    /// provider's "120 transacciones por minuto" reads.
+    /// `false` when it is over the limit. A sliding window of 60 s per credential (token or API
+    /// key), as Afacturar's "120 transacciones por minuto" reads.
     pub fn admit(&self, credential: &str) -> bool {
         self.admit_or_retry_after(credential).is_ok()
     }

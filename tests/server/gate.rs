@@ -307,6 +307,18 @@ async fn the_third_request_past_rate_limit_2_gets_429_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&seconds), "{seconds}");
+    let body: Value = third.json().await.unwrap();
+    assert_eq!(body["codigo_error"], 429, "{body}");
+
+    // Sovos documents no limit; past an explicit one it answers 429 in its own format.
+    for _ in 0..2 {
+        assert_eq!(saldos(&fake, "2019-11").send().await.unwrap().status(), 200);
+    }
+    let third = saldos(&fake, "2019-11").send().await.unwrap();
+    assert_eq!(third.status(), 429);
+    assert!(third.headers().contains_key("retry-after"));
+    let body: Value = third.json().await.unwrap();
+    assert_eq!(body["errors"][0]["Code"], "429", "{body}");
 }
 
 /// Starts the binary with `args`; its child and the URL it printed.

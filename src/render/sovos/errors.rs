@@ -30,6 +30,8 @@ pub enum SovosError {
     PayloadTooLarge,
     /// 415: the body is not `application/json` (the seed only says JSON is required).
     NotJson,
+    /// 429: past `serve --rate-limit` (Sovos documents no limit: contract note S17).
+    TooManyRequests,
 }
 
 impl SovosError {
@@ -58,6 +60,7 @@ impl SovosError {
             SovosError::RequestTimeout => 408,
             SovosError::PayloadTooLarge => 413,
             SovosError::NotJson => 415,
+            SovosError::TooManyRequests => 429,
         }
     }
 
@@ -74,6 +77,7 @@ impl SovosError {
             SovosError::RequestTimeout => "408",
             SovosError::PayloadTooLarge => "413",
             SovosError::NotJson => "415",
+            SovosError::TooManyRequests => "429",
         }
     }
 
@@ -97,6 +101,7 @@ impl SovosError {
             SovosError::NotJson => {
                 "El API REST solo procesa estructuras JSON (Content-Type: application/json)."
             }
+            SovosError::TooManyRequests => "Se excedió el límite de solicitudes por minuto.",
         }
     }
 
