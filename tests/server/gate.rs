@@ -692,3 +692,19 @@ fn a_fixed_clock_that_is_not_rfc_3339_names_the_expected_format() {
     assert!(chain.contains("RFC 3339"), "{chain}");
     assert!(chain.contains("2022-11-30T21:22:17-05:00"), "{chain}");
 }
+
+#[test]
+fn a_movement_date_that_is_not_yyyy_mm_dd_names_the_expected_format() {
+    let error = Config::from_toml(
+        "[[sovos.accounts]]\ncuenta = \"C\"\nrfcs = [{ rfc = \"AAA010101AAA\", estado = \"Autorizado\" }]\n\
+         movimientos = [{ rfc = \"AAA010101AAA\", fecha = \"17/10/2019\", monto = 1 }]\n",
+    )
+    .unwrap_err();
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        chain.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    assert!(chain.contains("yyyy-mm-dd, like `2019-10-17`"), "{chain}");
+}
