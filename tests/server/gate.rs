@@ -708,3 +708,84 @@ fn a_movement_date_that_is_not_yyyy_mm_dd_names_the_expected_format() {
     }
     assert!(chain.contains("yyyy-mm-dd, like `2019-10-17`"), "{chain}");
 }
+
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_answered_408_and_journaled() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = Config::embedded_default();
+    config.server.read_timeout_ms = Some(300);
+    let fake = FakeProvider::start_with(config).await;
+    let mut stream = tokio::net::TcpStream::connect(fake.address())
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            b"POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: x\r\nRCApiKey: k\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let (_, journal) = get_json(format!("{}/__admin/requests", fake.uri())).await;
+    assert_eq!(journal["summary"]["requests"], 1, "{journal}");
+    assert_eq!(
+        journal["requests"][0]["refusal"], "request_timeout",
+        "{journal}"
+    );
+    assert_eq!(journal["requests"][0]["status"], 408, "{journal}");
+}
+
+#[tokio::test]
+async fn the_journal_page_has_filters_a_detail_pane_the_coverage_panel_and_wraps_findings() {
+    let fake = FakeProvider::start().await;
+    let page = client()
+        .get(format!("{}/__admin/ui", fake.uri()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for part in [
+        "id=\"filter-operation\"",
+        "id=\"filter-verdict\"",
+        "id=\"detail\"",
+        "id='detail-headers'",
+        "/__admin/coverage",
+        "td.findings { overflow-wrap: anywhere;",
+        "dataset.findingsOverflow",
+    ] {
+        assert!(page.contains(part), "{part}");
+    }
+    // The filters go to the admin API as query parameters it accepts.
+    assert!(page.contains("query.set(\"operation\"") && page.contains("query.set(\"verdict\""));
+}
+
+#[test]
+fn the_wheel_is_a_maturin_bin_and_the_readme_shows_its_pytest_example_verbatim() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let pyproject = std::fs::read_to_string(format!("{root}/pyproject.toml")).unwrap();
+    let parsed: toml::Value = toml::from_str(&pyproject).unwrap();
+    assert_eq!(parsed["tool"]["maturin"]["bindings"].as_str(), Some("bin"));
+    assert_eq!(
+        parsed["build-system"]["build-backend"].as_str(),
+        Some("maturin")
+    );
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    for file in ["conftest.py", "test_saldos.py"] {
+        let text = std::fs::read_to_string(format!("{root}/docs/python/{file}")).unwrap();
+        assert!(
+            readme.contains(&text),
+            "README.md must show docs/python/{file} verbatim"
+        );
+    }
+    let run = std::fs::read_to_string(format!("{root}/.ci/run")).unwrap();
+    assert!(run.contains("bash .ci/wheel-check.sh"));
+    assert!(
+        !readme.contains("github.com/<you>"),
+        "no placeholder that looks real"
+    );
+}
