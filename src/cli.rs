@@ -52,11 +52,11 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check payloads against the documented contract.
     ///
-    /// Each FILE holds the payload of OPERATION: the `data` JSON document of
-    /// acuse_recibo_fev, read as Afacturar's PHP decodes it (or its whole form as
-    /// {"documento_obligado": …, "data": "…"}: a string `data` and neither `evento` nor
-    /// `generalidades`), the
-    /// form fields of historico_eventos as a JSON object, or the JSON body of saldos,
+    /// Each FILE holds the payload of OPERATION: the `data` JSON document of the event
+    /// operations (acuse_recibo_fev, recibo_bien_servicio, reclamo), read as Afacturar's PHP
+    /// decodes it (or the whole form as {"documento_obligado": …, "data": "…"}: a string
+    /// `data` and neither `evento` nor `generalidades`); the form fields of historico_eventos
+    /// and lector_cufe_tenedor_legitimo as a JSON object; or the JSON body of saldos,
     /// saldos_pdf and saldos_csv. `-` reads standard input.
     ///
     /// Exit status: 0 every file conforms, 1 some file breaks the contract, 2 usage or I/O
@@ -194,7 +194,8 @@ pub enum Format {
 /// Options of `validate`.
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
-    /// historico_eventos, acuse_recibo_fev, saldos, saldos_pdf or saldos_csv.
+    /// historico_eventos, acuse_recibo_fev, recibo_bien_servicio, reclamo,
+    /// lector_cufe_tenedor_legitimo, saldos, saldos_pdf or saldos_csv.
     pub operation: Operation,
     /// Files to check; `-` is standard input.
     #[arg(required = true)]

@@ -32,6 +32,9 @@ const ACUSE: &str = r#"{"codigo_error":0,"descripcion_error":"OK","tiempo_ejecuc
 /// The fake's answer to `historico_eventos` for the seed's CUFE (three events).
 const HISTORICO: &str = r#"{"codigo_error":0,"descripcion_error":"OK","tiempo_ejecucion":0.000018825,"transaccion":"6b0463a8837af","resultado":[{"numero":"1","codigo":"030","descripcion":"Acuse de recibo de Factura Electrónica de Venta","fecha":"2022-11-30 21:22:17","cude":"e6c2667a3deaf9e1b7d74b4afdd93172d580b21fd31c41fbccd61578d33f959dc6b73d3200961376314f450ae79d96dd57","identificacion_evento":"PAR29","emisor_nombre":"SOFTWARE SAS","emisor_identificacion":"9999999","receptor_nombre":"ENERGIA","receptor_identificacion":"5555555"},{"numero":"2","codigo":"032","descripcion":"Recibo del bien o prestación del servicio","fecha":"2022-11-30 21:22:37","cude":"d9446472b7057cde108ffb50c4f64770918f0169d685e329cf840d515981324411852fd51bb664f07ea7b512833e6fe26","identificacion_evento":"PRE27","emisor_nombre":"SOFTWARE SAS","emisor_identificacion":"9999999","receptor_nombre":"ENERGIA","receptor_identificacion":"5555555"},{"numero":"3","codigo":"033","descripcion":"Aceptación expresa","fecha":"2022-11-30 21:23:07","cude":"5c214161121fd07c19324b36f97b5b7ce07d80dd702ca123116e9f43bde5af814c74c940d676e7f0062d4ada7e2d","identificacion_evento":"PAC20","emisor_nombre":"SOFTWARE SAS","emisor_identificacion":"9999999","receptor_nombre":"ENERGIAS","receptor_identificacion":"5555555"}]}"#;
 
+/// The fake's answer to `lector_cufe_tenedor_legitimo` for one CUFE.
+const LECTOR: &str = r#"{"codigo_error":"0","descripcion_error":"OK","tiempo_ejecucion":"0.000021","resultado":[{"cufe":"aadd9b013437bb072b6d2d99773368992e4678499d6123456e7cea9653c585dda585cfb89f177133165def832852137a","codigo_error":"0","descripcion_error":"OK","nit_legitimo_tenedor":"5555555","razon_social_legitimo_tenedor":"ENERGIA"}]}"#;
+
 /// Extra CPU work per request, in nanoseconds (`--work-ns`).
 static WORK_NS: AtomicU64 = AtomicU64::new(0);
 
@@ -67,6 +70,11 @@ async fn historico(_body: Bytes) -> impl IntoResponse {
     fixed(HISTORICO)
 }
 
+async fn lector(_body: Bytes) -> impl IntoResponse {
+    work();
+    fixed(LECTOR)
+}
+
 async fn health() -> impl IntoResponse {
     fixed(r#"{"status":"ok"}"#)
 }
@@ -79,6 +87,7 @@ fn app() -> Router {
     Router::new()
         .route("/api/radian/historico_eventos", post(historico))
         .route("/api/radian/acuse_recibo_fev", post(acuse))
+        .route("/api/radian/lector_cufe_tenedor_legitimo", post(lector))
         .route("/api/rest/Timbre/saldos", post(saldos))
         .route("/api/rest/Timbre/saldos/{formato}", post(saldos))
         .route("/__admin/health", get(health))

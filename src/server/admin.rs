@@ -339,7 +339,8 @@ struct OtherPartysEvent {
     codigo: String,
     /// `yyyy-mm-dd hh:mm:ss`, Colombian time; now when absent.
     fecha: Option<String>,
-    /// Who registered it; the invoice's seller when absent.
+    /// Who registered it; when absent, the seller for 034 and the buyer who sent the
+    /// invoice's first event for the others (the seller if there is none).
     emisor_identificacion: Option<String>,
 }
 
@@ -373,10 +374,22 @@ async fn record_event(
             }
         },
     };
+    // By default the party DIAN expects: the seller declares a tacit acceptance (034); the
+    // buyer, who sent the invoice's first event, registers the others.
     let emisor = event.emisor_identificacion.clone().unwrap_or_else(|| {
-        respond::seller_of(state.config(), &event.cufe)
-            .identificacion
-            .clone()
+        let seller = || {
+            respond::seller_of(state.config(), &event.cufe)
+                .identificacion
+                .clone()
+        };
+        match code {
+            EventCode::AceptacionTacita => seller(),
+            _ => state
+                .events()
+                .history(&event.cufe)
+                .first()
+                .map_or_else(seller, |first| first.row.emisor_identificacion.clone()),
+        }
     });
     match respond::record_event_at(&state, &event.cufe, code, &emisor, at) {
         Ok(recorded) => (StatusCode::CREATED, Json(json!(recorded.event.row))).into_response(),

@@ -39,8 +39,9 @@ options:
   --connections N       wrk connections (default 32)
   --rounds N            alternate baseline/fake N times per route, report the medians;
                         clamped to 1..20 (default 1)
-  --routes LIST         saldos,acuse_recibo_fev,historico_eventos, `acuse` for short
-                        (default: all three)
+  --routes LIST         saldos,acuse_recibo_fev,historico_eventos,lector_cufe_tenedor_legitimo
+                        (`acuse`, `lector` for short)
+                        (default: all four)
   --startup-runs N      spawns of each server to time start-up, clamped to 1..100 (default 10)
   --events LIST         checkpoints of the state-growth run (default 1000,100000,1000000);
                         `--sizes LIST` is the same option

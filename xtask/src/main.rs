@@ -531,7 +531,7 @@ mod tests {
             "(default 2)",
             "(default 32)",
             "(default 1)",
-            "(default: all three)",
+            "(default: all four)",
             "(default 10)",
             "(default 1000,100000,1000000)",
             "(default 1000,2000,4000)",

@@ -27,13 +27,15 @@ pub enum Route {
     Saldos,
     AcuseReciboFev,
     HistoricoEventos,
+    LectorCufeTenedorLegitimo,
 }
 
 impl Route {
-    pub const ALL: [Route; 3] = [
+    pub const ALL: [Route; 4] = [
         Route::Saldos,
         Route::AcuseReciboFev,
         Route::HistoricoEventos,
+        Route::LectorCufeTenedorLegitimo,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +43,7 @@ impl Route {
             Route::Saldos => "saldos",
             Route::AcuseReciboFev => "acuse_recibo_fev",
             Route::HistoricoEventos => "historico_eventos",
+            Route::LectorCufeTenedorLegitimo => "lector_cufe_tenedor_legitimo",
         }
     }
 
@@ -49,6 +52,7 @@ impl Route {
             Route::Saldos => "/api/rest/Timbre/saldos",
             Route::AcuseReciboFev => "/api/radian/acuse_recibo_fev",
             Route::HistoricoEventos => "/api/radian/historico_eventos",
+            Route::LectorCufeTenedorLegitimo => "/api/radian/lector_cufe_tenedor_legitimo",
         }
     }
 
@@ -57,13 +61,18 @@ impl Route {
             Route::Saldos => "JSON",
             Route::AcuseReciboFev => "multipart, fresh CUFE, records state",
             Route::HistoricoEventos => "multipart, 3-event history",
+            Route::LectorCufeTenedorLegitimo => "multipart, one CUFE's holder",
         }
     }
 
     pub fn parse(name: &str) -> Result<Route> {
         Route::ALL
             .into_iter()
-            .find(|r| r.name() == name || (name == "acuse" && *r == Route::AcuseReciboFev))
+            .find(|r| {
+                r.name() == name
+                    || (name == "acuse" && *r == Route::AcuseReciboFev)
+                    || (name == "lector" && *r == Route::LectorCufeTenedorLegitimo)
+            })
             .with_context(|| format!("unknown route `{name}`"))
     }
 }
@@ -165,6 +174,14 @@ pub fn historico_body(cufe: &str) -> String {
     multipart(&[("cufe", cufe)])
 }
 
+/// The form of the `lector_cufe_tenedor_legitimo` run: one CUFE's holder.
+pub fn lector_body(cufe: &str) -> String {
+    multipart(&[
+        ("documento_obligado", DOCUMENTO_OBLIGADO),
+        ("lista_cufe", cufe),
+    ])
+}
+
 /// The multipart content type of every form the bench sends.
 pub fn multipart_type() -> String {
     format!("multipart/form-data; boundary={BOUNDARY}")
@@ -247,6 +264,13 @@ pub fn write_script(dir: &Path, route: Route, root: &Path, nonce: &str) -> Resul
                 script,
                 "wrk.method = \"POST\"\nwrk.body = {}\nwrk.headers[\"Content-Type\"] = \"{content_type}\"\nwrk.headers[\"Authorization\"] = \"Bearer t\"\nwrk.headers[\"Accept\"] = \"application/json\"\n",
                 lua_string(historico_body(HISTORY_CUFE).as_bytes())
+            );
+        }
+        Route::LectorCufeTenedorLegitimo => {
+            let _ = write!(
+                script,
+                "wrk.method = \"POST\"\nwrk.body = {}\nwrk.headers[\"Content-Type\"] = \"{content_type}\"\nwrk.headers[\"Authorization\"] = \"Bearer t\"\nwrk.headers[\"Accept\"] = \"application/json\"\n",
+                lua_string(lector_body(HISTORY_CUFE).as_bytes())
             );
         }
         Route::AcuseReciboFev => {
