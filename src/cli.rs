@@ -15,7 +15,8 @@ use crate::contract::{
 };
 use crate::render::afacturar::body as afacturar;
 use crate::respond::{self, Parsed};
-use crate::server::journal::{junit_head, JunitCounts, JUNIT_TAIL};
+use crate::server::journal::{junit_head_with, junit_properties, JunitCounts, JUNIT_TAIL};
+use crate::server::proxy::Targets;
 use crate::server::tls::Tls;
 use crate::server::{AppState, Config};
 
@@ -73,7 +74,7 @@ pub enum Command {
     ///
     /// Example: `einvoice-mock proxy --target https://servicios-pruebas.afacturar.com`, then
     /// point the client at the printed address.
-    Proxy(ProxyArgs),
+    Proxy(Box<ProxyArgs>),
 }
 
 /// Options of `proxy`: `serve`'s, with the help of `--config` and `--data-dir` reworded for
@@ -84,9 +85,17 @@ pub enum Command {
     mut_arg("data_dir", |arg| arg.help(PROXY_DATA_DIR_HELP))
 )]
 pub struct ProxyArgs {
-    /// The provider's base URL: requests go to TARGET + their path.
+    /// Both providers' base URL: requests go to TARGET + their path (the same as
+    /// `--afacturar-target URL --sovos-target URL`).
+    #[arg(long, value_name = "URL", required_unless_present_any = ["afacturar_target", "sovos_target"])]
+    pub target: Option<reqwest::Url>,
+    /// Afacturar's base URL (`/api/radian/…` requests go there), e.g.
+    /// `https://servicios-pruebas.afacturar.com`.
     #[arg(long, value_name = "URL")]
-    pub target: reqwest::Url,
+    pub afacturar_target: Option<reqwest::Url>,
+    /// Sovos's base URL (`/api/rest/…` requests go there).
+    #[arg(long, value_name = "URL")]
+    pub sovos_target: Option<reqwest::Url>,
     /// The same options as `serve`.
     #[command(flatten)]
     pub serve: ServeArgs,
@@ -126,17 +135,25 @@ pub struct ServeArgs {
     /// At shutdown, exit with status 1 if any request broke the contract (for CI).
     #[arg(long)]
     pub fail_on_violation: bool,
-    /// At shutdown, write a JUnit XML report of every request since start and its violations
-    /// to FILE (the test cases go to FILE.partial as requests arrive).
+    /// Keep a JUnit XML report of every request since start, its violations and the contract
+    /// coverage at FILE: a complete report from start, rewritten (atomically, through
+    /// FILE.tmp) within half a second of each request and at shutdown, so that it stays valid
+    /// even if the fake is killed. The test cases are spooled to FILE.partial meanwhile.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// At shutdown, exit with status 1 if the contract coverage (documented answers received
+    /// and request fields sent, `GET /__admin/coverage`) is below PCT percent.
+    #[arg(long, value_name = "PCT", value_parser = percent)]
+    pub min_coverage: Option<f64>,
     /// Keep the last N requests in the journal, and separately the last N that broke the
     /// contract (default 1000, at least 1); the totals, `--junit` and `--fail-on-violation`
     /// count every request.
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub journal_capacity: Option<usize>,
-    /// Answer Afacturar's 429 past N requests per minute per token (the provider's limit is
-    /// 120). Off by default, so that fast test suites do not trip it.
+    /// Answer 429 with `Retry-After` past N requests per minute per token or API key:
+    /// Afacturar's documented 429 (the provider's limit is 120), and for Sovos, which documents
+    /// no limit, a 429 in its error format. Off by default, so that fast test suites do not
+    /// trip it.
     #[arg(long, value_name = "N")]
     pub rate_limit: Option<u32>,
     /// Require this token on the admin API (`X-Admin-Token: …` or `Authorization: Bearer …`);
@@ -217,12 +234,22 @@ pub enum CliError {
         source: std::io::Error,
     },
     /// The address to serve on cannot be bound (in use, not local, no permission).
-    #[error("cannot listen on {address}")]
+    #[error("cannot listen on {address}{hint}")]
     Listen {
         /// `HOST:PORT` as given.
         address: String,
+        /// What to do about it, when known.
+        hint: &'static str,
         /// Why.
         source: std::io::Error,
+    },
+    /// A proxy target that is not an http or https URL.
+    #[error("{flag} {url}: only http:// and https:// targets can be proxied")]
+    Target {
+        /// The option.
+        flag: &'static str,
+        /// The URL given.
+        url: String,
     },
     /// TLS cannot be set up.
     #[error(transparent)]
@@ -521,10 +548,35 @@ pub async fn serve(args: &ServeArgs) -> Result<Outcome, CliError> {
 
 /// Runs the validating proxy until SIGINT or SIGTERM (see [`serve`] for the reports).
 pub async fn proxy(args: &ProxyArgs) -> Result<Outcome, CliError> {
-    run_server(&args.serve, Some(args.target.clone())).await
+    let mut targets = args.target.clone().map(Targets::both).unwrap_or_default();
+    for (flag, url, slot) in [
+        ("--target", &args.target, None),
+        (
+            "--afacturar-target",
+            &args.afacturar_target,
+            Some(&mut targets.afacturar),
+        ),
+        (
+            "--sovos-target",
+            &args.sovos_target,
+            Some(&mut targets.sovos),
+        ),
+    ] {
+        let Some(url) = url else { continue };
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(CliError::Target {
+                flag,
+                url: url.to_string(),
+            });
+        }
+        if let Some(slot) = slot {
+            *slot = Some(url.clone());
+        }
+    }
+    run_server(&args.serve, Some(targets)).await
 }
 
-async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Outcome, CliError> {
+async fn run_server(args: &ServeArgs, target: Option<Targets>) -> Result<Outcome, CliError> {
     let mut config = match &args.config {
         Some(path) => Config::from_file(path)?,
         None => Config::embedded_default(),
@@ -547,6 +599,11 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
         .await
         .map_err(|source| CliError::Listen {
             address: listen_address(&args.host, args.port),
+            hint: if source.kind() == std::io::ErrorKind::AddrInUse {
+                " (the port is in use: --port 0 picks a free one, printed on the first line)"
+            } else {
+                ""
+            },
             source,
         })?;
     let address = listener.local_addr()?;
@@ -578,6 +635,22 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
         Some(path) => Some(Temporary(spool_junit(&state, path)?)),
         None => None,
     };
+    // A complete report is on disk from the start, and rewritten as requests arrive.
+    let junit_writer = match (&args.junit, &junit_spool) {
+        (Some(path), Some(Temporary(spool))) => {
+            let report = JunitReport {
+                path: path.clone(),
+                spool: spool.clone(),
+                last: std::sync::Mutex::new(None),
+            };
+            report.refresh(&state).map_err(|source| CliError::Write {
+                path: path.display().to_string(),
+                source,
+            })?;
+            Some(JunitWriter::start(state.clone(), report))
+        }
+        _ => None,
+    };
     {
         let mut stdout = std::io::stdout().lock();
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -589,47 +662,156 @@ async fn run_server(args: &ServeArgs, target: Option<reqwest::Url>) -> Result<Ou
     }
     tracing::info!(%address, "einvoice-mock serving");
     let router = match target {
-        Some(target) => {
-            let shown = crate::server::webhooks::mask_userinfo(target.as_str());
-            tracing::info!(target = %shown, "proxying to the provider");
-            crate::server::proxy::proxy_app(state.clone(), target)
+        Some(targets) => {
+            for (provider, target) in [("afacturar", &targets.afacturar), ("sovos", &targets.sovos)]
+            {
+                if let Some(target) = target {
+                    let shown = crate::server::webhooks::mask_userinfo(target.as_str());
+                    tracing::info!(provider, target = %shown, "proxying to the provider");
+                }
+            }
+            crate::server::proxy::proxy_app_to(state.clone(), targets)
         }
         None => crate::server::app(state.clone()),
     };
     crate::server::serve_router_until(listener, router, &state, tls, shutdown).await?;
     drop(temporary_tls_dir);
-    let mut journal = state.journal();
+    let report = junit_writer.and_then(JunitWriter::stop);
     // Every request since start: `DELETE /__admin/requests` and `POST /__admin/reset` empty
     // the journal, not the verdict.
-    let summary = journal.lifetime();
+    let (summary, upstream_errors, coverage) = {
+        let journal = state.journal();
+        (
+            journal.lifetime(),
+            journal.upstream_errors(),
+            journal.coverage(),
+        )
+    };
     tracing::info!(
         requests = summary.requests,
         violating = summary.violating,
         log_lines_dropped =
             crate::server::LOG_LINES_DROPPED.load(std::sync::atomic::Ordering::Relaxed),
+        upstream_errors,
         "stopped"
     );
-    if let (Some(path), Some(Temporary(spool))) = (&args.junit, &junit_spool) {
-        let counts = journal
-            .finish_junit()
-            .unwrap_or(Ok(JunitCounts::default()))
-            .map_err(|source| CliError::Write {
-                path: spool.display().to_string(),
-                source,
-            })?;
-        write_junit(path, spool, counts).map_err(|source| CliError::Write {
-            path: path.display().to_string(),
+    for line in coverage.lines() {
+        tracing::info!(target: "einvoice_mock::coverage", "{line}");
+    }
+    if let Some(report) = report {
+        report.refresh(&state).map_err(|source| CliError::Write {
+            path: report.path.display().to_string(),
             source,
         })?;
+        if let Some(Err(source)) = state.journal().finish_junit() {
+            return Err(CliError::Write {
+                path: report.spool.display().to_string(),
+                source,
+            });
+        }
     }
+    drop(junit_spool);
+    let mut outcome = Outcome::Ok;
     if args.fail_on_violation && summary.violating > 0 {
         eprintln!(
             "einvoice-mock: {} of {} requests broke the contract (GET /__admin/violations lists them)",
             summary.violating, summary.requests
         );
-        return Ok(Outcome::Violations);
+        outcome = Outcome::Violations;
     }
-    Ok(Outcome::Ok)
+    if let Some(minimum) = args.min_coverage {
+        if coverage.percent < minimum {
+            eprintln!(
+                "einvoice-mock: contract coverage {}% is below --min-coverage {minimum}% (GET /__admin/coverage lists what was never answered or sent)",
+                coverage.percent
+            );
+            outcome = Outcome::Violations;
+        }
+    }
+    Ok(outcome)
+}
+
+fn percent(text: &str) -> Result<f64, String> {
+    match text.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        Ok(_) => Err("must be between 0 and 100".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// The `--junit` report, rewritten whole from the spool: the counts, the coverage as
+/// `<properties>`, the test cases spooled so far, the tail. Written to FILE.tmp and renamed
+/// over FILE, so that FILE is always a complete report (even after `kill -9`).
+#[derive(Debug)]
+struct JunitReport {
+    path: PathBuf,
+    spool: PathBuf,
+    /// What the file on disk holds: the spooled bytes and the properties.
+    last: std::sync::Mutex<Option<(u64, String)>>,
+}
+
+impl JunitReport {
+    /// Rewrites the report if anything changed since the last time.
+    fn refresh(&self, state: &AppState) -> std::io::Result<()> {
+        let (checkpoint, properties) = {
+            let mut journal = state.journal();
+            let checkpoint = journal.junit_checkpoint();
+            (checkpoint, junit_properties(&journal.coverage()))
+        };
+        let (counts, bytes) = checkpoint.unwrap_or(Ok((JunitCounts::default(), 0)))?;
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.as_ref() == Some(&(bytes, properties.clone())) {
+            return Ok(());
+        }
+        let mut temporary = self.path.as_os_str().to_owned();
+        temporary.push(".tmp");
+        let temporary = PathBuf::from(temporary);
+        {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+            out.write_all(junit_head_with(counts, &properties).as_bytes())?;
+            std::io::copy(&mut std::fs::File::open(&self.spool)?.take(bytes), &mut out)?;
+            out.write_all(JUNIT_TAIL.as_bytes())?;
+            out.flush()?;
+        }
+        std::fs::rename(&temporary, &self.path)?;
+        *last = Some((bytes, properties));
+        Ok(())
+    }
+}
+
+/// Rewrites the `--junit` report every half second while the fake runs (when it changed).
+#[derive(Debug)]
+struct JunitWriter {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<JunitReport>,
+}
+
+impl JunitWriter {
+    fn start(state: AppState, report: JunitReport) -> JunitWriter {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                std::thread::park_timeout(std::time::Duration::from_millis(500));
+                if let Err(error) = report.refresh(&state) {
+                    tracing::warn!(path = %report.path.display(), %error, "the JUnit report could not be rewritten");
+                }
+            }
+            report
+        });
+        JunitWriter { stop, thread }
+    }
+
+    /// Stops the thread; the report, for its last rewrite.
+    fn stop(self) -> Option<JunitReport> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.thread().unpark();
+        self.thread.join().ok()
+    }
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -667,16 +849,6 @@ fn spool_junit(state: &AppState, path: &Path) -> Result<PathBuf, CliError> {
         .journal()
         .spool_junit(Box::new(std::io::BufWriter::new(file)));
     Ok(spool)
-}
-
-/// The JUnit report at `path`: the counts, then the spooled test cases (the spool is removed
-/// with its [`Temporary`]).
-fn write_junit(path: &Path, spool: &Path, counts: JunitCounts) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    out.write_all(junit_head(counts).as_bytes())?;
-    std::io::copy(&mut std::fs::File::open(spool)?, &mut out)?;
-    out.write_all(JUNIT_TAIL.as_bytes())?;
-    out.flush()
 }
 
 /// `HOST:PORT` for messages; an IPv6 address in brackets (`[::1]:8787`).

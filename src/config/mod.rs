@@ -69,6 +69,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Freeze the clock at this moment (RFC 3339), for reproducible responses.
+    #[serde(default, deserialize_with = "rfc3339_moment")]
     pub fixed_clock: Option<DateTime<FixedOffset>>,
     /// Report this `tiempo_ejecucion` instead of the measured one.
     pub fixed_tiempo_ejecucion: Option<f64>,
@@ -98,6 +99,21 @@ pub struct ServerConfig {
     /// when that is lower); past it new connections are closed as soon as they are accepted
     /// while the open ones go on being served.
     pub max_connections: Option<usize>,
+}
+
+/// `fixed_clock`: an RFC 3339 moment, with an error that shows the expected format.
+fn rfc3339_moment<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<DateTime<FixedOffset>>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(Some)
+        .map_err(|error| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a moment in RFC 3339 ({error}): expected a date, `T`, a time and \
+             an offset, like `2022-11-30T21:22:17-05:00`"
+            ))
+        })
 }
 
 impl ServerConfig {

@@ -451,3 +451,40 @@ impl Context for Detached {
         next_uniqid(&LAST, now)
     }
 }
+
+/// The code of an answer as a scenario names it (`0`/`200` for a success), when `operation`
+/// documents it: what contract coverage counts.
+pub fn answered_code(operation: Operation, status: u16, body: &[u8]) -> Option<&'static str> {
+    match operation.provider() {
+        Provider::Afacturar => {
+            crate::render::afacturar::body::answered_code(operation, status, body)
+        }
+        Provider::Sovos => crate::render::sovos::errors::answered_code(operation, status, body),
+    }
+}
+
+/// Every answer `operation` documents, success first (`0` on Afacturar, `200` on Sovos), then
+/// the codes a scenario may arm.
+pub fn documented_answers(operation: Operation) -> Vec<&'static str> {
+    let (success, codes) = match operation.provider() {
+        Provider::Afacturar => (
+            "0",
+            crate::render::afacturar::body::documented_codes(operation),
+        ),
+        Provider::Sovos => ("200", SovosError::documented_codes(operation)),
+    };
+    std::iter::once(success)
+        .chain(codes.iter().copied())
+        .collect()
+}
+
+/// The proxy's 502 when the real provider could not be reached or failed to answer, in the
+/// format of the provider whose path it was sent to (contract note P1).
+pub fn upstream_error(path: &str, cause: &str) -> Reply {
+    match provider_of(path) {
+        Some(Provider::Sovos) => {
+            Reply::json(502, &crate::render::sovos::errors::upstream_error(cause))
+        }
+        _ => Reply::json(502, &crate::render::afacturar::body::upstream_error(cause)),
+    }
+}

@@ -94,6 +94,12 @@ impl Verdict {
         }
     }
 
+    /// The documents a request carries, where its fields are looked for: the form fields (or
+    /// the JSON body) and the parsed `data` document.
+    pub fn documents(&self) -> [Option<&Value>; 2] {
+        [self.payload(), self.data()]
+    }
+
     /// The CUFEs the request names (`cufe` field, or the `data` document's events).
     pub fn cufes(&self) -> Vec<&str> {
         let Some(payload) = self.payload() else {

@@ -2,11 +2,11 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -32,9 +32,49 @@ pub fn routes() -> Router<AppState> {
         .route("/__admin/junit", get(junit))
         .route("/__admin/reset", post(reset))
         .route("/__admin/events", post(record_event))
+        .route("/__admin/coverage", get(coverage))
         .route("/__admin/ui", get(ui))
+        // Anything else under /__admin/ is the admin API's 404, in JSON (not provider traffic).
+        .route("/__admin", any(not_found))
+        .route("/__admin/{*rest}", any(not_found))
         // Browsers ask for it when they open the page; it is not a provider request.
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
+        .layer(axum::middleware::map_response(json_method_not_allowed))
+}
+
+/// An admin path that does not exist.
+async fn not_found(request: Request) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no admin endpoint {} {} (see the README's admin API table)",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+/// axum's own 405 has no body: the admin API answers JSON, naming the allowed methods.
+async fn json_method_not_allowed(response: Response) -> Response {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let allowed = allow
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut answer = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method not allowed here; allowed: {allowed}"),
+    );
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    answer
 }
 
 /// Refuses admin calls from other hosts (unless allowed) and without the admin token (when
@@ -280,10 +320,106 @@ async fn remove_scenario(State(state): State<AppState>, Path(id): Path<String>) 
     }
 }
 
-async fn requests(State(state): State<AppState>) -> Json<Value> {
+/// `GET /__admin/requests`: the kept requests, oldest first, narrowed by `operation`,
+/// `verdict`, `status`, `since` (RFC 3339) and `limit` (the most recent N that match).
+async fn requests(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let filter = match RequestFilter::parse(query.as_deref().unwrap_or_default()) {
+        Ok(filter) => filter,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
     let journal = state.journal();
-    let entries: Vec<&JournalEntry> = journal.entries().collect();
-    Json(json!({ "summary": journal.summary(), "requests": entries }))
+    let mut entries: Vec<&JournalEntry> = journal.entries().filter(|e| filter.keeps(e)).collect();
+    if let Some(limit) = filter.limit {
+        entries.drain(..entries.len().saturating_sub(limit));
+    }
+    Json(json!({
+        "summary": journal.summary(),
+        "upstream_errors": journal.upstream_errors(),
+        "requests": entries,
+    }))
+    .into_response()
+}
+
+/// The query of `GET /__admin/requests`.
+#[derive(Debug, Default)]
+struct RequestFilter {
+    operation: Option<crate::contract::Operation>,
+    verdict: Option<String>,
+    status: Option<u16>,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    limit: Option<usize>,
+}
+
+impl RequestFilter {
+    fn parse(query: &str) -> Result<RequestFilter, String> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|e| format!("the query string cannot be read: {e}"))?;
+        let mut filter = RequestFilter::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "operation" => {
+                    filter.operation = Some(value.parse().map_err(|_| {
+                        format!(
+                            "operation `{value}` is not one of: {}",
+                            crate::contract::Operation::ALL.map(|o| o.name()).join(", ")
+                        )
+                    })?);
+                }
+                "verdict" => {
+                    if !["conforms", "violates", "unknown"].contains(&value.as_str()) {
+                        return Err(format!(
+                            "verdict `{value}` is not one of: conforms, violates, unknown"
+                        ));
+                    }
+                    filter.verdict = Some(value);
+                }
+                "status" => {
+                    filter.status = Some(value.parse().map_err(|_| {
+                        format!("status `{value}` is not an HTTP status (e.g. 200)")
+                    })?);
+                }
+                "since" => {
+                    let at = chrono::DateTime::parse_from_rfc3339(&value).map_err(|e| {
+                        format!(
+                            "since `{value}`: {e}; expected RFC 3339 like 2022-11-30T21:22:17-05:00"
+                        )
+                    })?;
+                    filter.since = Some(at.with_timezone(&chrono::Utc));
+                }
+                "limit" => {
+                    filter.limit = Some(value.parse().map_err(|_| {
+                        format!("limit `{value}` is not a number of requests (e.g. 50)")
+                    })?);
+                }
+                // The page's token travels in the query when opened in a browser.
+                "token" => {}
+                other => {
+                    return Err(format!(
+                        "unknown query parameter `{other}`; known: operation, verdict, status, \
+                         since, limit"
+                    ))
+                }
+            }
+        }
+        Ok(filter)
+    }
+
+    fn keeps(&self, entry: &JournalEntry) -> bool {
+        self.operation.is_none_or(|op| entry.operation == Some(op))
+            && self
+                .verdict
+                .as_deref()
+                .is_none_or(|v| entry.verdict.as_str() == v)
+            && self.status.is_none_or(|s| entry.status == s)
+            && self.since.is_none_or(|since| entry.received_at >= since)
+    }
+}
+
+/// `GET /__admin/coverage`: every documented answer and request field of every operation,
+/// with how often the client received or sent it (cleared by `POST /__admin/reset`, not by
+/// `DELETE /__admin/requests`).
+async fn coverage(State(state): State<AppState>) -> Json<Value> {
+    Json(json!(state.journal().coverage()))
 }
 
 async fn clear_requests(State(state): State<AppState>) -> StatusCode {

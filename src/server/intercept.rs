@@ -13,11 +13,13 @@ use axum::response::Response;
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use super::coverage::Coverage;
 use super::journal::{near_miss, JournalEntry, Verdict as JournalVerdict};
 use super::listener::ConnectionControl;
 use super::scenarios::{Fault, RequestKeys, Scenario};
 use super::{into_response, AppState, Verified};
 use crate::contract::{Operation, Provider};
+use crate::render::sovos::errors::SovosError;
 use crate::respond::{self, credential, mask, provider_of, verify, Refusal};
 
 /// How much of a body the journal keeps.
@@ -29,6 +31,36 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     let received_at = state.clock().now();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
+    let operation = Operation::from_path(&path);
+    let provider = operation
+        .map(Operation::provider)
+        .or_else(|| provider_of(&path));
+    let token = provider.and_then(|p| credential(p, &parts.headers));
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut entry = JournalEntry {
+        id: 0,
+        received_at,
+        method: parts.method.clone(),
+        path,
+        operation,
+        credential: token.map(mask),
+        content_type,
+        verdict: JournalVerdict::Unknown,
+        findings_omitted: 0,
+        violations: Vec::new(),
+        status: 0,
+        scenario: None,
+        near_miss: None,
+        duration_ms: 0.0,
+        body: String::new(),
+        headers: journal_headers(&parts.headers),
+        fault: None,
+        refusal: None,
+    };
     let server = &state.config().server;
     let bytes = match read_body(body, server.body_limit(), server.read_timeout()).await {
         Ok(Ok(bytes)) => bytes,
@@ -43,67 +75,54 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
             } else {
                 Refusal::MalformedBody
             };
-            return into_response(respond::refuse(&path, refusal));
+            return refused(&state, entry, refusal, started);
         }
-        Err(_) => return into_response(respond::refuse(&path, Refusal::RequestTimeout)),
+        Err(_) => return refused(&state, entry, Refusal::RequestTimeout, started),
     };
-    let operation = Operation::from_path(&path);
     let mut verdict = verify(
         state.contract(),
         &parts.method,
-        &path,
+        &entry.path,
         &parts.headers,
         &bytes,
     );
-    let provider = operation
-        .map(Operation::provider)
-        .or_else(|| provider_of(&path));
-    let token = provider.and_then(|p| credential(p, &parts.headers));
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let near = (operation.is_none() || parts.method != Method::POST)
-        .then(|| near_miss(parts.method.as_str(), &path, content_type.as_deref()));
-
-    let mut entry = JournalEntry {
-        id: 0,
-        received_at,
-        method: parts.method.clone(),
-        path,
-        operation,
-        credential: token.map(mask),
-        content_type,
-        verdict: match (operation, verdict.conforms()) {
-            (None, _) => JournalVerdict::Unknown,
-            (Some(_), true) => JournalVerdict::Conforms,
-            (Some(_), false) => JournalVerdict::Violates,
-        },
-        findings_omitted: verdict
-            .findings
-            .len()
-            .saturating_sub(super::journal::MAX_FINDINGS_KEPT),
-        violations: {
-            let mut findings = std::mem::take(&mut verdict.findings);
-            findings.truncate(super::journal::MAX_FINDINGS_KEPT);
-            findings
-        },
-        status: 0,
-        scenario: None,
-        near_miss: near,
-        duration_ms: 0.0,
-        body: journal_text(&bytes[..bytes.len().min(JOURNAL_BODY_LIMIT)]),
+    entry.near_miss = (operation.is_none() || parts.method != Method::POST).then(|| {
+        near_miss(
+            parts.method.as_str(),
+            &entry.path,
+            entry.content_type.as_deref(),
+        )
+    });
+    entry.verdict = match (operation, verdict.conforms()) {
+        (None, _) => JournalVerdict::Unknown,
+        (Some(_), true) => JournalVerdict::Conforms,
+        (Some(_), false) => JournalVerdict::Violates,
     };
+    entry.findings_omitted = verdict
+        .findings
+        .len()
+        .saturating_sub(super::journal::MAX_FINDINGS_KEPT);
+    entry.violations = {
+        let mut findings = std::mem::take(&mut verdict.findings);
+        findings.truncate(super::journal::MAX_FINDINGS_KEPT);
+        findings
+    };
+    entry.body = journal_text(&bytes[..bytes.len().min(JOURNAL_BODY_LIMIT)]);
     if !entry.violations.is_empty() {
         tracing::warn!(method = %entry.method, path = %entry.path, findings = entry.violations.len() + entry.findings_omitted, "request breaks the contract");
     }
+    // Read before the parsed body moves to the handler.
+    let sent_fields = operation
+        .map(|op| Coverage::sent_fields(op, &verdict.documents()))
+        .unwrap_or_default();
 
     let control = parts.extensions.get::<ConnectionControl>().cloned();
 
-    let rate_limited = provider == Some(Provider::Afacturar)
-        && operation.is_some()
-        && token.is_some_and(|t| !state.admit(t));
+    let retry_after = match (operation, token) {
+        (Some(_), Some(token)) => state.admit_or_retry_after(token).err(),
+        _ => None,
+    };
+    let rate_limited = retry_after.is_some();
     let scenario = match (operation, rate_limited) {
         (Some(op), false) => {
             let cufes = verdict.cufes();
@@ -143,49 +162,45 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         started,
     });
 
-    let response = if rate_limited {
-        into_response(
-            respond::DocumentedCode::Afacturar(
+    let mut fault = None;
+    let response = if let Some(retry_after) = retry_after {
+        // Whole seconds, rounded up: a client that waits that long is admitted.
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let mut response = into_response(match provider {
+            Some(Provider::Sovos) => respond::sovos::error_reply(SovosError::TooManyRequests),
+            _ => respond::DocumentedCode::Afacturar(
                 operation.unwrap_or(Operation::AcuseReciboFev),
                 "429",
             )
             .reply(&state, documento.as_deref(), started),
-        )
-    } else if let (Some(scenario), Some(op)) = (scenario, operation) {
+        });
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        response
+    } else if let (Some(scenario), Some(_)) = (&scenario, operation) {
         if let Some(delay) = scenario.spec.draw_delay() {
             tokio::time::sleep(delay).await;
         }
-        match scenario.spec.fault {
-            Some(fault) => {
-                let real = next.run(request).await;
-                match apply_fault(fault, real, control.as_ref()).await {
-                    Ok(response) => response,
-                    Err(Dropped) => {
-                        entry.duration_ms = elapsed_ms(started);
-                        state.journal().record(entry);
-                        if let Some(control) = control {
-                            control.abort(fault == Fault::ConnectionReset);
-                        }
-                        // The connection is being dropped; nothing must be written on it.
-                        return std::future::pending().await;
+        fault = scenario.spec.fault;
+        match (scenario.spec.fault, scenario.respond) {
+            (Some(_), _) | (None, None) => next.run(request).await,
+            (None, Some(documented)) => {
+                if documented.code() == "28" {
+                    if let (Some(url), Some(replay)) = (&webhook, replay) {
+                        schedule_webhook(&state, scenario, url, replay, bytes);
                     }
                 }
+                into_response(documented.reply(&state, documento.as_deref(), started))
             }
-            None => match scenario.respond {
-                Some(documented) => {
-                    if op.registers_event() && documented.code() == "28" {
-                        if let (Some(url), Some(replay)) = (&webhook, replay) {
-                            schedule_webhook(&state, &scenario, url, replay, bytes);
-                        }
-                    }
-                    into_response(documented.reply(&state, documento.as_deref(), started))
-                }
-                None => next.run(request).await,
-            },
         }
     } else {
         next.run(request).await
     };
+    if let Some(upstream) = response.extensions().get::<super::proxy::UpstreamError>() {
+        entry.refusal = Some(super::journal::UPSTREAM_ERROR);
+        tracing::warn!(path = %entry.path, cause = %upstream.0, "the provider could not answer");
+    }
     if let Some(findings) = response
         .extensions()
         .get::<super::proxy::ResponseFindings>()
@@ -196,11 +211,123 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
             tracing::warn!(path = %entry.path, findings = findings.0.len(), "the provider's answer drifts from the contract");
         }
     }
+    // The answer's documented code, read from its body (complete in memory here).
+    let (response, code) = match operation {
+        Some(op) => {
+            let (parts, body) = response.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX)
+                .await
+                .unwrap_or_default();
+            let code = respond::answered_code(op, parts.status.as_u16(), &body);
+            (Response::from_parts(parts, Body::from(body)), code)
+        }
+        None => (response, None),
+    };
+    entry.status = response.status().as_u16();
+    let response = match (fault, &scenario) {
+        (Some(fault), Some(scenario)) => {
+            entry.fault = Some(fault);
+            match apply_fault(fault, response, control.as_ref(), scenario.spec.status).await {
+                Ok(response) => response,
+                Err(Dropped) => {
+                    // The client receives no answer at all.
+                    entry.status = 0;
+                    entry.duration_ms = elapsed_ms(started);
+                    log_request(&entry);
+                    record(&state, entry, None, &sent_fields);
+                    if let Some(control) = control {
+                        control.abort(fault == Fault::ConnectionReset);
+                    }
+                    // The connection is being dropped; nothing must be written on it.
+                    return std::future::pending().await;
+                }
+            }
+        }
+        _ => response,
+    };
+    // A garbled body is not the documented answer, whatever its status.
+    let code = code.filter(|_| fault.is_none());
     entry.status = response.status().as_u16();
     entry.duration_ms = elapsed_ms(started);
     log_request(&entry);
-    state.journal().record(entry);
+    record(&state, entry, code, &sent_fields);
     response
+}
+
+/// Records `entry` in the journal, and its answer and fields in the coverage.
+fn record(state: &AppState, entry: JournalEntry, code: Option<&str>, sent_fields: &[usize]) {
+    let mut journal = state.journal();
+    if let Some(operation) = entry.operation {
+        journal.coverage_mut().count(operation, code, sent_fields);
+    }
+    journal.record(entry);
+}
+
+/// A request the fake answers before reading it whole (over the body limit, too slow, broken
+/// framing): answered in the provider's format and journaled, with the refusal as its finding.
+fn refused(
+    state: &AppState,
+    mut entry: JournalEntry,
+    refusal: Refusal,
+    started: Instant,
+) -> Response {
+    let server = &state.config().server;
+    let (name, message) = match refusal {
+        Refusal::PayloadTooLarge => (
+            "payload_too_large",
+            format!(
+                "the body is over the fake's limit of {} bytes ([server] body_limit_bytes)",
+                server.body_limit()
+            ),
+        ),
+        Refusal::RequestTimeout => (
+            "request_timeout",
+            format!(
+                "the body did not arrive within {} ms ([server] read_timeout_ms)",
+                server.read_timeout().as_millis()
+            ),
+        ),
+        _ => (
+            "malformed_body",
+            "the body breaks HTTP's framing (e.g. a bad chunk size)".to_owned(),
+        ),
+    };
+    entry.refusal = Some(name);
+    entry.verdict = if entry.operation.is_some() {
+        JournalVerdict::Violates
+    } else {
+        JournalVerdict::Unknown
+    };
+    entry.violations = vec![respond::Finding {
+        location: "body".to_owned(),
+        rule: name.to_owned(),
+        message,
+    }];
+    let response = into_response(respond::refuse(&entry.path, refusal));
+    entry.status = response.status().as_u16();
+    entry.duration_ms = elapsed_ms(started);
+    log_request(&entry);
+    record(state, entry, None, &[]);
+    response
+}
+
+/// The request headers as the journal keeps them: credentials masked.
+fn journal_headers(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            let shown = match name.as_str() {
+                "authorization" | "proxy-authorization" => match text.split_once(' ') {
+                    Some((scheme, secret)) => format!("{scheme} {}", mask(secret)),
+                    None => mask(&text),
+                },
+                "rcapikey" | "cookie" | "x-admin-token" | "x-api-key" => mask(&text),
+                _ => text.into_owned(),
+            };
+            (name.as_str().to_owned(), shown)
+        })
+        .collect()
 }
 
 /// Reads the whole body, giving up after `timeout`. The timer is armed only when the body is
@@ -256,11 +383,16 @@ async fn apply_fault(
     fault: Fault,
     real: Response,
     control: Option<&ConnectionControl>,
+    status: Option<u16>,
 ) -> Result<Response, Dropped> {
     let (mut parts, body) = real.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
+    // The real status line and headers, unless the scenario names a status.
+    if let Some(status) = status.and_then(|s| StatusCode::from_u16(s).ok()) {
+        parts.status = status;
+    }
     match fault {
         Fault::ConnectionReset | Fault::EmptyResponse if control.is_some() => Err(Dropped),
         // In-process without a socket (oneshot): the nearest thing is a body that fails.
@@ -269,14 +401,14 @@ async fn apply_fault(
             let half = &bytes[..bytes.len() / 2];
             let mut garbled = half.to_vec();
             garbled.extend_from_slice(b"\x00<<malformed>>");
-            parts.headers.remove(header::CONTENT_LENGTH);
-            parts.status = StatusCode::OK;
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(garbled.len()));
             Ok(Response::from_parts(parts, Body::from(garbled)))
         }
         Fault::TruncatedBody => {
             let announced = bytes.len().max(2);
             let half = bytes.slice(..bytes.len() / 2);
-            parts.status = StatusCode::OK;
             parts
                 .headers
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(announced));

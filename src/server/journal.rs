@@ -13,6 +13,8 @@ use axum::http::Method;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
+use super::coverage::{Coverage, CoverageReport};
+use super::scenarios::Fault;
 use super::webhooks::WebhookDelivery;
 use crate::contract::Operation;
 use crate::respond::Finding;
@@ -64,6 +66,17 @@ pub struct JournalEntry {
     pub duration_ms: f64,
     /// The request body as text (lossy UTF-8, cut at 64 KiB).
     pub body: String,
+    /// The request headers, credentials masked (all but their last 4 characters).
+    pub headers: Vec<(String, String)>,
+    /// The fault an armed scenario applied to the answer, if any (`status` is still the real
+    /// one; 0 when the connection was dropped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+    /// What answered instead of the provider: the fake itself refusing the body
+    /// (`request_timeout`, `payload_too_large`, `malformed_body`), or `upstream_error` behind
+    /// the proxy when the real provider could not be reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<&'static str>,
 }
 
 /// The findings a journal entry keeps (and so a JUnit case, and the journal page): the rest
@@ -155,6 +168,9 @@ impl JournalEntry {
             near_miss: None,
             duration_ms: 0.0,
             body: String::new(),
+            headers: Vec::new(),
+            fault: None,
+            refusal: None,
         }
     }
 
@@ -175,6 +191,8 @@ pub struct Journal {
     summary: Summary,
     lifetime: Summary,
     junit: Option<JunitSpool>,
+    coverage: Coverage,
+    upstream_errors: u64,
 }
 
 /// How many test cases a JUnit report holds, and how many of them failed.
@@ -191,6 +209,8 @@ pub struct JunitCounts {
 struct JunitSpool {
     sink: Box<dyn io::Write + Send>,
     counts: JunitCounts,
+    /// Bytes of test cases written so far.
+    bytes: u64,
     /// The first write that failed; reported when the spool is finished.
     failed: Option<io::Error>,
 }
@@ -221,6 +241,8 @@ impl Journal {
             summary: Summary::default(),
             lifetime: Summary::default(),
             junit: None,
+            coverage: Coverage::new(),
+            upstream_errors: 0,
         }
     }
 
@@ -231,6 +253,9 @@ impl Journal {
         entry.id = self.next_id;
         self.summary.count(&entry);
         self.lifetime.count(&entry);
+        if entry.refusal == Some(UPSTREAM_ERROR) {
+            self.upstream_errors += 1;
+        }
         if let Some(spool) = &mut self.junit {
             spool.write(&entry);
         }
@@ -284,8 +309,42 @@ impl Journal {
         self.junit = Some(JunitSpool {
             sink,
             counts: JunitCounts::default(),
+            bytes: 0,
             failed: None,
         });
+    }
+
+    /// Flushes the spool: its counts and how many bytes of test cases it holds, for a
+    /// complete report written beside it (`serve --junit` rewrites the report from these while
+    /// it runs). `None` when nothing is spooled.
+    pub fn junit_checkpoint(&mut self) -> Option<io::Result<(JunitCounts, u64)>> {
+        let spool = self.junit.as_mut()?;
+        if let Some(error) = &spool.failed {
+            return Some(Err(io::Error::new(error.kind(), error.to_string())));
+        }
+        Some(spool.sink.flush().map(|()| (spool.counts, spool.bytes)))
+    }
+
+    /// Contract coverage since start or the last reset.
+    pub fn coverage(&self) -> CoverageReport {
+        self.coverage.report()
+    }
+
+    /// The coverage counters, for `intercept`.
+    pub fn coverage_mut(&mut self) -> &mut Coverage {
+        &mut self.coverage
+    }
+
+    /// Requests the proxy answered 502 because the provider could not be reached or failed
+    /// (counted apart from drift; not contract violations), since start.
+    pub fn upstream_errors(&self) -> u64 {
+        self.upstream_errors
+    }
+
+    /// [`Journal::clear`], and the coverage counters too (`POST /__admin/reset`).
+    pub fn reset(&mut self) {
+        self.clear();
+        self.coverage.clear();
     }
 
     /// Stops spooling: flushes the sink and returns what it holds, or the first write error.
@@ -328,7 +387,11 @@ impl Journal {
             tests: kept.len() as u64,
             failures: kept.iter().filter(|e| !e.conforms()).count() as u64,
         };
-        format!("{}{cases}{JUNIT_TAIL}", junit_head(counts))
+        let properties = junit_properties(&self.coverage.report());
+        format!(
+            "{}{cases}{JUNIT_TAIL}",
+            junit_head_with(counts, &properties)
+        )
     }
 }
 
@@ -353,6 +416,7 @@ impl JunitSpool {
         junit_case(&mut case, entry);
         match self.sink.write_all(case.as_bytes()) {
             Ok(()) => {
+                self.bytes += case.len() as u64;
                 self.counts.tests += 1;
                 self.counts.failures += u64::from(!entry.conforms());
             }
@@ -363,13 +427,62 @@ impl JunitSpool {
 
 /// A JUnit report up to its first test case.
 pub fn junit_head(counts: JunitCounts) -> String {
+    junit_head_with(counts, "")
+}
+
+/// A JUnit report up to its first test case, with `properties` (a `<properties>` element, or
+/// nothing) first in the test suite.
+pub fn junit_head_with(counts: JunitCounts, properties: &str) -> String {
     let JunitCounts { tests, failures } = counts;
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <testsuites name=\"einvoice-mock\" tests=\"{tests}\" failures=\"{failures}\">\n  \
-         <testsuite name=\"contract\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n"
+         <testsuite name=\"contract\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\">\n{properties}"
     )
 }
+
+/// Contract coverage as the test suite's `<properties>`: the totals, then per operation the
+/// answers received and fields sent (`coverage.acuse_recibo_fev.answers` = `3/10`) and the
+/// answers never received.
+pub fn junit_properties(report: &CoverageReport) -> String {
+    let mut xml = String::from("    <properties>\n");
+    let mut property = |name: &str, value: &str| {
+        let _ = writeln!(
+            xml,
+            "      <property name=\"{}\" value=\"{}\"/>",
+            escape(name),
+            escape(value)
+        );
+    };
+    property("coverage.percent", &report.percent.to_string());
+    property("coverage.covered", &report.covered.to_string());
+    property("coverage.documented", &report.documented.to_string());
+    for op in &report.operations {
+        let name = op.operation.name();
+        let hit = op.responses.iter().filter(|r| r.hits > 0).count();
+        let sent = op.fields.iter().filter(|f| f.sent > 0).count();
+        property(
+            &format!("coverage.{name}.answers"),
+            &format!("{hit}/{}", op.responses.len()),
+        );
+        property(
+            &format!("coverage.{name}.fields"),
+            &format!("{sent}/{}", op.fields.len()),
+        );
+        let never: Vec<&str> = op
+            .responses
+            .iter()
+            .filter(|r| r.hits == 0)
+            .map(|r| r.code)
+            .collect();
+        property(&format!("coverage.{name}.never_answered"), &never.join(","));
+    }
+    xml.push_str("    </properties>\n");
+    xml
+}
+
+/// [`JournalEntry::refusal`] of a request the proxy could not forward.
+pub const UPSTREAM_ERROR: &str = "upstream_error";
 
 /// A JUnit report after its last test case.
 pub const JUNIT_TAIL: &str = "  </testsuite>\n</testsuites>\n";

@@ -1,6 +1,7 @@
 //! The fake provider: the axum application, `serve`, and [`FakeProvider`] for in-process use.
 
 mod admin;
+pub mod coverage;
 mod intercept;
 pub mod journal;
 mod listener;

@@ -3,7 +3,7 @@
 //! shape the schemas do not allow, or a status the documents do not list — is reported in the
 //! same journal as `serve`'s.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +17,40 @@ use crate::respond::Finding;
 /// Findings about the upstream's answer, handed from the forwarder to the journal.
 #[derive(Debug, Clone, Default)]
 pub struct ResponseFindings(pub Vec<Finding>);
+
+/// The provider could not be reached or failed to answer: the proxy answered 502 itself (in
+/// the provider's format). Not drift, not a contract violation; the journal counts it apart.
+#[derive(Debug, Clone)]
+pub struct UpstreamError(pub String);
+
+/// Where the proxy forwards: one base URL per provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Targets {
+    /// Afacturar's base URL (`/api/radian/…`).
+    pub afacturar: Option<reqwest::Url>,
+    /// Sovos's base URL (`/api/rest/…`).
+    pub sovos: Option<reqwest::Url>,
+}
+
+impl Targets {
+    /// Both providers at one base URL (`proxy --target`).
+    pub fn both(target: reqwest::Url) -> Targets {
+        Targets {
+            afacturar: Some(target.clone()),
+            sovos: Some(target),
+        }
+    }
+
+    /// The base URL for a request to `path`: its provider's; for a path of neither, the
+    /// first one given.
+    pub fn for_path(&self, path: &str) -> Option<&reqwest::Url> {
+        match crate::respond::provider_of(path) {
+            Some(crate::contract::Provider::Afacturar) => self.afacturar.as_ref(),
+            Some(crate::contract::Provider::Sovos) => self.sovos.as_ref(),
+            None => self.afacturar.as_ref().or(self.sovos.as_ref()),
+        }
+    }
+}
 
 /// The statuses the documents list for `operation`.
 pub fn documented_statuses(operation: Operation) -> &'static [u16] {
@@ -158,6 +192,11 @@ pub fn check_response(
 /// The proxy application: every request forwarded to `target` behind the same contract
 /// verification, scenarios and journal as `serve`, with the admin API.
 pub fn proxy_app(state: AppState, target: reqwest::Url) -> Router {
+    proxy_app_to(state, Targets::both(target))
+}
+
+/// The proxy application with one target per provider; a provider without one answers 502.
+pub fn proxy_app_to(state: AppState, targets: Targets) -> Router {
     let client = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -165,8 +204,8 @@ pub fn proxy_app(state: AppState, target: reqwest::Url) -> Router {
     let forwarder = Router::new()
         .fallback(move |State(state): State<AppState>, request: Request| {
             let client = client.clone();
-            let target = target.clone();
-            async move { forward(&state, &client, &target, request).await }
+            let targets = targets.clone();
+            async move { forward(&state, &client, &targets, request).await }
         })
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state.clone());
@@ -186,12 +225,18 @@ const HOP_BY_HOP: [&str; 7] = [
 async fn forward(
     state: &AppState,
     client: &reqwest::Client,
-    target: &reqwest::Url,
+    targets: &Targets,
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, state.config().server.body_limit()).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    };
+    let Some(target) = targets.for_path(parts.uri.path()) else {
+        return upstream_error(
+            parts.uri.path(),
+            "no target for this provider (give --afacturar-target or --sovos-target)".to_owned(),
+        );
     };
     let mut url = target.clone();
     let base = target.path().trim_end_matches('/');
@@ -213,27 +258,37 @@ async fn forward(
         Ok(answer) => answer,
         Err(error) => {
             // The target's `user:password@`, if any, stays out of the log and the answer.
-            let error = super::webhooks::mask_userinfo(&error.to_string()).into_owned();
             let shown = super::webhooks::mask_userinfo(url.as_str()).into_owned();
-            tracing::warn!(url = %shown, %error, "upstream unreachable");
-            let mut response = (
-                StatusCode::BAD_GATEWAY,
-                format!("einvoice-mock proxy: {error}"),
-            )
-                .into_response();
-            response
-                .extensions_mut()
-                .insert(ResponseFindings(vec![Finding {
-                    location: "response".into(),
-                    rule: "upstream".into(),
-                    message: format!("the provider could not be reached: {error}"),
-                }]));
-            return response;
+            let cause =
+                super::webhooks::mask_userinfo(&crate::error_text::chain(&error)).into_owned();
+            return upstream_error(
+                parts.uri.path(),
+                format!("{shown} could not be reached: {cause}"),
+            );
         }
     };
     let status = answer.status();
     let headers = answer.headers().clone();
-    let body = answer.bytes().await.unwrap_or_else(|_| Bytes::new());
+    // A gateway in front of the provider that could not reach it is no answer of the
+    // provider's: an upstream error, not drift.
+    if matches!(status.as_u16(), 502 | 504) {
+        return upstream_error(
+            parts.uri.path(),
+            format!("{url} answered {status} (a gateway, not the provider)"),
+        );
+    }
+    let body = match answer.bytes().await {
+        Ok(body) => body,
+        Err(error) => {
+            return upstream_error(
+                parts.uri.path(),
+                format!(
+                    "{url} failed while answering: {}",
+                    crate::error_text::chain(&error)
+                ),
+            )
+        }
+    };
     let findings = match Operation::from_path(parts.uri.path()) {
         Some(operation) => check_response(
             state.contract(),
@@ -255,5 +310,12 @@ async fn forward(
         }
     }
     response.extensions_mut().insert(ResponseFindings(findings));
+    response
+}
+
+/// The proxy's own 502 in the format of the provider `path` belongs to, with the cause.
+fn upstream_error(path: &str, cause: String) -> Response {
+    let mut response = super::into_response(crate::respond::upstream_error(path, &cause));
+    response.extensions_mut().insert(UpstreamError(cause));
     response
 }

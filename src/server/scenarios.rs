@@ -13,9 +13,10 @@ pub enum Fault {
     ConnectionReset,
     /// The connection is closed without a response.
     EmptyResponse,
-    /// A 200 whose body is not valid JSON.
+    /// The real answer's status line and headers, its body garbled (not valid JSON).
     MalformedBody,
-    /// A 200 whose body stops halfway through its announced length.
+    /// The real answer's status line and headers, its body stopping halfway through its
+    /// announced length.
     TruncatedBody,
 }
 
@@ -61,6 +62,10 @@ pub struct ScenarioSpec {
     /// A fault instead of a response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
+    /// With `fault: malformed_body` or `truncated_body`: the status to answer instead of the
+    /// real answer's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
     /// With `respond: "28"` on `acuse_recibo_fev`: how long after the 28 the final result is
     /// POSTed to the request's `generalidades.webhook`. Default 1000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +111,7 @@ impl ScenarioSpec {
             delay_ms: None,
             delay_max_ms: None,
             fault: None,
+            status: None,
             webhook_delay_ms: None,
         }
     }
@@ -192,6 +198,21 @@ impl ScenarioSpec {
         }
         if self.delay_max_ms.is_some() && self.delay_ms.is_none() {
             return Err(ScenarioError("`delay_max_ms` needs `delay_ms`".into()));
+        }
+        if let Some(status) = self.status {
+            if !matches!(
+                self.fault,
+                Some(Fault::MalformedBody | Fault::TruncatedBody)
+            ) {
+                return Err(ScenarioError(
+                    "`status` goes with `fault: malformed_body` or `truncated_body`".into(),
+                ));
+            }
+            if !(100..=599).contains(&status) {
+                return Err(ScenarioError(format!(
+                    "`status` {status} is not an HTTP status (100-599)"
+                )));
+            }
         }
         if self.times == Some(0) {
             return Err(ScenarioError(

@@ -173,11 +173,17 @@ impl AppState {
     }
 
     /// Counts a request of `credential` against the rate limit (`server.rate_limit_per_minute`);
-    /// `false` when it is over the limit. A sliding window of 60 s per credential, as the
-    /// provider's "120 transacciones por minuto" reads.
+    /// `false` when it is over the limit. A sliding window of 60 s per credential (token or API
+    /// key), as Afacturar's "120 transacciones por minuto" reads.
     pub fn admit(&self, credential: &str) -> bool {
+        self.admit_or_retry_after(credential).is_ok()
+    }
+
+    /// [`AppState::admit`], and when over the limit how long until the window frees a slot
+    /// (when its oldest request leaves the 60 s window): the 429's `Retry-After`.
+    pub fn admit_or_retry_after(&self, credential: &str) -> Result<(), std::time::Duration> {
         let Some(limit) = self.inner.config.server.rate_limit_per_minute else {
-            return true;
+            return Ok(());
         };
         lock(&self.inner.rate_windows).admit(credential, limit as usize, Instant::now())
     }
@@ -188,7 +194,7 @@ impl AppState {
     }
 
     /// Puts everything back as at start-up: the seed events and accounts, no scenario, an
-    /// empty journal, fresh rate-limit windows.
+    /// empty journal and coverage, fresh rate-limit windows.
     pub fn reset(&self) -> Result<(), ConfigError> {
         let mut ledger = seed_ledger(&self.inner.config)?;
         let accounts = seed_accounts(&self.inner.config);
@@ -204,7 +210,7 @@ impl AppState {
             *current = accounts;
         }
         self.scenarios().clear();
-        self.journal().clear();
+        self.journal().reset();
         lock(&self.inner.rate_windows).clear();
         Ok(())
     }
@@ -267,7 +273,12 @@ struct RateWindows {
 impl RateWindows {
     const WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
-    fn admit(&mut self, credential: &str, limit: usize, now: Instant) -> bool {
+    fn admit(
+        &mut self,
+        credential: &str,
+        limit: usize,
+        now: Instant,
+    ) -> Result<(), std::time::Duration> {
         use sha2::Digest as _;
         if self
             .swept
@@ -290,10 +301,14 @@ impl RateWindows {
             times.pop_front();
         }
         if times.len() >= limit {
-            return false;
+            // When the oldest request leaves the window, a slot frees: the 429's Retry-After.
+            let frees = times.front().map_or(Self::WINDOW, |oldest| {
+                Self::WINDOW.saturating_sub(now.duration_since(*oldest))
+            });
+            return Err(frees);
         }
         times.push_back(now);
-        true
+        Ok(())
     }
 
     fn clear(&mut self) {
@@ -437,17 +452,23 @@ mod tests {
         let start = Instant::now();
         let token = |i: usize| format!("{i:06}{}", "t".repeat(60 * 1024));
         for i in 0..3_000 {
-            assert!(windows.admit(&token(i), 2, start));
+            assert!(windows.admit(&token(i), 2, start).is_ok());
         }
         assert_eq!(windows.windows.len(), 3_000);
         // Fixed-size keys: a 60 KB token costs 32 bytes of key, not 60 KB.
         assert!(windows.windows.keys().all(|k| k.len() == 32));
-        assert!(windows.admit(&token(0), 2, start));
-        assert!(!windows.admit(&token(0), 2, start), "over the limit");
+        assert!(windows.admit(&token(0), 2, start).is_ok());
+        assert!(
+            windows.admit(&token(0), 2, start).is_err(),
+            "over the limit"
+        );
         // A minute later the old windows are swept at the next request.
         let later = start + RateWindows::WINDOW + std::time::Duration::from_millis(1);
-        assert!(windows.admit("fresh", 2, later));
+        assert!(windows.admit("fresh", 2, later).is_ok());
         assert_eq!(windows.windows.len(), 1);
-        assert!(windows.admit(&token(0), 2, later), "its window expired");
+        assert!(
+            windows.admit(&token(0), 2, later).is_ok(),
+            "its window expired"
+        );
     }
 }

@@ -584,7 +584,7 @@ fn a_configuration_error_prints_the_toml_error_once() {
 }
 
 #[test]
-fn a_port_in_use_is_reported_with_the_address() {
+fn a_port_in_use_is_reported_with_the_address_and_suggests_port_0() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let os = std::net::TcpListener::bind(("127.0.0.1", port))
@@ -593,7 +593,10 @@ fn a_port_in_use_is_reported_with_the_address() {
     let stderr = error_of(&["serve", "--port", &port.to_string()]);
     assert_eq!(
         stderr,
-        format!("einvoice-mock: cannot listen on 127.0.0.1:{port}: {os}\n")
+        format!(
+            "einvoice-mock: cannot listen on 127.0.0.1:{port} (the port is in use: --port 0 \
+             picks a free one, printed on the first line): {os}\n"
+        )
     );
     let stderr = error_of(&[
         "proxy",
@@ -603,7 +606,9 @@ fn a_port_in_use_is_reported_with_the_address() {
         &port.to_string(),
     ]);
     assert!(
-        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}: ")),
+        stderr.contains(&format!(
+            "cannot listen on 127.0.0.1:{port} (the port is in use"
+        )),
         "{stderr}"
     );
     drop(taken);

@@ -4,6 +4,7 @@ mod admin;
 mod afacturar;
 mod cli;
 mod fuzz;
+mod gate;
 mod hardening;
 mod lifecycle;
 mod proxy;

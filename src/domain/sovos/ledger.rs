@@ -186,12 +186,23 @@ pub struct Movimiento {
     /// The RFC the movement belongs to.
     pub rfc: String,
     /// The day of the movement (`"yyyy-mm-dd"` in the config).
+    #[serde(deserialize_with = "iso_date")]
     pub fecha: NaiveDate,
     /// Its type; `Consumo de timbre` when omitted, the only type the seed shows.
     #[serde(default = "default_tipo_movimiento")]
     pub tipo_movimiento: String,
     /// How many procedures of that type.
     pub monto: u64,
+}
+
+/// A movement's `fecha`, with an error that shows the expected format.
+fn iso_date<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
+    let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|error| {
+        serde::de::Error::custom(format!(
+            "fecha `{text}` ({error}): expected a day written yyyy-mm-dd, like `2019-10-17`"
+        ))
+    })
 }
 
 fn default_tipo_movimiento() -> String {

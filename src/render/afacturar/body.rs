@@ -460,6 +460,47 @@ impl<'a, R: HistoryList + ?Sized> Historico<'a, R> {
     }
 }
 
+/// The documented code of an answer `operation` gave (what contract coverage counts), as a
+/// scenario names it: `codigo_error` of a 200 (`0` for a success), `400-datos` for the data
+/// 400, else the HTTP status; `None` when `operation` does not document it.
+pub fn answered_code(operation: Operation, status: u16, body: &[u8]) -> Option<&'static str> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        codigo_error: Option<Value>,
+        descripcion_error: Option<Value>,
+    }
+    let code = match status {
+        200 => {
+            let head: Head = serde_json::from_slice(body).ok()?;
+            match head.codigo_error? {
+                Value::String(text) => text,
+                other => other.to_string(),
+            }
+        }
+        400 => {
+            let head: Option<Head> = serde_json::from_slice(body).ok();
+            let datos = head
+                .and_then(|h| h.descripcion_error)
+                .is_some_and(|d| d == DATA_ERROR);
+            if datos { "400-datos" } else { "400" }.to_owned()
+        }
+        other => other.to_string(),
+    };
+    std::iter::once(&"0")
+        .chain(documented_codes(operation))
+        .find(|known| **known == code)
+        .copied()
+}
+
+/// The proxy's answer when the real provider could not be reached or failed to answer (502,
+/// contract note P1): the error table's shape, with the cause in `descripcion_error`.
+pub fn upstream_error(cause: &str) -> Value {
+    json!({
+        "codigo_error": 502,
+        "descripcion_error": format!("Puerta de enlace incorrecta (einvoice-mock proxy): {cause}"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

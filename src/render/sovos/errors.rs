@@ -30,6 +30,8 @@ pub enum SovosError {
     PayloadTooLarge,
     /// 415: the body is not `application/json` (the seed only says JSON is required).
     NotJson,
+    /// 429: past `serve --rate-limit` (Sovos documents no limit: contract note S17).
+    TooManyRequests,
 }
 
 impl SovosError {
@@ -58,6 +60,7 @@ impl SovosError {
             SovosError::RequestTimeout => 408,
             SovosError::PayloadTooLarge => 413,
             SovosError::NotJson => 415,
+            SovosError::TooManyRequests => 429,
         }
     }
 
@@ -74,6 +77,7 @@ impl SovosError {
             SovosError::RequestTimeout => "408",
             SovosError::PayloadTooLarge => "413",
             SovosError::NotJson => "415",
+            SovosError::TooManyRequests => "429",
         }
     }
 
@@ -97,6 +101,7 @@ impl SovosError {
             SovosError::NotJson => {
                 "El API REST solo procesa estructuras JSON (Content-Type: application/json)."
             }
+            SovosError::TooManyRequests => "Se excedió el límite de solicitudes por minuto.",
         }
     }
 
@@ -204,4 +209,36 @@ pub fn body(errors: &[SovosError]) -> Value {
         .map(|error| json!({ "Code": error.code(), "Message": error.message() }))
         .collect();
     json!({ "errors": errors })
+}
+
+/// The documented code of an answer `operation` gave (what contract coverage counts): `200`
+/// for a success, else the first error's `Code` when `operation` documents it.
+pub fn answered_code(operation: Operation, status: u16, body: &[u8]) -> Option<&'static str> {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(rename = "Code")]
+        code: String,
+    }
+    if status == 200 {
+        return Some("200");
+    }
+    let errors: Errors = serde_json::from_slice(body).ok()?;
+    let code = errors.errors.first()?.code.as_str();
+    SovosError::documented_codes(operation)
+        .iter()
+        .find(|known| **known == code)
+        .copied()
+}
+
+/// The proxy's answer when the real provider could not be reached or failed to answer (502,
+/// contract note P1): Sovos's error format, with the cause in `Message`.
+pub fn upstream_error(cause: &str) -> Value {
+    json!({ "errors": [{
+        "Code": "502",
+        "Message": format!("El proveedor no respondió (einvoice-mock proxy): {cause}"),
+    }] })
 }
