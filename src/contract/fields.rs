@@ -23,27 +23,29 @@ pub fn documented_fields(operation: Operation) -> &'static [String] {
 /// Whether `document` holds the field at `path` (as [`documented_fields`] names it); through
 /// an array, when any element holds the rest.
 pub fn field_sent(document: &Value, path: &str) -> bool {
-    fn holds(value: &Value, segments: &[&str]) -> bool {
-        let Some((first, rest)) = segments.split_first() else {
+    // Walked with the path's own iterator (cloned into arrays), allocating nothing: it runs for
+    // every documented field of every request.
+    fn holds(value: &Value, mut segments: std::str::Split<'_, char>) -> bool {
+        let Some(first) = segments.next() else {
             return true;
         };
         let (name, array) = match first.strip_suffix("[]") {
             Some(name) => (name, true),
-            None => (*first, false),
+            None => (first, false),
         };
         let Some(child) = value.get(name) else {
             return false;
         };
         if array {
-            child
-                .as_array()
-                .is_some_and(|items| rest.is_empty() || items.iter().any(|i| holds(i, rest)))
+            let rest_is_empty = segments.clone().next().is_none();
+            child.as_array().is_some_and(|items| {
+                rest_is_empty || items.iter().any(|i| holds(i, segments.clone()))
+            })
         } else {
-            holds(child, rest)
+            holds(child, segments)
         }
     }
-    let segments: Vec<&str> = path.split('.').collect();
-    holds(document, &segments)
+    holds(document, path.split('.'))
 }
 
 fn walk_operation(operation: Operation) -> Vec<String> {

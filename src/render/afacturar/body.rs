@@ -469,14 +469,27 @@ pub fn answered_code(operation: Operation, status: u16, body: &[u8]) -> Option<&
         codigo_error: Option<Value>,
         descripcion_error: Option<Value>,
     }
+    // The fake writes `codigo_error` first: read its token without parsing a history of rows
+    // on every request (it showed in the profile); any other body (a proxied provider's) is
+    // parsed.
+    let leading = body
+        .strip_prefix(b"{\"codigo_error\":")
+        .and_then(|rest| {
+            let end = rest.iter().position(|b| matches!(b, b',' | b'}'))?;
+            std::str::from_utf8(&rest[..end]).ok()
+        })
+        .map(|token| token.trim().trim_matches('"').to_owned());
     let code = match status {
-        200 => {
-            let head: Head = serde_json::from_slice(body).ok()?;
-            match head.codigo_error? {
-                Value::String(text) => text,
-                other => other.to_string(),
+        200 => match leading {
+            Some(code) => code,
+            None => {
+                let head: Head = serde_json::from_slice(body).ok()?;
+                match head.codigo_error? {
+                    Value::String(text) => text,
+                    other => other.to_string(),
+                }
             }
-        }
+        },
         400 => {
             let head: Option<Head> = serde_json::from_slice(body).ok();
             let datos = head
