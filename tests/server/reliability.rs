@@ -420,9 +420,24 @@ async fn concurrent_acuses_with_a_data_dir_give_one_success_and_numbering_withou
 
 #[test]
 fn kill_9_during_a_stream_of_acuses_loses_no_acknowledged_event() {
+    kill_9_during_a_stream_loses_no_acknowledged_event("kill9", &["acuse_recibo_fev"]);
+}
+
+#[test]
+fn kill_9_during_a_stream_of_recibos_and_reclamos_loses_no_acknowledged_032_or_031() {
+    kill_9_during_a_stream_loses_no_acknowledged_event(
+        "kill9-lifecycle",
+        &["acuse_recibo_fev", "recibo_bien_servicio", "reclamo"],
+    );
+}
+
+/// Streams `operations`, in order, for fresh CUFEs from four clients, `kill -9`s the fake in
+/// the middle, restarts it on the same data dir and checks that every CUFE whose last event
+/// was acknowledged has every one of its events.
+fn kill_9_during_a_stream_loses_no_acknowledged_event(name: &str, operations: &[&'static str]) {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
-    let dir = temp_dir("kill9");
+    let dir = temp_dir(name);
     let bin = env!("CARGO_BIN_EXE_einvoice-mock");
     let start = || {
         let mut child = Command::new(bin)
@@ -448,6 +463,7 @@ fn kill_9_during_a_stream_of_acuses_loses_no_acknowledged_event() {
         .enable_all()
         .build()
         .unwrap();
+    let operations: Vec<&'static str> = operations.to_vec();
 
     let (mut child, url) = start();
     let pid = child.id();
@@ -457,25 +473,39 @@ fn kill_9_during_a_stream_of_acuses_loses_no_acknowledged_event() {
         for worker in 0..4u32 {
             let url = url.clone();
             let acknowledged = acknowledged.clone();
+            let operations = operations.clone();
             clients.push(tokio::spawn(async move {
                 for n in 0..10_000u32 {
                     let cufe = format!("{:048x}{:048x}", worker + 1, n);
-                    let sent = client()
-                        .post(format!("{url}/api/radian/acuse_recibo_fev"))
-                        .header("Authorization", "Bearer t")
-                        .multipart(
-                            Form::new()
-                                .text("data", ejemplo_1_with(&cufe))
-                                .text("documento_obligado", "830020470"),
-                        )
-                        .send()
-                        .await;
-                    let Ok(response) = sent else { return };
-                    let Ok(body) = response.json::<Value>().await else {
-                        return;
-                    };
-                    if body["codigo_error"] == 0 {
-                        acknowledged.lock().unwrap().push(cufe);
+                    for (step, operation) in operations.iter().enumerate() {
+                        let data = match *operation {
+                            "reclamo" => ejemplo_1_with(&cufe).replacen(
+                                "{\"informacion_documento_referencia\"",
+                                "{\"encabezado\":{\"tipo_reclamo\":\"02\"},\"informacion_documento_referencia\"",
+                                1,
+                            ),
+                            _ => ejemplo_1_with(&cufe),
+                        };
+                        let sent = client()
+                            .post(format!("{url}/api/radian/{operation}"))
+                            .header("Authorization", "Bearer t")
+                            .multipart(
+                                Form::new()
+                                    .text("data", data)
+                                    .text("documento_obligado", "830020470"),
+                            )
+                            .send()
+                            .await;
+                        let Ok(response) = sent else { return };
+                        let Ok(body) = response.json::<Value>().await else {
+                            return;
+                        };
+                        if body["codigo_error"] != 0 {
+                            break;
+                        }
+                        if step + 1 == operations.len() {
+                            acknowledged.lock().unwrap().push(cufe.clone());
+                        }
                     }
                 }
             }));
@@ -498,6 +528,14 @@ fn kill_9_during_a_stream_of_acuses_loses_no_acknowledged_event() {
     let _ = child.wait();
     assert!(acknowledged.len() >= 200);
 
+    let codes: Vec<&str> = operations
+        .iter()
+        .map(|operation| match *operation {
+            "recibo_bien_servicio" => "032",
+            "reclamo" => "031",
+            _ => "030",
+        })
+        .collect();
     let (mut restarted, url) = start();
     runtime.block_on(async {
         for cufe in &acknowledged {
@@ -513,9 +551,15 @@ fn kill_9_during_a_stream_of_acuses_loses_no_acknowledged_event() {
                 .unwrap();
             assert_eq!(
                 body["codigo_error"], 0,
-                "acknowledged event of {cufe} lost after kill -9"
+                "acknowledged events of {cufe} lost after kill -9"
             );
-            assert_eq!(body["resultado"][0]["codigo"], "030");
+            let kept: Vec<&str> = body["resultado"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row["codigo"].as_str().unwrap())
+                .collect();
+            assert_eq!(kept, codes, "{cufe}");
         }
     });
     let _ = restarted.kill();
