@@ -60,8 +60,8 @@ is committed) — that is:
   cargo test -p einvoice-mock --no-default-features --locked
   bash .ci/validator-alone.sh
   bash .ci/ui-check.sh
-  bash .ci/wheel-check.sh
   cargo test --workspace --locked
+  bash .ci/wheel-check.sh
   cargo xtask attack --short
 The validator alone (--no-default-features) is linted, tested, and used from a crate outside
 the workspace (.ci/validator-alone.sh).
@@ -69,8 +69,9 @@ the workspace (.ci/validator-alone.sh).
 not installed it installs Debian's with apt-get, which needs root.
 .ci/wheel-check.sh builds the Python wheel (pyproject.toml) with maturin from PyPI, installs it
 into a fresh virtual environment and starts the installed `einvoice-mock`; it needs python3 with
-venv and network access to PyPI (WHEEL_PROFILE=dev builds the faster debug binary). `cargo xtask attack --short`
-builds the release binary and runs the slow attacks of issue 15 (under 2 minutes).
+venv and network access to PyPI; .ci/run sets WHEEL_PROFILE=dev, packing the debug binary the
+tests built (release is the default). `cargo xtask attack --short` builds the release binary
+and runs the slow attacks of issue 15 (under 2 minutes).
 
 options:
   -h, --help    print this help";
