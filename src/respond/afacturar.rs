@@ -17,13 +17,14 @@ pub fn error_reply(error: AfacturarError) -> Reply {
     Reply::json(error.status(), &error.body())
 }
 
-/// Whether the request carries an accepted Bearer token.
-fn authenticated(context: &(impl Context + ?Sized), headers: &HeaderMap) -> bool {
-    let Some(token) = super::credential(crate::contract::Provider::Afacturar, headers) else {
-        return false;
-    };
+/// The request's Bearer token, when it is one the configuration accepts.
+fn accepted_token<'h>(
+    context: &(impl Context + ?Sized),
+    headers: &'h HeaderMap,
+) -> Option<&'h str> {
+    let token = super::credential(crate::contract::Provider::Afacturar, headers)?;
     let tokens = &context.config().afacturar.tokens;
-    tokens.is_empty() || tokens.iter().any(|t| t == token)
+    (tokens.is_empty() || tokens.iter().any(|t| t == token)).then_some(token)
 }
 
 /// `tiempo_ejecucion`, `transaccion` and `entorno`, as the fake fills them: `transaccion` is
@@ -57,7 +58,7 @@ fn front(context: &(impl Context + ?Sized), request: Request<'_>) -> Result<Acce
     if request.method != Method::POST {
         return Err(error_reply(AfacturarError::Table(405)));
     }
-    if !authenticated(context, request.headers) {
+    if accepted_token(context, request.headers).is_none() {
         return Err(error_reply(AfacturarError::Unauthenticated));
     }
     let semantic = |resultado: Vec<Value>, documento: Option<&str>| {
@@ -118,17 +119,22 @@ fn is_loopback_test_webhook(violation: &Violation, data: &Value) -> bool {
             .is_some_and(is_loopback_http_url)
 }
 
-/// `http://` to a loopback host (`localhost`, 127.0.0.0/8, `[::1]`).
+/// `http://` to a loopback host: the plain-http webhooks the fake delivers to.
 fn is_loopback_http_url(url: &str) -> bool {
     url::Url::parse(url).is_ok_and(|url| {
-        let host = url.host_str().unwrap_or_default();
-        url.scheme() == "http"
-            && (host == "localhost"
-                || host
-                    .trim_matches(['[', ']'])
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback()))
+        url.scheme() == "http" && is_loopback_host(url.host_str().unwrap_or_default())
     })
+}
+
+/// Whether a URL's host is this machine's loopback: `localhost`, 127.0.0.0/8, `[::1]`, or an
+/// IPv4-mapped loopback (`[::ffff:127.0.0.1]`). One rule for the answer's leniency here and
+/// for the delivery itself (`server::webhooks::allowed`).
+pub fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
 /// The DIAN event an event operation registers.
@@ -233,14 +239,10 @@ pub fn lector_cufe_tenedor_legitimo(
     if request.method != Method::POST {
         return error_reply(AfacturarError::Table(405));
     }
-    let Some(token) = super::credential(crate::contract::Provider::Afacturar, request.headers)
-    else {
+    let Some(token) = accepted_token(state, request.headers) else {
         return error_reply(AfacturarError::Unauthenticated);
     };
     let config = &state.config().afacturar;
-    if !config.tokens.is_empty() && !config.tokens.iter().any(|t| t == token) {
-        return error_reply(AfacturarError::Unauthenticated);
-    }
     let (form, violations) = match request.parsed {
         Parsed::Form {
             form,

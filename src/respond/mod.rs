@@ -386,13 +386,6 @@ pub fn refuse(path: &str, refusal: Refusal) -> Reply {
             // A body that cannot be read binds to nothing: MesConsulta is missing.
             Refusal::MalformedBody => SovosError::MesConsultaInvalido,
         }),
-        Some(Provider::Afacturar) => afacturar::error_reply(match refusal {
-            Refusal::NotFound => AfacturarError::Table(404),
-            Refusal::MethodNotAllowed => AfacturarError::Table(405),
-            Refusal::RequestTimeout => AfacturarError::RequestTimeout,
-            Refusal::PayloadTooLarge => AfacturarError::PayloadTooLarge,
-            Refusal::MalformedBody => AfacturarError::Table(400),
-        }),
         None if refusal == Refusal::NotFound => Reply::json(
             404,
             &serde_json::json!({
@@ -401,12 +394,14 @@ pub fn refuse(path: &str, refusal: Refusal) -> Reply {
                 "operations": Operation::ALL.iter().map(|op| format!("POST {}", op.path())).collect::<Vec<_>>(),
             }),
         ),
-        // No provider's path: Afacturar's table wording, as before any provider was known.
-        None => afacturar::error_reply(match refusal {
+        // Afacturar's paths, and the others' refusals in Afacturar's table wording, as before
+        // any provider was known.
+        Some(Provider::Afacturar) | None => afacturar::error_reply(match refusal {
+            Refusal::NotFound => AfacturarError::Table(404),
+            Refusal::MethodNotAllowed => AfacturarError::Table(405),
             Refusal::RequestTimeout => AfacturarError::RequestTimeout,
             Refusal::PayloadTooLarge => AfacturarError::PayloadTooLarge,
             Refusal::MalformedBody => AfacturarError::Table(400),
-            _ => AfacturarError::Table(405),
         }),
     };
     match refusal {

@@ -14,7 +14,6 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::admin::is_loopback_ip;
 use super::AppState;
 
 /// One delivery attempt.
@@ -34,11 +33,7 @@ pub struct WebhookDelivery {
 /// set), plain http only to loopback, for tests.
 pub fn allowed(url: &reqwest::Url, hosts: &[String]) -> Result<(), String> {
     let host = url.host_str().unwrap_or_default();
-    let loopback = host == "localhost"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<IpAddr>()
-            .is_ok_and(is_loopback_ip);
+    let loopback = crate::respond::afacturar::is_loopback_host(host);
     match url.scheme() {
         "https" if loopback || hosts.is_empty() || hosts.iter().any(|h| h == host) => Ok(()),
         "https" => Err(format!("host `{host}` is not in server.webhook_hosts")),
