@@ -153,18 +153,19 @@ async fn report(
         "csv" => Some(Operation::SaldosCsv),
         _ => None,
     };
+    // An undocumented format is verified as a report request, then answered 400-003.
+    let operation = as_operation.unwrap_or(Operation::SaldosCsv);
     let parsed = match verified {
         Some(Verified {
-            operation: Some(operation),
+            operation: Some(verified),
             parsed: Some(parsed),
             ..
-        }) if Some(operation) == as_operation => parsed,
+        }) if Some(verified) == as_operation => parsed,
         _ => {
             // The body is in memory (intercept read it): this completes at once.
             let bytes = axum::body::to_bytes(body, usize::MAX)
                 .await
                 .unwrap_or_default();
-            let operation = as_operation.unwrap_or(Operation::SaldosCsv);
             let verdict = respond::verify_as(
                 state.contract(),
                 operation,
@@ -176,7 +177,7 @@ async fn report(
         }
     };
     let request = respond::Request {
-        operation: as_operation.unwrap_or(Operation::SaldosCsv),
+        operation,
         method: &parts.method,
         headers: &parts.headers,
         parsed,
