@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# The validator as a team that wants only it would use it: a crate outside the workspace that
-# depends on einvoice-mock with `default-features = false`. It must build without the server
-# stack and word the seed's semantic-error example exactly as seed 003 prints it.
+# The validator as a team that wants only it would use it: a crate outside the workspace whose
+# `[dependencies]` are the README's own block ("Use only the validator") verbatim, with the
+# `git = "…"` source pointed at this checkout. It must build without the server stack, run the
+# README's snippet as written, and word the seed's semantic-error example exactly as seed 003
+# prints it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="$root/target/validator-alone"
-mkdir -p "$work/src"
-cat > "$work/Cargo.toml" <<TOML
-[package]
-name = "validator-alone"
-version = "0.0.0"
-edition = "2021"
-publish = false
+rm -rf "$work/src"
+mkdir -p "$work/src/bin"
 
-[workspace]
-
-[dependencies]
-einvoice-mock = { path = "$root", default-features = false }
-serde_json = "1"
-TOML
+# The README's section, its first toml and first rust block.
+section="$(awk '/^### Use only the validator/{on=1; next} on && /^##/{exit} on' "$root/README.md")"
+block() { awk -v lang="$1" '$0 == "```" lang {on=1; next} on && /^```/{exit} on' <<<"$section"; }
+dependencies="$(block toml)"
+snippet="$(block rust)"
+[ -n "$dependencies" ] && [ -n "$snippet" ] \
+  || { echo "validator-alone: the README's section has no toml or rust block" >&2; exit 1; }
+grep -q '^einvoice-mock = { git = "…", default-features = false }' <<<"$dependencies" \
+  || { echo "validator-alone: the README's dependency line changed; update this script" >&2; exit 1; }
+{
+  printf '[package]\nname = "validator-alone"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n[workspace]\n\n'
+  sed "s|git = \"…\"|path = \"$root\"|" <<<"$dependencies"
+} > "$work/Cargo.toml"
+{ echo 'fn main() {'; cat <<<"$snippet"; echo '}'; } > "$work/src/bin/readme.rs"
 cat > "$work/src/main.rs" <<'RUST'
 use einvoice_mock::render::afacturar::body::resultado;
 use einvoice_mock::{validate, Operation};
@@ -47,4 +52,6 @@ for heavy in tokio axum hyper rusqlite reqwest rustls wiremock clap pdf-writer m
     fi
 done
 echo "validator-alone: $(sed 's/ (\*)//' <<<"$tree" | awk '{print $1}' | sort -u | wc -l) crates"
-cargo run --quiet -- "$root"
+cargo run --quiet --bin readme >/dev/null
+echo "validator-alone: the README's snippet builds and runs with the README's [dependencies]"
+cargo run --quiet --bin validator-alone -- "$root"

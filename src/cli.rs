@@ -62,7 +62,7 @@ pub enum Command {
     /// Exit status: 0 every file conforms, 1 some file breaks the contract, 2 usage or I/O
     /// error.
     Validate(ValidateArgs),
-    /// Print the OpenAPI 3.1 document of the five operations (JSON), generated from the
+    /// Print the OpenAPI 3.1 document of the eight operations (JSON), generated from the
     /// embedded schemas and fixtures.
     ///
     /// `openapi/openapi.json` is its checked-in copy: `einvoice-mock openapi >
@@ -191,11 +191,18 @@ pub enum Format {
     Json,
 }
 
+/// The operation names `validate` takes, from the operation table (`--help` lists them).
+fn operation_names() -> impl clap::builder::TypedValueParser<Value = Operation> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Operation::ALL.map(Operation::name))
+        .try_map(|name: String| name.parse::<Operation>())
+}
+
 /// Options of `validate`.
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
-    /// historico_eventos, acuse_recibo_fev, recibo_bien_servicio, reclamo,
-    /// lector_cufe_tenedor_legitimo, saldos, saldos_pdf or saldos_csv.
+    /// The operation whose contract the files must meet.
+    #[arg(value_parser = operation_names())]
     pub operation: Operation,
     /// Files to check; `-` is standard input.
     #[arg(required = true)]

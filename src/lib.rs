@@ -3,7 +3,7 @@
 //! Contract testing for e-invoicing provider APIs: Afacturar (Colombia, DIAN RADIAN events)
 //! and Sovos Mexico (Reachcore stamping balance).
 //!
-//! Layers, each importing only those before it (`tests/tidy.rs` keeps it so; see
+//! Layers, each importing only those before it (`tests/tidy/mod.rs` keeps it so; see
 //! `ARCHITECTURE.md`): [`contract`] → [`domain`] → [`render`] → `config`, `respond` (the
 //! answer core) → the adapters `server`, `mocks`, `cli`.
 #![cfg_attr(feature = "server", doc = include_str!("../docs/crate-tutorial.md"))]
@@ -42,3 +42,9 @@ pub use contract::{
 };
 #[cfg(feature = "server")]
 pub use server::{app, AppState, Config, FakeProvider, Fault, ScenarioSpec};
+
+/// The README's Rust examples, compiled (and run, unless marked `no_run`) as doctests, so that
+/// what the README shows builds with the crate as it is.
+#[cfg(all(doctest, feature = "cli", feature = "wiremock"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeExamples;

@@ -1,4 +1,4 @@
-//! The OpenAPI 3.1 document of the five operations, generated from the embedded schemas.
+//! The OpenAPI 3.1 document of the eight operations, generated from the embedded schemas.
 //!
 //! `einvoice-mock openapi` prints it; `openapi/openapi.json` is the checked-in copy, kept in
 //! sync by a test. Nothing here is written by hand twice:
@@ -15,7 +15,7 @@
 //!
 //! The two reports are two concrete paths (`/api/rest/Timbre/saldos/pdf` and `…/csv`), one
 //! operation each, rather than `/saldos/{formato}`: each has exactly one success media type,
-//! the operation ids are the five operation names, and a fuzzer cannot wander into path
+//! the operation ids are the eight operation names, and a fuzzer cannot wander into path
 //! segments such as `..` that clients normalise away.
 
 use serde_json::{json, Map, Value};
@@ -166,7 +166,7 @@ pub fn document() -> Result<Value, OpenApiError> {
         "info": {
             "title": "einvoice-mock: Afacturar RADIAN and Sovos Mexico",
             "version": env!("CARGO_PKG_VERSION"),
-            "summary": "The five documented operations of Afacturar (Colombia, DIAN RADIAN events) and Sovos Mexico (Reachcore stamping balance), as einvoice-mock serves them.",
+            "summary": "The eight documented operations of Afacturar (Colombia, DIAN RADIAN events) and Sovos Mexico (Reachcore stamping balance), as einvoice-mock serves them.",
             "description": format!(
                 "Generated from the JSON Schemas under `schemas/` and the fixtures under `fixtures/` by `einvoice-mock openapi`; do not edit `openapi/openapi.json` by hand, regenerate it: `{REGENERATE}`. The decisions taken where the provider documents are silent or contradict themselves are in `docs/contract-notes.md`."
             ),

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod contract;
+mod docs;
 mod mocks;
 mod openapi;
 mod server;

@@ -68,6 +68,11 @@ impl Operation {
         Operation::SaldosCsv,
     ];
 
+    /// Every operation's name, comma-separated, in documentation order (help texts, errors).
+    pub fn names() -> String {
+        Operation::ALL.map(Operation::name).join(", ")
+    }
+
     /// The name used on the command line and in reports: `acuse_recibo_fev`, `saldos_pdf` …
     pub fn name(self) -> &'static str {
         match self {
@@ -166,9 +171,9 @@ impl fmt::Display for Operation {
     }
 }
 
-/// An operation name that is not one of the five.
+/// An operation name that is not one of [`Operation::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown operation `{0}`; expected one of: historico_eventos, acuse_recibo_fev, recibo_bien_servicio, reclamo, lector_cufe_tenedor_legitimo, saldos, saldos_pdf, saldos_csv")]
+#[error("unknown operation `{0}`; expected one of: {names}", names = Operation::names())]
 pub struct UnknownOperation(pub String);
 
 impl<'de> serde::Deserialize<'de> for Operation {

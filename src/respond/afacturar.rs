@@ -1,4 +1,4 @@
-//! Afacturar's two operations: a verified request and the state → the provider's reply.
+//! Afacturar's operations: a verified request and the state → the provider's reply.
 
 use std::time::Instant;
 

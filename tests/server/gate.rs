@@ -789,3 +789,62 @@ fn the_wheel_is_a_maturin_bin_and_the_readme_shows_its_pytest_example_verbatim()
         "no placeholder that looks real"
     );
 }
+
+#[test]
+fn the_ci_snippet_fails_at_once_naming_the_cause_when_the_command_is_missing() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-nocmd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = format!("{}/docs/ci/contract-tests.sh", env!("CARGO_MANIFEST_DIR"));
+    // A PATH with bash's own tools but no einvoice-mock.
+    let output = Command::new("bash")
+        .args(["-e", &script])
+        .current_dir(&dir)
+        .env("PATH", "/usr/bin:/bin")
+        .env("CLIENT_TESTS", "touch client-ran")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(127), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("einvoice-mock is not on PATH"), "{stderr}");
+    assert!(
+        !dir.join("client-ran").exists(),
+        "the client ran without a fake"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_ci_snippet_fails_naming_the_cause_when_the_fake_does_not_start() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-nostart-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // A stand-in `einvoice-mock` that exits at once, as a bad configuration or a taken port do.
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let fake = bin.join("einvoice-mock");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'error: port 8787 is in use' >&2\nexit 2\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = format!("{}/docs/ci/contract-tests.sh", env!("CARGO_MANIFEST_DIR"));
+    let output = Command::new("bash")
+        .args(["-e", &script])
+        .current_dir(&dir)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("CLIENT_TESTS", "touch client-ran")
+        .output()
+        .unwrap();
+    assert_ne!(output.status.code(), Some(0), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("einvoice-mock did not start"), "{stderr}");
+    assert!(stderr.contains("port 8787 is in use"), "{stderr}");
+    assert!(
+        !dir.join("client-ran").exists(),
+        "the client ran without a fake"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -47,11 +47,15 @@ const CONFINED_CRATES: &[(&str, &[&str])] = &[
     ("toml", &["config"]),
 ];
 
-/// Text that only a provider's own renderer may write: its error bodies' field names.
+/// Text that only a provider's own renderer may write: its error bodies' field names, as
+/// words anywhere in code (a struct field, a `json!` key, an index) where they are
+/// distinctive, quoted where they are ordinary English.
 const PROVIDER_WORDS: &[(&str, &str)] = &[
-    ("\"codigo_error\"", "render/afacturar"),
-    ("\"descripcion_error\"", "render/afacturar"),
+    ("codigo_error", "render/afacturar"),
+    ("descripcion_error", "render/afacturar"),
+    ("ErrorMessage_DIAN", "render/afacturar"),
     ("\"Code\"", "render/sovos"),
+    ("\"Message\"", "render/sovos"),
     ("\"errors\"", "render/sovos"),
 ];
 
@@ -149,6 +153,120 @@ fn names_crate(line: &str, name: &str) -> bool {
     })
 }
 
+/// Every `use` statement of a file's code (comments removed), its tree flattened into paths:
+/// `use crate::{render::x, server::{a, b}};` → `crate::render::x`, `crate::server::a`, …
+fn use_paths(code: &str) -> Vec<String> {
+    fn flatten(tree: &str, out: &mut Vec<String>) {
+        let Some(open) = tree.find('{') else {
+            out.push(tree.to_owned());
+            return;
+        };
+        let close = tree.rfind('}').unwrap_or(tree.len());
+        let (prefix, inner) = (&tree[..open], &tree[open + 1..close]);
+        let (mut depth, mut start) = (0, 0);
+        for (at, c) in inner.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    flatten(&format!("{prefix}{}", &inner[start..at]), out);
+                    start = at + 1;
+                }
+                _ => {}
+            }
+        }
+        if !inner[start..].is_empty() {
+            flatten(&format!("{prefix}{}", &inner[start..]), out);
+        }
+    }
+    let code: String = code_lines(code).map(|(_, l)| format!("{l}\n")).collect();
+    let mut out = Vec::new();
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("use ") {
+        // A statement: only `pub`, `pub(crate)` … or indentation before it on its line.
+        let line_start = rest[..at].rfind('\n').map_or(0, |n| n + 1);
+        let before = rest[line_start..at].trim();
+        let starts_statement = before.is_empty() || before.starts_with("pub");
+        let after = &rest[at + "use ".len()..];
+        let end = after.find(';').unwrap_or(after.len());
+        let statement = &after[..end];
+        let is_path = statement
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_:{},* \n\t".contains(c));
+        if starts_statement && is_path {
+            let words: Vec<&str> = statement.split_whitespace().collect();
+            // `x as y` keeps `x`.
+            let mut tree = String::new();
+            let mut skip = false;
+            for word in words {
+                if skip {
+                    skip = false;
+                    tree.extend(word.chars().filter(|c| "{},".contains(*c)));
+                } else if word == "as" {
+                    skip = true;
+                } else {
+                    tree.push_str(word);
+                }
+            }
+            flatten(tree.trim_start_matches("::"), &mut out);
+        }
+        rest = &after[end..];
+    }
+    out
+}
+
+/// The module path of a file: `server/admin.rs` → `[server, admin]`, `server/mod.rs` →
+/// `[server]`.
+fn module_path(file: &str) -> Vec<&str> {
+    let mut parts: Vec<&str> = file.trim_end_matches(".rs").split('/').collect();
+    if parts.last() == Some(&"mod") || parts == ["lib"] || parts == ["main"] {
+        parts.pop();
+    }
+    parts
+}
+
+/// The top-level module a path written in `file` names, resolving `crate::`, `super::` and
+/// `self::`; `None` for an external crate or a path that stays in the file's own module.
+fn named_module<'a>(file: &'a str, path: &'a str) -> Option<&'a str> {
+    if let Some(rest) = path.strip_prefix("crate::") {
+        return rest.split("::").next();
+    }
+    if !path.starts_with("super::") {
+        return None;
+    }
+    let mut here = module_path(file);
+    let mut rest = path;
+    while let Some(after) = rest.strip_prefix("super::") {
+        here.pop();
+        rest = after;
+    }
+    match here.first() {
+        Some(top) => Some(top),
+        None => rest.split("::").next(),
+    }
+}
+
+/// Every `super::` path written inline (outside `use`): `super::journal::X` in an expression.
+fn inline_super_paths(line: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("super::") {
+        let before_ok = at == 0 || {
+            let before = rest.as_bytes()[at - 1];
+            !(before.is_ascii_alphanumeric() || before == b'_' || before == b':')
+        };
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
+            .unwrap_or(tail.len());
+        if before_ok {
+            found.push(&tail[..end]);
+        }
+        rest = &tail[end..];
+    }
+    found
+}
+
 /// The rule broken by `file` importing `target`, if any.
 fn layer_violation(file: &str, target: &str) -> Option<String> {
     let source = module_of(file);
@@ -185,14 +303,59 @@ fn the_checker_catches_an_import_that_points_up() {
 }
 
 #[test]
+fn the_checker_reads_grouped_imports_and_super_paths() {
+    let paths = use_paths("use crate::{render::x, server::{a, b}};\nuse super::journal::J;");
+    assert_eq!(
+        paths,
+        [
+            "crate::render::x",
+            "crate::server::a",
+            "crate::server::b",
+            "super::journal::J"
+        ]
+    );
+    assert_eq!(
+        named_module("server/intercept.rs", "super::journal::J"),
+        Some("server")
+    );
+    assert_eq!(
+        named_module("server/mod.rs", "super::render::x"),
+        Some("render")
+    );
+    assert_eq!(
+        named_module("domain/afacturar/ledger.rs", "super::super::store"),
+        Some("domain")
+    );
+    assert_eq!(
+        named_module("domain/mod.rs", "super::server::x"),
+        Some("server")
+    );
+    assert_eq!(named_module("respond/mod.rs", "serde_json::Value"), None);
+    assert!(layer_violation("domain/mod.rs", "server").is_some());
+    assert_eq!(
+        inline_super_paths("x(super::journal::MAX)"),
+        ["super::journal::MAX"]
+    );
+}
+
+#[test]
 fn no_layer_imports_a_layer_above_it_or_beside_it() {
     let mut broken = Vec::new();
     for (file, text) in sources() {
         for (number, line) in code_lines(&text) {
-            for target in crate_imports(line) {
+            let inline = inline_super_paths(line);
+            let named = crate_imports(line)
+                .into_iter()
+                .chain(inline.iter().filter_map(|p| named_module(&file, p)));
+            for target in named {
                 if let Some(why) = layer_violation(&file, target) {
                     broken.push(format!("{why} (line {number})"));
                 }
+            }
+        }
+        for path in use_paths(&text) {
+            if let Some(why) = named_module(&file, &path).and_then(|t| layer_violation(&file, t)) {
+                broken.push(format!("{why} (`use {path}`)"));
             }
         }
     }
@@ -242,6 +405,43 @@ fn each_provider_error_format_is_written_in_its_own_module_only() {
     assert!(
         broken.is_empty(),
         "provider wording outside its module:\n{}",
+        broken.join("\n")
+    );
+}
+
+/// What `domain` may not name: it holds rules, not I/O or wire formats (ARCHITECTURE.md).
+const NOT_IN_DOMAIN: &[&str] = &[
+    "serde_json",
+    "std::fs",
+    "std::net",
+    "std::io",
+    "std::process",
+    "std::env",
+];
+
+#[test]
+fn the_domain_does_no_io_and_writes_no_wire_format() {
+    let mut broken = Vec::new();
+    for (file, text) in sources() {
+        if module_of(&file) != "domain" {
+            continue;
+        }
+        for (number, line) in code_lines(&text) {
+            for name in NOT_IN_DOMAIN {
+                if names_crate(line, name) || line.contains(&format!("{name}::")) {
+                    broken.push(format!("{file}:{number} names `{name}`"));
+                }
+            }
+        }
+        for path in use_paths(&text) {
+            if NOT_IN_DOMAIN.iter().any(|name| path.starts_with(name)) {
+                broken.push(format!("{file}: `use {path}`"));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "I/O or wire formats in domain:\n{}",
         broken.join("\n")
     );
 }

@@ -1,4 +1,4 @@
-//! DIAN's event CUDE and the NIT check digit (`../shared/docs/provider-facts.md`, "CUFE and
+//! DIAN's event CUDE and the NIT check digit (`docs/provider-facts.md`, "CUFE and
 //! CUDE" and "Colombian identification").
 
 use sha2::{Digest, Sha384};

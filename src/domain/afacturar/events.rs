@@ -1,5 +1,5 @@
 //! DIAN RADIAN events 030–034: their codes and names, the order DIAN accepts them in, and
-//! where Afacturar files their XML (`../shared/docs/provider-facts.md`, "DIAN RADIAN events").
+//! where Afacturar files their XML (`docs/provider-facts.md`, "DIAN RADIAN events").
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,6 +1,6 @@
 //! Violations worded as Afacturar's PHP server words them: it validates `data` with
 //! justinrainbow/json-schema and returns that library's property paths and messages
-//! (`../shared/docs/provider-facts.md`).
+//! (`docs/provider-facts.md`).
 
 use serde_json::Value;
 

@@ -1,0 +1,222 @@
+//! Documentation that states an outcome is executed: what the README and ARCHITECTURE.md say
+//! about the operations, the toolchain and the repository's files is checked against the code
+//! and the tree. (The README's Rust examples are doctests: `src/lib.rs`, `ReadmeExamples`;
+//! its validator snippet is built from outside by `.ci/validator-alone.sh`.)
+
+use std::path::{Path, PathBuf};
+
+use einvoice_mock::respond::documented_answers;
+use einvoice_mock::Operation;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap()
+}
+
+const NUMBER_WORDS: [&str; 13] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve",
+];
+
+/// The scenario codes table, as the operation table gives it.
+fn scenario_codes_table() -> String {
+    Operation::ALL
+        .iter()
+        .map(|&op| {
+            let codes: Vec<String> = documented_answers(op)
+                .into_iter()
+                .skip(1) // the success is what an unarmed fake answers
+                .map(|code| format!("`{code}`"))
+                .collect();
+            format!("| {} | {} |\n", op.name(), codes.join(", "))
+        })
+        .collect()
+}
+
+#[test]
+fn the_readme_lists_each_operations_scenario_codes_as_the_operation_table_has_them() {
+    let readme = read("README.md");
+    let begin = "<!-- scenario-codes: generated from the operation table; tests/docs/mod.rs checks it -->\n| operation | `respond` |\n| --- | --- |\n";
+    let start = readme.find(begin).expect("the scenario-codes block") + begin.len();
+    let end = start
+        + readme[start..]
+            .find("<!-- scenario-codes: end -->")
+            .unwrap();
+    let expected = scenario_codes_table();
+    assert_eq!(
+        &readme[start..end],
+        expected,
+        "README.md's scenario codes drifted from the operation table; the block should read:\n{expected}"
+    );
+}
+
+#[test]
+fn every_count_of_the_operations_in_the_docs_and_help_texts_is_the_operation_tables() {
+    let count = NUMBER_WORDS[Operation::ALL.len()];
+    let mut files = vec![root().join("README.md"), root().join("ARCHITECTURE.md")];
+    files.extend(rust_files(&root().join("src")));
+    files.extend(markdown_files(&root().join("docs")));
+    let mut wrong = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        // "the N operations", "N documented operations", "of N operations" (across line breaks
+        // and comment markers).
+        let words: Vec<&str> = text
+            .split_whitespace()
+            .filter(|w| !w.starts_with("//") && *w != "*")
+            .collect();
+        for pair in words.windows(3) {
+            let number = pair[0].trim_start_matches(['(', '`']).to_lowercase();
+            let Some(n) = NUMBER_WORDS.iter().position(|w| *w == number) else {
+                continue;
+            };
+            let counted = pair[1].starts_with("operations")
+                || (pair[1] == "documented" && pair[2].starts_with("operations"));
+            if counted && NUMBER_WORDS[n] != count {
+                wrong.push(format!("{}: {}", file.display(), pair.join(" ")));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "there are {count} operations: {wrong:#?}");
+}
+
+#[test]
+fn the_minimum_rust_version_is_stated_once_and_is_cargo_tomls() {
+    let manifest = read("Cargo.toml");
+    let msrv = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("rust-version in Cargo.toml");
+    let readme = read("README.md");
+    let stated: Vec<&str> = readme
+        .match_indices("Rust 1.")
+        .map(|(at, _)| readme[at + 5..].split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        stated,
+        [msrv],
+        "README.md states the MSRV once, as Cargo.toml's"
+    );
+}
+
+/// Paths named in backticks: the README, ARCHITECTURE.md, `docs/`, and comments in `src/`.
+#[test]
+fn every_repository_path_the_docs_and_comments_name_exists_and_none_points_outside() {
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    let mut sources: Vec<(PathBuf, String)> = ["README.md", "ARCHITECTURE.md"]
+        .iter()
+        .map(|f| (root().join(f), read(f)))
+        .collect();
+    for file in markdown_files(&root().join("docs")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        sources.push((file, text));
+    }
+    for file in rust_files(&root().join("src")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let comments: String = text
+            .lines()
+            .filter_map(|l| l.trim_start().strip_prefix("//"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        sources.push((file, comments));
+    }
+    for (file, text) in sources {
+        let in_docs = file.starts_with(root().join("docs"));
+        for path in backticked_paths(&text) {
+            checked += 1;
+            if path.starts_with("../") {
+                // The contract notes cite the provider documents by their own names; other
+                // `../` paths are schema `$ref`s, relative to a schema.
+                if path.starts_with("../shared") && !in_docs {
+                    missing.push(format!(
+                        "{}: `{path}` points outside the repository",
+                        file.display()
+                    ));
+                }
+                continue;
+            }
+            if !root().join(path.trim_end_matches('/')).exists() {
+                missing.push(format!("{}: `{path}` does not exist", file.display()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{missing:#?}");
+    assert!(
+        checked > 50,
+        "only {checked} paths found: the check lost its input"
+    );
+}
+
+/// The backticked words that name a file or folder of the repository: a known top-level folder
+/// or file, or a path up and out; placeholders (`<provider>`, `{a,b}`, `*`, `…`) are skipped.
+fn backticked_paths(text: &str) -> Vec<&str> {
+    const TOP: [&str; 14] = [
+        "src/",
+        "tests/",
+        "docs/",
+        "schemas/",
+        "fixtures/",
+        "xtask/",
+        ".ci/",
+        "openapi/",
+        "benches/",
+        "bench-baseline/",
+        "npm/",
+        "proptest-regressions/",
+        ".github/",
+        "../",
+    ];
+    const FILES: [&str; 8] = [
+        "Cargo.toml",
+        "Cargo.lock",
+        "README.md",
+        "ARCHITECTURE.md",
+        "BENCHMARKS.md",
+        "Dockerfile",
+        "pyproject.toml",
+        "action.yml",
+    ];
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| !w.contains([' ', '<', '{', '*', '…', '$', '\n']) && !w.contains(".."))
+        .filter(|w| TOP.iter().any(|t| w.starts_with(t)) || FILES.contains(w))
+        .chain(
+            text.split('`')
+                .skip(1)
+                .step_by(2)
+                .filter(|w| w.starts_with("../") && !w.contains(' ')),
+        )
+        .map(|w| w.split(['#', ':']).next().unwrap_or(w))
+        .collect()
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    files_with(dir, "rs")
+}
+
+fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+    files_with(dir, "md")
+}
+
+fn files_with(dir: &Path, extension: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_with(&path, extension));
+        } else if path.extension().is_some_and(|e| e == extension) {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
