@@ -220,3 +220,100 @@ fn files_with(dir: &Path, extension: &str) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// The README's five-minute tour, run as written against the binary: every `sh` block of the
+/// section in one shell (the host replaced by the fake's), and every backticked fragment of a
+/// comment under a `curl` found in that command's answer (`…` stands for any text).
+#[test]
+fn the_readme_tour_answers_what_it_says() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+
+    let readme = read("README.md");
+    let start = readme.find("## Five-minute tour").expect("the tour");
+    let end = start + 3 + readme[start + 3..].find("\n## ").unwrap();
+    let blocks: Vec<&str> = readme[start..end]
+        .split("```sh\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    let (serve, commands): (Vec<&str>, Vec<&str>) =
+        blocks.iter().partition(|b| b.contains("cargo run"));
+    assert_eq!(serve.len(), 1, "one block starts the fake");
+
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-tour-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut fake = Command::new(env!("CARGO_BIN_EXE_einvoice-mock"))
+        .args(["serve", "--port", "0"])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(fake.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let stated = serve[0].lines().find_map(|l| l.strip_prefix("# ")).unwrap();
+    assert!(
+        stated.starts_with("listening on http://127.0.0.1:")
+            && url.starts_with("http://127.0.0.1:"),
+        "{stated} / {first}"
+    );
+
+    // What each curl's comments promise, in order.
+    let mut expected: Vec<Vec<String>> = Vec::new();
+    for line in commands.iter().flat_map(|b| b.lines()) {
+        if line.starts_with("curl ") {
+            expected.push(Vec::new());
+        } else if let (Some(comment), Some(last)) = (line.strip_prefix('#'), expected.last_mut()) {
+            last.extend(comment.split('`').skip(1).step_by(2).map(str::to_owned));
+        }
+    }
+    let script = format!(
+        "set -e\ncurl() {{ command curl \"$@\"; echo; echo '@@@'; }}\n{}",
+        commands.concat().replace("http://127.0.0.1:8787", &url)
+    );
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let _ = fake.kill();
+    let _ = fake.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let answers: Vec<&str> = stdout.split("@@@\n").collect();
+    assert_eq!(
+        answers.len(),
+        expected.len() + 1,
+        "one answer per curl: {stdout}"
+    );
+    let mut checked = 0;
+    for (n, (answer, fragments)) in answers.iter().zip(&expected).enumerate() {
+        for fragment in fragments {
+            let mut rest = *answer;
+            for part in fragment.split('…').filter(|p| !p.is_empty()) {
+                let at = rest.find(part).unwrap_or_else(|| {
+                    panic!(
+                        "curl #{}: `{fragment}` is not in its answer:\n{answer}",
+                        n + 1
+                    )
+                });
+                rest = &rest[at + part.len()..];
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} stated outcomes: the tour lost its comments"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
