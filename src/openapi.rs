@@ -377,50 +377,13 @@ fn path_item_operation(operation: Operation) -> Result<Value, OpenApiError> {
 }
 
 fn texts(operation: Operation) -> (&'static str, &'static str) {
-    match operation {
-        Operation::HistoricoEventos => (
-            "The events registered for a CUFE (seed 001)",
-            "Answers the CUFE's events in order (codigo_error 0) or codigo_error 12 \"Sin eventos\", both with HTTP 200. The provider documents no 400 for a malformed CUFE: the fake looks the CUFE up as given (docs/contract-notes.md A1).",
-        ),
-        Operation::AcuseReciboFev => (
-            "Acuse de recibo (DIAN event 030) of an electronic invoice (seed 003)",
-            "Registers event 030 for each `evento`. Success answers the CUDE (SHA-384, 96 hex) and the event's XML URL; a repeated acuse is rejected by DIAN (codigo_error 15, rule LGC01) with HTTP 200; a form or `data` document that breaks the contract gets the semantic 400, worded as Afacturar's PHP validator words it.",
-        ),
-        Operation::ReciboBienServicio => (
-            "Recibo del bien o prestación del servicio (DIAN event 032; the provider's recibo_bs page)",
-            "Registers event 032 for each `evento`, after the invoice's acuse (030; else DIAN 15, rule LGC09). The envelope and every answer are acuse_recibo_fev's (docs/contract-notes.md A42).",
-        ),
-        Operation::Reclamo => (
-            "Reclamo (DIAN event 031; the provider's reclamo page)",
-            "Registers event 031 for each `evento`: `encabezado.tipo_reclamo` 01-04 comes first. Needs the recibo del bien (032; else DIAN 15, rule LGC03) and is refused after an acceptance (033/034, LGC02). The envelope and every answer are acuse_recibo_fev's (docs/contract-notes.md A43, A44).",
-        ),
-        Operation::LectorCufeTenedorLegitimo => (
-            "The legitimate holder of each CUFE (the provider's legtimo_tenedor page)",
-            "For each of 1 to 20 CUFEs, its legitimate holder: the invoice's seller (docs/contract-notes.md A46). A form that breaks the contract is codigo_error 10 with Laravel-worded messages; a token that does not belong to `documento_obligado` is codigo_error 11.",
-        ),
-        Operation::Saldos => (
-            "Stamping balance of a month (seed 002)",
-            "The account's figures for `MesConsulta`, restricted to `RFCConsulta` when given (docs/contract-notes.md S9-S12).",
-        ),
-        Operation::SaldosPdf => (
-            "Consumption report of a month, as PDF (seed 002)",
-            "A PDF attachment with the CSV report's sections (docs/contract-notes.md S13). `RFCConsulta` must not be sent (400-002). Any other format than `pdf` and `csv` under `/api/rest/Timbre/saldos/` answers 400-003.",
-        ),
-        Operation::SaldosCsv => (
-            "Consumption report of a month, as CSV (seed 002)",
-            "The documented CSV as an attachment (docs/contract-notes.md S7, S8). `RFCConsulta` must not be sent (400-002). Any other format than `pdf` and `csv` under `/api/rest/Timbre/saldos/` answers 400-003.",
-        ),
-    }
+    (operation.spec().summary, operation.spec().description)
 }
 
 /// The `Accept` header the documents' examples send. OpenAPI tools ignore a header parameter
 /// named `Accept`; it is listed for readers.
 fn accept_header(operation: Operation) -> Value {
-    let example = match operation {
-        Operation::SaldosPdf => "application/pdf",
-        Operation::SaldosCsv => "text/csv",
-        _ => "application/json",
-    };
+    let example = operation.spec().success_media_type;
     json!({
         "name": "Accept",
         "in": "header",

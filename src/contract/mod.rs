@@ -7,6 +7,7 @@
 mod engine;
 mod fields;
 mod form;
+mod operations;
 mod order;
 mod php;
 mod violation;
@@ -20,6 +21,7 @@ use serde_json::Value;
 pub use engine::{SchemaError, SCHEMA_FILES};
 pub use fields::{documented_fields, field_sent};
 pub use form::{parse_form, FormError, FormPayload};
+pub use operations::{DocumentedStatus, OperationSpec, OPERATIONS};
 pub use php::{json_decode as php_json_decode, JsonDecodeError as PhpJsonError};
 pub use violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind, Violations};
 
@@ -68,6 +70,12 @@ impl Operation {
         Operation::SaldosCsv,
     ];
 
+    /// This operation's row of the operation table.
+    pub fn spec(self) -> &'static OperationSpec {
+        // The table is in `ALL` order, which is the enum's declaration order.
+        &OPERATIONS[self as usize]
+    }
+
     /// Every operation's name, comma-separated, in documentation order (help texts, errors).
     pub fn names() -> String {
         Operation::ALL.map(Operation::name).join(", ")
@@ -75,42 +83,17 @@ impl Operation {
 
     /// The name used on the command line and in reports: `acuse_recibo_fev`, `saldos_pdf` …
     pub fn name(self) -> &'static str {
-        match self {
-            Operation::HistoricoEventos => "historico_eventos",
-            Operation::AcuseReciboFev => "acuse_recibo_fev",
-            Operation::ReciboBienServicio => "recibo_bien_servicio",
-            Operation::Reclamo => "reclamo",
-            Operation::LectorCufeTenedorLegitimo => "lector_cufe_tenedor_legitimo",
-            Operation::Saldos => "saldos",
-            Operation::SaldosPdf => "saldos_pdf",
-            Operation::SaldosCsv => "saldos_csv",
-        }
+        self.spec().name
     }
 
     /// The provider that documents this operation.
     pub fn provider(self) -> Provider {
-        match self {
-            Operation::HistoricoEventos
-            | Operation::AcuseReciboFev
-            | Operation::ReciboBienServicio
-            | Operation::Reclamo
-            | Operation::LectorCufeTenedorLegitimo => Provider::Afacturar,
-            Operation::Saldos | Operation::SaldosPdf | Operation::SaldosCsv => Provider::Sovos,
-        }
+        self.spec().provider
     }
 
     /// The path the provider serves the operation on (always `POST`).
     pub fn path(self) -> &'static str {
-        match self {
-            Operation::HistoricoEventos => "/api/radian/historico_eventos",
-            Operation::AcuseReciboFev => "/api/radian/acuse_recibo_fev",
-            Operation::ReciboBienServicio => "/api/radian/recibo_bien_servicio",
-            Operation::Reclamo => "/api/radian/reclamo",
-            Operation::LectorCufeTenedorLegitimo => "/api/radian/lector_cufe_tenedor_legitimo",
-            Operation::Saldos => "/api/rest/Timbre/saldos",
-            Operation::SaldosPdf => "/api/rest/Timbre/saldos/pdf",
-            Operation::SaldosCsv => "/api/rest/Timbre/saldos/csv",
-        }
+        self.spec().path
     }
 
     /// Whether the request is a form (Afacturar) rather than a JSON body (Sovos).
@@ -124,39 +107,17 @@ impl Operation {
     /// is the `data` document; for the queries, the form fields as an object; for Sovos, the
     /// JSON body.
     pub fn payload_schema(self) -> &'static str {
-        match self {
-            Operation::HistoricoEventos => "afacturar/historico_eventos.request",
-            Operation::AcuseReciboFev => "afacturar/acuse_recibo_fev.data",
-            Operation::ReciboBienServicio => "afacturar/recibo_bien_servicio.data",
-            Operation::Reclamo => "afacturar/reclamo.data",
-            Operation::LectorCufeTenedorLegitimo => {
-                "afacturar/lector_cufe_tenedor_legitimo.request"
-            }
-            Operation::Saldos => "sovos/saldos.request",
-            Operation::SaldosPdf | Operation::SaldosCsv => "sovos/reporte.request",
-        }
+        self.spec().payload_schema
     }
 
     /// The schema of the form fields, for the form operations.
     pub fn form_schema(self) -> Option<&'static str> {
-        match self {
-            Operation::HistoricoEventos => Some("afacturar/historico_eventos.request"),
-            Operation::AcuseReciboFev => Some("afacturar/acuse_recibo_fev.request"),
-            Operation::ReciboBienServicio => Some("afacturar/recibo_bien_servicio.request"),
-            Operation::Reclamo => Some("afacturar/reclamo.request"),
-            Operation::LectorCufeTenedorLegitimo => {
-                Some("afacturar/lector_cufe_tenedor_legitimo.request")
-            }
-            _ => None,
-        }
+        self.spec().form_schema
     }
 
     /// Whether the operation registers a DIAN event from a `data` document (030, 032, 031).
     pub fn registers_event(self) -> bool {
-        matches!(
-            self,
-            Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo
-        )
+        self.spec().registers_event
     }
 
     /// The operation served on `path`, if any.

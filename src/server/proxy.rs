@@ -52,56 +52,20 @@ impl Targets {
     }
 }
 
-/// The statuses the documents list for `operation`.
-pub fn documented_statuses(operation: Operation) -> &'static [u16] {
-    match operation {
-        Operation::HistoricoEventos
-        | Operation::AcuseReciboFev
-        | Operation::ReciboBienServicio
-        | Operation::Reclamo
-        | Operation::LectorCufeTenedorLegitimo => {
-            &[200, 400, 401, 403, 404, 405, 409, 415, 422, 429, 500, 503]
-        }
-        Operation::Saldos | Operation::SaldosPdf | Operation::SaldosCsv => {
-            &[200, 400, 401, 404, 500]
-        }
-    }
+/// The statuses the documents list for `operation` (the operation table's).
+pub fn documented_statuses(operation: Operation) -> impl Iterator<Item = u16> {
+    operation.spec().answers.iter().map(|a| a.status)
 }
 
-/// The response schemas that may describe an answer of `operation` with `status`.
+/// The response schemas that may describe an answer of `operation` with `status`: the
+/// operation table's, or for a status the documents do not list, the provider's error shapes.
 pub fn response_schemas(operation: Operation, status: u16) -> &'static [&'static str] {
-    match (operation, status) {
-        (Operation::HistoricoEventos, 200) => &[
-            "afacturar/historico_eventos.success",
-            "afacturar/historico_eventos.sin_eventos",
-            "afacturar/error",
-        ],
-        (Operation::LectorCufeTenedorLegitimo, 200) => &[
-            "afacturar/lector_cufe_tenedor_legitimo.success",
-            "afacturar/lector_cufe_tenedor_legitimo.validation_error",
-            "afacturar/lector_cufe_tenedor_legitimo.token_error",
-            "afacturar/error",
-        ],
-        (Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo, 200) => &[
-            "afacturar/acuse_recibo_fev.success",
-            "afacturar/acuse_recibo_fev.dian_error",
-            "afacturar/error",
-        ],
-        (Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo, 400) => &[
-            "afacturar/acuse_recibo_fev.semantic_error",
-            "afacturar/acuse_recibo_fev.data_error",
-            "afacturar/http_error",
-        ],
-        (op, 401) if op.provider() == crate::contract::Provider::Afacturar => {
-            &["afacturar/unauthenticated", "afacturar/http_error"]
-        }
-        (op, _) if op.provider() == crate::contract::Provider::Afacturar => {
-            &["afacturar/http_error", "afacturar/error"]
-        }
-        (Operation::Saldos, 200) => &["sovos/saldos.success"],
-        // The reports answer a file, not JSON: checked by content type.
-        (Operation::SaldosPdf | Operation::SaldosCsv, 200) => &[],
-        (_, _) => &["sovos/errors"],
+    if let Some(answer) = operation.spec().answers.iter().find(|a| a.status == status) {
+        return answer.schemas;
+    }
+    match operation.provider() {
+        crate::contract::Provider::Afacturar => &["afacturar/http_error", "afacturar/error"],
+        crate::contract::Provider::Sovos => &["sovos/errors"],
     }
 }
 
@@ -119,7 +83,7 @@ pub fn check_response(
         rule: rule.to_owned(),
         message,
     };
-    if !documented_statuses(operation).contains(&status) {
+    if !documented_statuses(operation).any(|documented| documented == status) {
         findings.push(drift(
             "status",
             format!("status {status} is not documented for {operation}"),
