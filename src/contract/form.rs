@@ -60,15 +60,9 @@ impl FormPayload {
     }
 }
 
-/// The form fields each operation requires, in documentation order.
+/// The form fields each operation requires, in documentation order (the operation table's).
 fn required_fields(operation: Operation) -> &'static [&'static str] {
-    match operation {
-        Operation::HistoricoEventos => &["cufe"],
-        Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo => {
-            &["documento_obligado", "data"]
-        }
-        _ => &[],
-    }
+    operation.spec().required_form_fields
 }
 
 /// Checks the form level of a form operation and parses its `data` field.

@@ -24,6 +24,9 @@ pub struct OperationSpec {
     pub payload_schema: &'static str,
     /// The schema of the form fields, for Afacturar's form operations.
     pub form_schema: Option<&'static str>,
+    /// The form fields whose absence refuses the form before any schema is checked
+    /// ([`super::parse_form`]), in documentation order.
+    pub required_form_fields: &'static [&'static str],
     /// Whether it registers a DIAN event from a `data` document (030, 032, 031).
     pub registers_event: bool,
     /// The media type of its success body.
@@ -144,6 +147,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         description: "Answers the CUFE's events in order (codigo_error 0) or codigo_error 12 \"Sin eventos\", both with HTTP 200. The provider documents no 400 for a malformed CUFE: the fake looks the CUFE up as given (docs/contract-notes.md A1).",
         payload_schema: "afacturar/historico_eventos.request",
         form_schema: Some("afacturar/historico_eventos.request"),
+        required_form_fields: &["cufe"],
         registers_event: false,
         success_media_type: "application/json",
         answers: &HISTORICO_ANSWERS,
@@ -157,6 +161,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         description: "Registers event 030 for each `evento`. Success answers the CUDE (SHA-384, 96 hex) and the event's XML URL; a repeated acuse is rejected by DIAN (codigo_error 15, rule LGC01) with HTTP 200; a form or `data` document that breaks the contract gets the semantic 400, worded as Afacturar's PHP validator words it.",
         payload_schema: "afacturar/acuse_recibo_fev.data",
         form_schema: Some("afacturar/acuse_recibo_fev.request"),
+        required_form_fields: &["documento_obligado", "data"],
         registers_event: true,
         success_media_type: "application/json",
         answers: &EVENT_ANSWERS,
@@ -170,6 +175,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         description: "Registers event 032 for each `evento`, after the invoice's acuse (030; else DIAN 15, rule LGC09). The envelope and every answer are acuse_recibo_fev's (docs/contract-notes.md A42).",
         payload_schema: "afacturar/recibo_bien_servicio.data",
         form_schema: Some("afacturar/recibo_bien_servicio.request"),
+        required_form_fields: &["documento_obligado", "data"],
         registers_event: true,
         success_media_type: "application/json",
         answers: &EVENT_ANSWERS,
@@ -183,6 +189,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         description: "Registers event 031 for each `evento`: `encabezado.tipo_reclamo` 01-04 comes first. Needs the recibo del bien (032; else DIAN 15, rule LGC03) and is refused after an acceptance (033/034, LGC02). The envelope and every answer are acuse_recibo_fev's (docs/contract-notes.md A43, A44).",
         payload_schema: "afacturar/reclamo.data",
         form_schema: Some("afacturar/reclamo.request"),
+        required_form_fields: &["documento_obligado", "data"],
         registers_event: true,
         success_media_type: "application/json",
         answers: &EVENT_ANSWERS,
@@ -196,6 +203,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         description: "For each of 1 to 20 CUFEs, its legitimate holder: the invoice's seller (docs/contract-notes.md A46). A form that breaks the contract is codigo_error 10 with Laravel-worded messages; a token that does not belong to `documento_obligado` is codigo_error 11.",
         payload_schema: "afacturar/lector_cufe_tenedor_legitimo.request",
         form_schema: Some("afacturar/lector_cufe_tenedor_legitimo.request"),
+        required_form_fields: &[],
         registers_event: false,
         success_media_type: "application/json",
         answers: &LECTOR_ANSWERS,
@@ -209,6 +217,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         description: "The account's figures for `MesConsulta`, restricted to `RFCConsulta` when given (docs/contract-notes.md S9-S12).",
         payload_schema: "sovos/saldos.request",
         form_schema: None,
+        required_form_fields: &[],
         registers_event: false,
         success_media_type: "application/json",
         answers: &SALDOS_ANSWERS,
@@ -222,6 +231,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         description: "A PDF attachment with the CSV report's sections (docs/contract-notes.md S13). `RFCConsulta` must not be sent (400-002). Any other format than `pdf` and `csv` under `/api/rest/Timbre/saldos/` answers 400-003.",
         payload_schema: "sovos/reporte.request",
         form_schema: None,
+        required_form_fields: &[],
         registers_event: false,
         success_media_type: "application/pdf",
         answers: &REPORT_ANSWERS,
@@ -235,6 +245,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         description: "The documented CSV as an attachment (docs/contract-notes.md S7, S8). `RFCConsulta` must not be sent (400-002). Any other format than `pdf` and `csv` under `/api/rest/Timbre/saldos/` answers 400-003.",
         payload_schema: "sovos/reporte.request",
         form_schema: None,
+        required_form_fields: &[],
         registers_event: false,
         success_media_type: "text/csv",
         answers: &REPORT_ANSWERS,
