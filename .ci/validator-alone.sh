@@ -25,7 +25,6 @@ grep -q '^einvoice-mock = { git = "…", default-features = false }' <<<"$depend
 } > "$work/Cargo.toml"
 { echo 'fn main() {'; cat <<<"$snippet"; echo '}'; } > "$work/src/bin/readme.rs"
 cat > "$work/src/main.rs" <<'RUST'
-use einvoice_mock::render::afacturar::body::resultado;
 use einvoice_mock::{validate, Operation};
 
 fn main() {
@@ -37,7 +36,7 @@ fn main() {
     let data = read("fixtures/afacturar/acuse_recibo_fev.data/invalid/seed_003_apellido_en_vez_de_apellidos.json");
     let expected = read("fixtures/afacturar/acuse_recibo_fev.semantic_error/valid/seed_003_errores_de_semantica.json");
     let violations = validate(Operation::AcuseReciboFev, &data);
-    let got = serde_json::Value::Array(resultado(&violations, &data));
+    let got = serde_json::Value::Array(violations.afacturar_resultado(&data));
     assert_eq!(got, expected["resultado"], "the seed's semantic-error example");
     println!("validator alone: {} violations, worded as seed 003 words them", violations.len());
 }

@@ -7,8 +7,8 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use einvoice_mock::render::afacturar::body::{self, Meta};
-use einvoice_mock::render::sovos::errors::SovosError;
+use einvoice_mock::internals::render::afacturar::body::{self, Meta};
+use einvoice_mock::SovosError;
 use einvoice_mock::{Contract, Operation};
 use serde_json::Value;
 

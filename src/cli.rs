@@ -191,18 +191,43 @@ pub enum Format {
     Json,
 }
 
-/// The operation names `validate` takes, from the operation table (`--help` lists them).
-fn operation_names() -> impl clap::builder::TypedValueParser<Value = Operation> {
-    use clap::builder::TypedValueParser as _;
-    clap::builder::PossibleValuesParser::new(Operation::ALL.map(Operation::name))
-        .try_map(|name: String| name.parse::<Operation>())
+/// Reads an operation as [`Operation`]'s `FromStr` does (`saldos/pdf` and `saldos-pdf` too),
+/// and lists the operation table's names as the possible values in `--help`.
+#[derive(Debug, Clone, Copy)]
+struct OperationParser;
+
+impl clap::builder::TypedValueParser for OperationParser {
+    type Value = Operation;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _argument: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Operation, clap::Error> {
+        let text = value.to_string_lossy();
+        text.parse::<Operation>().map_err(|error| {
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{error}\n"))
+                .with_cmd(command)
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Operation::ALL
+                .into_iter()
+                .map(|op| clap::builder::PossibleValue::new(op.name())),
+        ))
+    }
 }
 
 /// Options of `validate`.
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
     /// The operation whose contract the files must meet.
-    #[arg(value_parser = operation_names())]
+    #[arg(value_parser = OperationParser)]
     pub operation: Operation,
     /// Files to check; `-` is standard input.
     #[arg(required = true)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use einvoice_mock::cli::{self, Cli, Command, LogFormat, Outcome};
-use einvoice_mock::logging::{BatchedWriter, LogTime, RequestLines};
+use einvoice_mock::internals::logging::{BatchedWriter, LogTime, RequestLines};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -58,7 +58,7 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Openapi => {
             use std::io::Write as _;
-            let document = einvoice_mock::openapi::render()?;
+            let document = einvoice_mock::openapi_json()?;
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(document.as_bytes())?;
             stdout.flush()?;

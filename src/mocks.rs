@@ -17,7 +17,7 @@
 //! ```
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use einvoice_mock::mocks::{breaks_contract, conforms_to, DocumentedResponse};
+//! use einvoice_mock::{breaks_contract, conforms_to, DocumentedResponse};
 //! use einvoice_mock::Operation;
 //! use serde_json::{json, Value};
 //! use wiremock::matchers::{method, path};
@@ -71,7 +71,7 @@
 //! ```
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use einvoice_mock::mocks::ContractResponder;
+//! use einvoice_mock::ContractResponder;
 //! use einvoice_mock::Operation;
 //! use serde_json::{json, Value};
 //! use wiremock::matchers::{method, path};
@@ -164,7 +164,7 @@ fn template(reply: Reply) -> ResponseTemplate {
 /// schema).
 ///
 /// ```
-/// use einvoice_mock::mocks::conforms_to;
+/// use einvoice_mock::conforms_to;
 /// use einvoice_mock::Operation;
 /// use wiremock::{Mock, ResponseTemplate};
 ///
@@ -237,7 +237,7 @@ fn provider_name(provider: Provider) -> &'static str {
 /// Bodies the documents print (15, 400, 400-datos, 500) are answered verbatim.
 ///
 /// ```
-/// use einvoice_mock::mocks::DocumentedResponse;
+/// use einvoice_mock::DocumentedResponse;
 /// use einvoice_mock::Operation;
 ///
 /// assert!(DocumentedResponse::afacturar("15").is_ok());

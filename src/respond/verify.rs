@@ -26,7 +26,7 @@ pub struct Finding {
 }
 
 /// What verification made of the body: parsed and validated once, then handed to
-/// [`respond`](super::respond), which answers from it and never reads the body again.
+/// [`answer`](super::answer), which answers from it and never reads the body again.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
     /// A form operation whose body is not a form (`Content-Type` neither multipart nor

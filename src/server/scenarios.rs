@@ -80,7 +80,7 @@ impl ScenarioSpec {
     /// The documented response `code` for the next request of `operation`.
     ///
     /// ```
-    /// use einvoice_mock::server::scenarios::ScenarioSpec;
+    /// use einvoice_mock::ScenarioSpec;
     /// use einvoice_mock::Operation;
     ///
     /// let spec = ScenarioSpec::respond(Operation::AcuseReciboFev, "15").times(2).cufe("f4…");

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use einvoice_mock::contract::SCHEMA_FILES;
+use einvoice_mock::internals::contract::SCHEMA_FILES;
 use einvoice_mock::{Contract, Operation};
 
 use super::support::{fixtures_dir, read_json, schemas_dir};

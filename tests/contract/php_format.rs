@@ -1,7 +1,7 @@
 //! Afacturar's semantic 400, as its PHP server renders the violations that
 //! justinrainbow/json-schema reports (provider-facts, "Afacturar runs on PHP").
 
-use einvoice_mock::render::afacturar::body::{self, Meta};
+use einvoice_mock::internals::render::afacturar::body::{self, Meta};
 use einvoice_mock::{parse_form, validate, Contract, FormError, Operation};
 use serde_json::{json, Value};
 

@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use einvoice_mock::render::afacturar::body;
+use einvoice_mock::internals::render::afacturar::body;
 use einvoice_mock::{parse_form, Contract, Operation};
 use serde_json::{json, Value};
 

@@ -1,8 +1,8 @@
 //! Property tests: generated conforming payloads are always accepted, and a single mutation
 //! of one is always rejected at the mutated path with the mutated rule.
 
-use einvoice_mock::render::afacturar::body;
-use einvoice_mock::render::sovos::errors::SovosError;
+use einvoice_mock::internals::render::afacturar::body;
+use einvoice_mock::SovosError;
 use einvoice_mock::{validate, Contract, Operation};
 use proptest::prelude::*;
 use proptest::sample::select;

@@ -1,7 +1,7 @@
 //! Sovos Mexico (seed 002): the documented rules of the `saldos` and report requests, and the
 //! error bodies their violations produce.
 
-use einvoice_mock::render::sovos::errors::{body, SovosError};
+use einvoice_mock::internals::render::sovos::errors::{body, SovosError};
 use einvoice_mock::{validate, Contract, Operation};
 use serde_json::{json, Value};
 

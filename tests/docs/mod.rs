@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use einvoice_mock::respond::documented_answers;
+use einvoice_mock::internals::respond::documented_answers;
 use einvoice_mock::Operation;
 
 fn root() -> &'static Path {

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use einvoice_mock::mocks::{breaks_contract, conforms_to, ContractResponder, DocumentedResponse};
-use einvoice_mock::render::afacturar::body::DOCUMENTED_CODES;
-use einvoice_mock::render::sovos::errors::SovosError;
+use einvoice_mock::internals::render::afacturar::body::DOCUMENTED_CODES;
+use einvoice_mock::SovosError;
+use einvoice_mock::{breaks_contract, conforms_to, ContractResponder, DocumentedResponse};
 use einvoice_mock::{Operation, Provider};
 
 const NIT: &str = "830020470";

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use einvoice_mock::contract::{Contract, Operation, SCHEMA_FILES};
-use einvoice_mock::openapi::{self, component_name, OPENAPI_VERSION, REGENERATE};
+use einvoice_mock::internals::contract::{Contract, Operation, SCHEMA_FILES};
+use einvoice_mock::internals::openapi::{self, component_name, OPENAPI_VERSION, REGENERATE};
 use einvoice_mock::FakeProvider;
 use serde_json::Value;
 

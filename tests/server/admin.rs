@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use super::{
     client, deterministic_config, deterministic_fake, ejemplo_1_with, fixture, fixture_json,
 };
-use einvoice_mock::render::afacturar::body::{documented_codes, DOCUMENTED_CODES};
-use einvoice_mock::render::sovos::errors::SovosError;
+use einvoice_mock::internals::render::afacturar::body::{documented_codes, DOCUMENTED_CODES};
+use einvoice_mock::SovosError;
 use einvoice_mock::{Config, FakeProvider, Operation};
 
 async fn arm(fake: &FakeProvider, spec: Value) -> Value {

@@ -309,7 +309,7 @@ async fn the_cude_of_a_registered_acuse_is_96_lowercase_hex_and_deterministic() 
 
 #[tokio::test]
 async fn events_031_to_034_recorded_from_rust_obey_dians_order_and_show_in_the_history() {
-    use einvoice_mock::domain::afacturar::events::EventCode;
+    use einvoice_mock::EventCode;
     let fake = deterministic_fake().await;
     let state = fake.state();
     let cufe = "d".repeat(96);

@@ -554,7 +554,7 @@ fn the_ci_snippet_stops_the_fake_and_leaves_a_valid_report_when_the_client_fails
 
 #[tokio::test]
 async fn an_unreachable_upstream_is_a_502_in_the_providers_format_counted_apart_from_drift() {
-    use einvoice_mock::server::proxy::{proxy_app_to, Targets};
+    use einvoice_mock::internals::server::proxy::{proxy_app_to, Targets};
     // A loopback port nothing listens on.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let target: reqwest::Url = format!("http://{}", closed.local_addr().unwrap())
@@ -573,7 +573,7 @@ async fn an_unreachable_upstream_is_a_502_in_the_providers_format_counted_apart_
     let url = format!("http://{}", listener.local_addr().unwrap());
     let serving = state.clone();
     tokio::spawn(async move {
-        einvoice_mock::server::serve_router_until(
+        einvoice_mock::internals::server::serve_router_until(
             listener,
             router,
             &serving,

@@ -75,14 +75,15 @@ async fn an_idle_http2_connection_is_closed_by_the_read_timeout() {
 async fn an_unfinished_tls_handshake_is_closed_by_the_read_timeout() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    let tls = einvoice_mock::server::tls::Tls::self_signed(dir.path(), "localhost").unwrap();
+    let tls =
+        einvoice_mock::internals::server::tls::Tls::self_signed(dir.path(), "localhost").unwrap();
     let mut config = deterministic_config();
     config.server.read_timeout_ms = Some(300);
     let state = AppState::new(config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(einvoice_mock::server::serve_tls_until(
+    let serving = tokio::spawn(einvoice_mock::internals::server::serve_tls_until(
         listener,
         state,
         tls,
@@ -239,11 +240,7 @@ async fn a_webhook_aimed_at_the_fakes_own_admin_api_is_never_sent() {
     let fake = FakeProvider::start_with(deterministic_config()).await;
     let kept = "7".repeat(96);
     fake.state()
-        .record_event(
-            &kept,
-            einvoice_mock::domain::afacturar::events::EventCode::AcuseRecibo,
-            "830020470",
-        )
+        .record_event(&kept, einvoice_mock::EventCode::AcuseRecibo, "830020470")
         .unwrap();
     let port = fake.address().port();
     for host in ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"] {
@@ -432,7 +429,7 @@ fn a_second_serve_on_one_data_dir_exits_2_naming_the_first_ones_pid() {
 
 #[test]
 fn events_racing_resets_leave_memory_and_the_data_dir_agreeing() {
-    use einvoice_mock::domain::afacturar::events::EventCode;
+    use einvoice_mock::EventCode;
     use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
     use std::sync::RwLock;
     let dir = data_dir("reset-race");
@@ -607,9 +604,13 @@ async fn an_ipv4_mapped_loopback_client_is_a_loopback_client() {
     let address = listener.local_addr().unwrap();
     let state = AppState::new(deterministic_config()).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(einvoice_mock::server::serve_until(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let serving = tokio::spawn(einvoice_mock::internals::server::serve_until(
+        listener,
+        state,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let url = format!("http://127.0.0.1:{}/__admin/requests", address.port());
     let status = client().get(url).send().await.unwrap().status();
     assert_eq!(status, StatusCode::OK);
@@ -642,7 +643,7 @@ async fn a_60_kib_unknown_path_is_answered_and_its_near_miss_quoted_short() {
 
 #[tokio::test]
 async fn pending_code_28_replays_are_bounded_and_freed_when_their_scenario_is_disarmed() {
-    use einvoice_mock::server::scenarios::MAX_PENDING_REPLAYS;
+    use einvoice_mock::internals::server::scenarios::MAX_PENDING_REPLAYS;
     let fake = FakeProvider::start_with(deterministic_config()).await;
     let armed: Value = client()
         .post(format!("{}/__admin/scenarios", fake.uri()))

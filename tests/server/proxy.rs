@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
 use super::{client, deterministic_config, deterministic_fake, fixture};
-use einvoice_mock::server::proxy::proxy_app;
-use einvoice_mock::server::serve_router_until;
+use einvoice_mock::internals::server::proxy::proxy_app;
+use einvoice_mock::internals::server::serve_router_until;
 use einvoice_mock::AppState;
 
 /// Starts a proxy to `target` on loopback; returns its base URL and state.

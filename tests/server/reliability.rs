@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 use super::{client, deterministic_config, deterministic_fake};
-use einvoice_mock::server::ConnectionControl;
+use einvoice_mock::internals::server::ConnectionControl;
 use einvoice_mock::{app, AppState, FakeProvider};
 
 fn ejemplo_1_with(cufe: &str) -> String {
@@ -661,7 +661,7 @@ async fn a_data_document_with_a_huge_array_of_empty_events_is_answered_in_bounde
     let resultado = body["resultado"].as_array().unwrap();
     assert_eq!(
         resultado.len(),
-        einvoice_mock::contract::MAX_REPORTED_VIOLATIONS
+        einvoice_mock::internals::contract::MAX_REPORTED_VIOLATIONS
     );
     assert_eq!(resultado[0]["propiedad"], "generalidades");
     // Past the value bound the document is not read at all (2 MiB of `{},`).

@@ -396,7 +396,10 @@ fn each_provider_error_format_is_written_in_its_own_module_only() {
     for (file, text) in sources() {
         for (number, line) in code_lines(&text) {
             for (word, home) in PROVIDER_WORDS {
-                if line.contains(word) && !file.starts_with(home) && file != "openapi.rs" {
+                // OpenAPI's texts (and the operation table's, which it shows) describe the
+                // answers in prose.
+                let describes = file == "openapi.rs" || file == "contract/operations.rs";
+                if line.contains(word) && !file.starts_with(home) && !describes {
                     broken.push(format!("{file}:{number} writes {word} (only {home} may)"));
                 }
             }

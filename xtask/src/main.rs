@@ -58,6 +58,8 @@ is committed) — that is:
   cargo clippy --workspace --all-targets --locked -- -D warnings
   cargo clippy -p einvoice-mock --no-default-features --all-targets --locked -- -D warnings
   cargo test -p einvoice-mock --no-default-features --locked
+  cargo clippy -p einvoice-mock --no-default-features --features fake --all-targets --locked -- -D warnings
+  cargo clippy -p einvoice-mock --no-default-features --features wiremock --all-targets --locked -- -D warnings
   bash .ci/validator-alone.sh
   bash .ci/ui-check.sh
   cargo test --workspace --locked

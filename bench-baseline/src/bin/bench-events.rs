@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::http::Request;
-use einvoice_mock::domain::afacturar::events::EventCode;
+use einvoice_mock::EventCode;
 use einvoice_mock::{app, AppState, Config};
 use tower::ServiceExt as _;
 

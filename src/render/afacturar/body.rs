@@ -286,6 +286,27 @@ const SEED_DATA_ERROR: &str = include_str!(
 const SEED_HTTP_ERROR: &str =
     include_str!("../../../fixtures/afacturar/http_error/valid/seed_003_errores_http.json");
 
+impl Violations {
+    /// Afacturar's semantic 400 `resultado` for these violations of `instance` (the document
+    /// they were found in): one `{"propiedad", "descripcion"}` per violation, worded as the
+    /// provider's PHP validator words it.
+    ///
+    /// ```
+    /// use einvoice_mock::{validate, Operation};
+    /// use serde_json::json;
+    ///
+    /// let data = json!({ "evento": [], "generalidades": { "tipo_ambiente_dian": "2" } });
+    /// let violations = validate(Operation::AcuseReciboFev, &data);
+    /// assert_eq!(violations.afacturar_resultado(&data)[0], json!({
+    ///     "propiedad": "evento",
+    ///     "descripcion": "There must be a minimum of 1 items in the array"
+    /// }));
+    /// ```
+    pub fn afacturar_resultado(&self, instance: &Value) -> Vec<Value> {
+        resultado(self, instance)
+    }
+}
+
 /// The `resultado` entries of a semantic 400. `instance` is the document the violations'
 /// paths point into.
 pub fn resultado(violations: &Violations, instance: &Value) -> Vec<Value> {
