@@ -10,10 +10,7 @@ use serde_json::Value;
 use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method};
 
-use crate::contract::{
-    parse_form, Contract, FormError, FormPayload, Operation, Provider, Violations,
-};
-use crate::render::afacturar::body as afacturar;
+use crate::contract::{Contract, FormError, Operation, Provider, Violations};
 use crate::respond::{self, Parsed};
 use crate::server::journal::{junit_head_with, junit_properties, JunitCounts, JUNIT_TAIL};
 use crate::server::proxy::Targets;
@@ -305,12 +302,12 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<Outcome, Cl
     let mut outcome = Outcome::Ok;
     for path in &args.files {
         let shown = path.display().to_string();
-        let text = read_input(path).map_err(|source| CliError::Read {
+        let bytes = read_input(path).map_err(|source| CliError::Read {
             path: shown.clone(),
             source,
         })?;
         let started = Instant::now();
-        let checked = check(contract, args.operation, &text);
+        let checked = check(contract, args.operation, &bytes);
         if checked.conforms() {
             if args.format == Format::Text {
                 writeln!(out, "{shown}: conforms to {}", args.operation)?;
@@ -333,106 +330,125 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<Outcome, Cl
     Ok(outcome)
 }
 
-fn read_input(path: &PathBuf) -> std::io::Result<String> {
+/// The file's bytes as they are: decoding them is the contract's work (PHP's `json_decode`
+/// refuses what a lossy read would hide).
+fn read_input(path: &PathBuf) -> std::io::Result<Vec<u8>> {
     if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        Ok(text)
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes)?;
+        Ok(bytes)
     } else {
-        std::fs::read_to_string(path)
+        std::fs::read(path)
     }
 }
 
-/// The result of checking one payload.
-enum Checked {
-    /// Not JSON: the parser's message, and PHP's `json_last_error_msg()` for Afacturar.
-    NotJson(String, &'static str),
-    /// A whole acuse form that cannot be used, with its `documento_obligado` as sent.
-    Form(FormError, Option<String>),
-    Validated {
-        /// Violations of the form fields (acuse form input only), against `fields`.
-        form: Option<(Violations, Value)>,
-        /// Violations of the payload, against `payload`.
-        payload: Violations,
-        instance: Value,
-    },
+/// One payload judged as the fake judges a request carrying it: `verify` reads the request
+/// the payload is sent in (the same form reader and PHP decoding as over HTTP).
+struct Checked {
+    /// What verification made of it.
+    parsed: Parsed,
+    /// The input was a whole Afacturar form (`{"documento_obligado": …, "data": "…"}`): its
+    /// form fields are judged too.
+    whole_form: bool,
+    /// The JSON parser's message, for a payload that is not JSON.
+    not_json: Option<String>,
 }
 
-fn check(contract: &Contract, operation: Operation, text: &str) -> Checked {
-    let parsed = if operation.registers_event() {
-        // The `data` document as the fake reads the field (PHP's json_decode).
-        parse_form(
-            operation,
-            [
-                ("documento_obligado".to_owned(), String::new()),
-                ("data".to_owned(), text.to_owned()),
-            ],
-        )
-        .map(|form| form.data.unwrap_or_default())
-        .map_err(|error| match error {
-            FormError::DataNotJson {
-                message,
-                php_message,
-                ..
-            } => (message, php_message),
-            other => (other.to_string(), afacturar::JSON_SYNTAX_ERROR),
-        })
-    } else {
-        serde_json::from_str(text)
-            .map_err(|error| (error.to_string(), afacturar::JSON_SYNTAX_ERROR))
-    };
-    let value: Value = match parsed {
-        Ok(value) => value,
-        Err((message, php_message)) => return Checked::NotJson(message, php_message),
-    };
+/// The form `validate` sends a payload in; its boundary is long enough never to occur in one.
+const FORM_CONTENT_TYPE: &str =
+    "multipart/form-data; boundary=einvoice-mock-validate-6f1c2b9e0d4a7358";
+
+fn check(contract: &Contract, operation: Operation, bytes: &[u8]) -> Checked {
+    let json = serde_json::from_slice::<Value>(bytes);
+    let not_json = json.as_ref().err().map(ToString::to_string);
     // A whole form has a string `data` and none of the data document's own properties: a
     // data document with an extra `data` key is a data document (PHP: "not defined").
-    let is_whole_form = operation.registers_event()
-        && value.get("data").is_some_and(Value::is_string)
-        && value.get("evento").is_none()
-        && value.get("generalidades").is_none();
-    if !is_whole_form {
-        return Checked::Validated {
-            form: None,
-            payload: contract.validate(operation, &value),
-            instance: value,
-        };
-    }
-    let fields = value.as_object().into_iter().flatten().map(|(k, v)| {
-        (
-            k.clone(),
-            v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-        )
-    });
-    match parse_form(operation, fields) {
-        Err(error) => Checked::Form(
-            error,
-            value
-                .get("documento_obligado")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        ),
-        Ok(form) => {
-            let schema = operation.form_schema().unwrap_or_default();
-            let form_violations = contract
-                .validate_schema(schema, &form.fields)
-                .unwrap_or_default();
-            let data = form.data.clone().unwrap_or_default();
-            Checked::Validated {
-                form: Some((form_violations, form.fields)),
-                payload: contract.validate(operation, &data),
-                instance: data,
-            }
+    let whole_form = operation.registers_event()
+        && json.as_ref().is_ok_and(|value| {
+            value.get("data").is_some_and(Value::is_string)
+                && value.get("evento").is_none()
+                && value.get("generalidades").is_none()
+        });
+    let body: Vec<u8> = match (operation.provider(), &json) {
+        (Provider::Sovos, _) => bytes.to_vec(),
+        // The `data` document alone, as the field's bytes.
+        (Provider::Afacturar, _) if operation.registers_event() && !whole_form => {
+            multipart([("documento_obligado", &b""[..]), ("data", bytes)])
+        }
+        // A whole form, or a query's fields: each value as the form field's text.
+        (Provider::Afacturar, Ok(Value::Object(fields))) => {
+            let texts: Vec<(&str, Vec<u8>)> = fields
+                .iter()
+                .map(|(name, value)| {
+                    let text = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned);
+                    (name.as_str(), text.into_bytes())
+                })
+                .collect();
+            multipart(texts.iter().map(|(name, text)| (*name, text.as_slice())))
+        }
+        (Provider::Afacturar, _) => {
+            return Checked {
+                parsed: Parsed::NotJson,
+                whole_form,
+                not_json: not_json.or_else(|| Some("not a JSON object".to_owned())),
+            };
+        }
+    };
+    let headers = validate_headers(operation.provider());
+    let verdict = respond::verify_as(
+        contract,
+        operation,
+        &Method::POST,
+        &headers,
+        &bytes::Bytes::from(body),
+    );
+    let mut parsed = verdict.parsed.unwrap_or(Parsed::MalformedForm);
+    if !whole_form && operation.registers_event() {
+        // The `data` document alone: its envelope is not the user's, so it is not judged.
+        if let Parsed::Form {
+            form,
+            form_violations,
+            ..
+        } = &mut parsed
+        {
+            form.fields = Value::Object(serde_json::Map::new());
+            *form_violations = Violations::default();
         }
     }
+    Checked {
+        parsed,
+        whole_form,
+        not_json,
+    }
+}
+
+/// A `multipart/form-data` body with these fields, in this order.
+fn multipart<'a>(fields: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Vec<u8> {
+    let boundary = FORM_CONTENT_TYPE.rsplit('=').next().unwrap_or_default();
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(value);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    body
 }
 
 impl Checked {
     fn conforms(&self) -> bool {
-        match self {
-            Checked::Validated { form, payload, .. } => {
-                payload.is_valid() && form.as_ref().is_none_or(|(v, _)| v.is_valid())
-            }
+        match &self.parsed {
+            Parsed::Form {
+                form_violations,
+                data_violations,
+                ..
+            } => form_violations.is_valid() && data_violations.is_valid(),
+            Parsed::Json { violations, .. } => violations.is_valid(),
             _ => false,
         }
     }
@@ -443,99 +459,55 @@ impl Checked {
         operation: Operation,
         out: &mut impl Write,
     ) -> std::io::Result<()> {
-        match self {
-            Checked::NotJson(error, _) => writeln!(out, "{shown}: not JSON: {error}"),
-            Checked::Form(error, _) => writeln!(out, "{shown}: {error}"),
-            Checked::Validated { form, payload, .. } => {
-                let form_violations = form.as_ref().map_or(0, |(v, _)| v.len());
-                let count = form_violations + payload.len();
-                let plural = if count == 1 { "" } else { "s" };
-                writeln!(out, "{shown}: {count} violation{plural} of {operation}")?;
-                if let Some((violations, _)) = form {
-                    for violation in violations {
-                        writeln!(out, "  form field {violation}")?;
-                    }
+        let (form, payload) = match &self.parsed {
+            Parsed::Form {
+                form_violations,
+                data_violations,
+                ..
+            } if operation.registers_event() => {
+                (self.whole_form.then_some(form_violations), data_violations)
+            }
+            // A query's fields are its payload.
+            Parsed::Form {
+                form_violations, ..
+            } => (None, form_violations),
+            Parsed::Json { violations, .. } => (None, violations),
+            // The file is the `data` document itself: it is what is not JSON.
+            Parsed::FormRefused {
+                error: FormError::DataNotJson { message, .. },
+                ..
+            } if !self.whole_form => return writeln!(out, "{shown}: not JSON: {message}"),
+            Parsed::FormRefused { error, .. } => return writeln!(out, "{shown}: {error}"),
+            Parsed::NotJson | Parsed::NotAForm | Parsed::MalformedForm => {
+                let message = self.not_json.as_deref().unwrap_or("unreadable");
+                return writeln!(out, "{shown}: not JSON: {message}");
+            }
+        };
+        let count = form.map_or(0, |v| v.len()) + payload.len();
+        let plural = if count == 1 { "" } else { "s" };
+        writeln!(out, "{shown}: {count} violation{plural} of {operation}")?;
+        for violation in form.into_iter().flatten() {
+            writeln!(out, "  form field {violation}")?;
+        }
+        for violation in payload {
+            match operation.provider() {
+                // Sovos's own words where a documented error stands for the finding.
+                Provider::Sovos => {
+                    let path = violation.path.to_string();
+                    let path = if path.is_empty() { "/" } else { path.as_str() };
+                    let words =
+                        crate::render::sovos::errors::SovosError::finding(operation, violation);
+                    writeln!(out, "  {path}: {words}")?;
                 }
-                for violation in payload {
-                    match operation.provider() {
-                        // Sovos's own words where a documented error stands for the finding.
-                        Provider::Sovos => {
-                            let path = violation.path.to_string();
-                            let path = if path.is_empty() { "/" } else { path.as_str() };
-                            let words = crate::render::sovos::errors::SovosError::finding(
-                                operation, violation,
-                            );
-                            writeln!(out, "  {path}: {words}")?;
-                        }
-                        Provider::Afacturar => writeln!(out, "  {violation}")?,
-                    }
-                }
-                Ok(())
+                Provider::Afacturar => writeln!(out, "  {violation}")?,
             }
         }
+        Ok(())
     }
 
     /// What the fake, on the embedded configuration, answers to a request carrying this
     /// payload (contract note A15): through the same answer core as a request over HTTP.
     fn provider_body(self, state: &AppState, operation: Operation, started: Instant) -> Value {
-        let parsed = match self {
-            Checked::NotJson(message, php_message) => match operation.provider() {
-                Provider::Afacturar => Parsed::FormRefused {
-                    error: FormError::DataNotJson {
-                        message,
-                        php_message,
-                        line: 0,
-                        column: 0,
-                    },
-                    documento_obligado: None,
-                },
-                Provider::Sovos => Parsed::NotJson,
-            },
-            Checked::Form(error, documento_obligado) => Parsed::FormRefused {
-                error,
-                documento_obligado,
-            },
-            Checked::Validated {
-                form,
-                payload,
-                instance,
-            } => match (operation.provider(), form) {
-                (Provider::Sovos, _) => Parsed::Json {
-                    payload: instance,
-                    violations: payload,
-                },
-                // The whole form of acuse_recibo_fev.
-                (Provider::Afacturar, Some((form_violations, fields))) => Parsed::Form {
-                    form: FormPayload {
-                        operation,
-                        fields,
-                        data: Some(instance),
-                    },
-                    form_violations,
-                    data_violations: payload,
-                },
-                // acuse_recibo_fev's `data` document alone.
-                (Provider::Afacturar, None) if operation.registers_event() => Parsed::Form {
-                    form: FormPayload {
-                        operation,
-                        fields: Value::Object(serde_json::Map::new()),
-                        data: Some(instance),
-                    },
-                    form_violations: Violations::default(),
-                    data_violations: payload,
-                },
-                // historico_eventos's fields.
-                (Provider::Afacturar, None) => Parsed::Form {
-                    form: FormPayload {
-                        operation,
-                        fields: instance,
-                        data: None,
-                    },
-                    form_violations: payload,
-                    data_violations: Violations::default(),
-                },
-            },
-        };
         let headers = validate_headers(operation.provider());
         let reply = respond::answer(
             state,
@@ -543,7 +515,7 @@ impl Checked {
                 operation,
                 method: &Method::POST,
                 headers: &headers,
-                parsed,
+                parsed: self.parsed,
                 started,
             },
         );
@@ -559,10 +531,7 @@ fn validate_headers(provider: Provider) -> HeaderMap {
         Provider::Afacturar => {
             headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer validate"));
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("multipart/form-data; boundary=validate"),
-            );
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(FORM_CONTENT_TYPE));
         }
         Provider::Sovos => {
             headers.insert("RCApiKey", HeaderValue::from_static("validate"));

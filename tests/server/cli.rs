@@ -749,3 +749,79 @@ fn validate_words_findings_as_the_provider_or_in_plain_language_never_as_the_eng
     assert_in_provider_words(&stdout);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `validate --format json` reads a `data` file's bytes as the fake reads the `data` field of
+/// a request: for each payload, its answer is the fake's over HTTP (the volatile fields aside).
+#[tokio::test]
+async fn validate_answers_a_data_file_exactly_as_the_fake_answers_its_bytes_over_http() {
+    let ejemplo = super::fixture("afacturar/acuse_recibo_fev.data/valid/seed_003_ejemplo_1.json");
+    let seed_003 = super::fixture(
+        "afacturar/acuse_recibo_fev.data/invalid/seed_003_apellido_en_vez_de_apellidos.json",
+    );
+    let with_byte = |byte: &[u8]| {
+        let mut bytes = ejemplo.clone().into_bytes();
+        let at = ejemplo.find("Prueba").unwrap();
+        bytes.splice(at..at, byte.iter().copied());
+        bytes
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("the document's example", ejemplo.clone().into_bytes()),
+        ("seed 003's semantic error", seed_003.into_bytes()),
+        (
+            "a UTF-8 byte order mark",
+            [b"\xef\xbb\xbf", ejemplo.as_bytes()].concat(),
+        ),
+        ("an invalid byte", with_byte(b"\xff")),
+        ("an overlong slash", with_byte(b"\xc0\xaf")),
+        ("a CESU-8 surrogate", with_byte(b"\xed\xa0\x80")),
+        ("not JSON", b"{evento: []}".to_vec()),
+    ];
+    let dir = std::env::temp_dir().join(format!(
+        "einvoice-mock-validate-http-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let essentials = |body: &serde_json::Value| {
+        serde_json::json!([
+            body["codigo_error"],
+            body["descripcion_error"],
+            body["resultado"]
+        ])
+    };
+    for (case, bytes) in cases {
+        // A fresh fake for each: the example registers an event.
+        let fake = einvoice_mock::FakeProvider::start().await;
+        let file = dir.join("data.json");
+        std::fs::write(&file, &bytes).unwrap();
+        let (code, stdout, stderr) = run(&[
+            "validate",
+            "acuse_recibo_fev",
+            "--format",
+            "json",
+            file.to_str().unwrap(),
+        ]);
+        let form = reqwest::multipart::Form::new()
+            .text("documento_obligado", "888888888")
+            .part("data", reqwest::multipart::Part::bytes(bytes));
+        let answer: serde_json::Value = super::client()
+            .post(format!("{}/api/radian/acuse_recibo_fev", fake.uri()))
+            .header("Authorization", "Bearer t")
+            .header("Accept", "application/json")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if answer["codigo_error"] == 0 {
+            // A conforming payload: nothing to print, exit 0.
+            assert_eq!((code, stdout.as_str()), (0, ""), "{case}: {stderr}");
+            continue;
+        }
+        let validated: serde_json::Value = serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{case}: {e}: {stdout}{stderr}"));
+        assert_eq!(essentials(&validated), essentials(&answer), "{case}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
