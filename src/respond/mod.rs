@@ -363,6 +363,27 @@ pub enum Refusal {
     MalformedBody,
 }
 
+/// The answer to a request past the rate limit: Afacturar's documented 429 (error table row),
+/// or for Sovos, which documents no limit, a 429 in its errors format (contract note S17);
+/// `Retry-After` in whole seconds, rounded up, so that a client that waits that long is
+/// admitted.
+pub fn rate_limited(
+    state: &(impl ProviderState + ?Sized),
+    path: &str,
+    operation: Option<Operation>,
+    documento_obligado: Option<&str>,
+    retry_after: std::time::Duration,
+    started: Instant,
+) -> Reply {
+    let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+    let reply = match provider_of(path) {
+        Some(Provider::Sovos) => sovos::error_reply(SovosError::TooManyRequests),
+        _ => DocumentedCode::Afacturar(operation.unwrap_or(Operation::AcuseReciboFev), "429")
+            .reply(state, documento_obligado, started),
+    };
+    reply.with_header(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)))
+}
+
 /// The provider whose path prefix `path` shares, if any.
 pub fn provider_of(path: &str) -> Option<Provider> {
     if path.starts_with("/api/radian/") {

@@ -18,8 +18,7 @@ use super::journal::{near_miss, JournalEntry, Verdict as JournalVerdict};
 use super::listener::ConnectionControl;
 use super::scenarios::{Fault, RequestKeys, Scenario};
 use super::{into_response, AppState, Verified};
-use crate::contract::{Operation, Provider};
-use crate::render::sovos::errors::SovosError;
+use crate::contract::Operation;
 use crate::respond::{self, credential, mask, provider_of, verify, Refusal};
 
 /// How much of a body the journal keeps.
@@ -164,20 +163,14 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
 
     let mut fault = None;
     let response = if let Some(retry_after) = retry_after {
-        // Whole seconds, rounded up: a client that waits that long is admitted.
-        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-        let mut response = into_response(match provider {
-            Some(Provider::Sovos) => respond::sovos::error_reply(SovosError::TooManyRequests),
-            _ => respond::DocumentedCode::Afacturar(
-                operation.unwrap_or(Operation::AcuseReciboFev),
-                "429",
-            )
-            .reply(&state, documento.as_deref(), started),
-        });
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-        response
+        into_response(respond::rate_limited(
+            &state,
+            &entry.path,
+            operation,
+            documento.as_deref(),
+            retry_after,
+            started,
+        ))
     } else if let (Some(scenario), Some(_)) = (&scenario, operation) {
         if let Some(delay) = scenario.spec.draw_delay() {
             tokio::time::sleep(delay).await;

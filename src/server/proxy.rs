@@ -5,8 +5,8 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap, HeaderName};
+use axum::response::Response;
 use axum::Router;
 use serde_json::Value;
 
@@ -194,7 +194,10 @@ async fn forward(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, state.config().server.body_limit()).await else {
-        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+        // In the provider's format, as the fake refuses it.
+        let refusal =
+            crate::respond::refuse(parts.uri.path(), crate::respond::Refusal::PayloadTooLarge);
+        return super::into_response(refusal);
     };
     let Some(target) = targets.for_path(parts.uri.path()) else {
         return upstream_error(
