@@ -8,7 +8,8 @@
 # image's size is reported (target: at most 100 MB).
 #
 # Installs buildah and debootstrap from Debian when missing (CI runs as root). Takes the release
-# binary from EINVOICE_MOCK_BIN (default target/release/einvoice-mock), built if absent.
+# binary from EINVOICE_MOCK_BIN (default target/release/einvoice-mock), built if absent, and
+# strips a copy of it as the release workflow does.
 # Leaves the base image and the checked image (einvoice-mock:check) in buildah's storage, so a
 # second run skips debootstrap; removes its containers and temporary files.
 set -euo pipefail
@@ -69,6 +70,8 @@ fi
 mkdir -p "$work/context"
 cp Dockerfile "$work/context/"
 cp "$bin" "$work/context/einvoice-mock"
+# Without its symbol table, as the release workflow builds it (CARGO_PROFILE_RELEASE_STRIP).
+strip "$work/context/einvoice-mock"
 started=$(date +%s)
 buildah bud "${isolation[@]}" --pull=never --format docker --layers=false \
   --build-arg BINARY=einvoice-mock -t einvoice-mock:check "$work/context" >"$work/bud.log" 2>&1 \
