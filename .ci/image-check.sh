@@ -72,6 +72,8 @@ cp Dockerfile "$work/context/"
 cp "$bin" "$work/context/einvoice-mock"
 # Without its symbol table, as the release workflow builds it (CARGO_PROFILE_RELEASE_STRIP).
 strip "$work/context/einvoice-mock"
+# The previous run's image goes first, so that reruns do not pile up untagged copies.
+buildah rmi einvoice-mock:check >/dev/null 2>&1 || true
 started=$(date +%s)
 buildah bud "${isolation[@]}" --pull=never --format docker --layers=false \
   --build-arg BINARY=einvoice-mock -t einvoice-mock:check "$work/context" >"$work/bud.log" 2>&1 \
