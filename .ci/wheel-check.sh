@@ -2,7 +2,10 @@
 # The pip-installable wheel (pyproject.toml: maturin, bindings = "bin"), for teams that do not
 # use Rust: maturin from PyPI builds it in a fresh virtual environment, reusing the repository's
 # cargo target dir; pip installs it into another fresh virtual environment; the installed
-# `einvoice-mock serve --port 0` must answer /__admin/health and a documented saldos.
+# `einvoice-mock serve --port 0` must answer /__admin/health and a documented saldos; the
+# wheel's Python API (`einvoice_mock.start_fake()`) must find that binary without PATH, and its
+# pytest plugin (fixture `einvoice_fake`, registered through the `pytest11` entry point) must
+# arm a scenario and read the journal (docs/python/test_plugin.py).
 # WHEEL_PROFILE picks the cargo profile (default release, as published wheels are built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,10 +39,29 @@ saldo=$(curl -s -X POST "$url/api/rest/Timbre/saldos" -H 'RCApiKey: k' \
 echo "$saldo" | grep -q '"TipoConsumo"' || fail "saldos did not answer the documented balance: $saldo"
 kill "$server"; wait "$server" || true; server=
 
-# The README's pytest fixture and example test (docs/python/), with the installed command.
+# The Python API, from outside the venv's PATH: the binary is found in the venv's scripts dir.
+(cd "$work" && env -u EINVOICE_MOCK_BINARY PATH=/usr/bin:/bin "$work/use/bin/python" - "$work" <<'PY'
+import sys, urllib.request
+import einvoice_mock
+binary = einvoice_mock.binary_path()
+assert binary.startswith(sys.prefix), f"{binary} is not the wheel's (under {sys.prefix})"
+with einvoice_mock.start_fake(junit=sys.argv[1] + "/api-contract.xml") as fake:
+    with urllib.request.urlopen(fake.url + "/__admin/health") as health:
+        assert b'"status":"ok"' in health.read()
+    fake.arm({"operation": "saldos", "respond": "401"})
+    assert fake.journal()["requests"] == []
+assert fake.stop() == 0, fake.stderr
+PY
+) || fail "einvoice_mock.start_fake() from the installed wheel failed"
+[ -s "$work/api-contract.xml" ] || fail "start_fake(junit=...) left no report"
+
+# The README's pytest fixture and example tests (docs/python/), with the installed command and
+# the installed plugin.
 "$work/use/bin/pip" install --quiet --disable-pip-version-check pytest
-cp docs/python/conftest.py docs/python/test_saldos.py "$work/"
+cp docs/python/conftest.py docs/python/test_saldos.py docs/python/test_plugin.py "$work/"
 (cd "$work" && PATH="$work/use/bin:$PATH" "$work/use/bin/python" -m pytest -q -p no:cacheprovider \
-  conftest.py test_saldos.py) || fail "the README's pytest example failed"
+  --einvoice-mock-junit plugin-contract.xml conftest.py test_saldos.py test_plugin.py) \
+  || fail "the README's pytest examples failed"
 [ -s "$work/contract.xml" ] || fail "the pytest session left no contract.xml"
-echo "wheel-check: $(basename "$wheel") installs and serves ($url); the pytest example passes"
+grep -q 'saldos' "$work/plugin-contract.xml" || fail "the plugin's fake left no JUnit report"
+echo "wheel-check: $(basename "$wheel") installs and serves ($url); start_fake() and the pytest plugin (einvoice_fake) work; the pytest examples pass"

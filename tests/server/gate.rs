@@ -775,7 +775,7 @@ fn the_wheel_is_a_maturin_bin_and_the_readme_shows_its_pytest_example_verbatim()
         Some("maturin")
     );
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
-    for file in ["conftest.py", "test_saldos.py"] {
+    for file in ["conftest.py", "test_saldos.py", "test_plugin.py"] {
         let text = std::fs::read_to_string(format!("{root}/docs/python/{file}")).unwrap();
         assert!(
             readme.contains(&text),
