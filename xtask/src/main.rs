@@ -65,6 +65,10 @@ is committed) — that is:
   cargo test --workspace --locked
   bash .ci/wheel-check.sh
   cargo xtask attack --short
+  bash .ci/npm-check.sh
+  bash .ci/action-check.sh
+  bash .ci/actionlint.sh
+  bash .ci/image-check.sh
 The validator alone (--no-default-features) is linted, tested, and used from a crate outside
 the workspace (.ci/validator-alone.sh).
 .ci/ui-check.sh renders the journal page (/__admin/ui) in headless Chromium; when `chromium` is
@@ -73,7 +77,11 @@ not installed it installs Debian's with apt-get, which needs root.
 into a fresh virtual environment and starts the installed `einvoice-mock`; it needs python3 with
 venv and network access to PyPI; .ci/run sets WHEEL_PROFILE=dev, packing the debug binary the
 tests built (release is the default). `cargo xtask attack --short` builds the release binary
-and runs the slow attacks of issue 15 (under 2 minutes).
+and runs the slow attacks of issue 15 (under 2 minutes). The distribution checks reuse that
+binary: npm-check.sh packs and installs the npm packages offline, action-check.sh runs the
+GitHub Action's steps against a release served on loopback, actionlint.sh lints the workflows,
+image-check.sh builds and runs the container image with buildah (installing buildah and
+debootstrap with apt-get).
 
 options:
   -h, --help    print this help";
