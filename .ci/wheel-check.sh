@@ -59,7 +59,7 @@ PY
 # the installed plugin.
 "$work/use/bin/pip" install --quiet --disable-pip-version-check pytest
 cp docs/python/conftest.py docs/python/test_saldos.py docs/python/test_plugin.py "$work/"
-(cd "$work" && PATH="$work/use/bin:$PATH" "$work/use/bin/python" -m pytest -q -p no:cacheprovider \
+(cd "$work" && "$work/use/bin/pytest" -q -p no:cacheprovider \
   --einvoice-mock-junit plugin-contract.xml conftest.py test_saldos.py test_plugin.py) \
   || fail "the README's pytest examples failed"
 [ -s "$work/contract.xml" ] || fail "the pytest session left no contract.xml"

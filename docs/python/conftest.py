@@ -1,15 +1,24 @@
 # conftest.py: the fake provider for a pytest session, on a free port.
+import os
 import re
+import shutil
 import subprocess
+import sys
 
 import pytest
+
+# The installed command: on PATH, or beside this interpreter (`.venv/bin/pytest` without an
+# activated environment).
+COMMAND = shutil.which("einvoice-mock") or os.path.join(
+    os.path.dirname(sys.executable), "einvoice-mock"
+)
 
 
 @pytest.fixture(scope="session")
 def einvoice_mock():
     """The fake's base URL, e.g. http://127.0.0.1:41234; stopped after the session."""
     process = subprocess.Popen(
-        ["einvoice-mock", "serve", "--port", "0", "--junit", "contract.xml"],
+        [COMMAND, "serve", "--port", "0", "--junit", "contract.xml"],
         stdout=subprocess.PIPE,
         text=True,
     )
