@@ -11,7 +11,7 @@ use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method};
 
 use crate::contract::{
-    parse_form, Contract, FormError, FormPayload, Operation, Provider, Violations,
+    parse_form, parse_form_bytes, Contract, FormError, FormPayload, Operation, Provider, Violations,
 };
 use crate::render::afacturar::body as afacturar;
 use crate::respond::{self, Parsed};
@@ -301,13 +301,14 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<Outcome, Cl
     Ok(outcome)
 }
 
-fn read_input(path: &PathBuf) -> std::io::Result<String> {
+/// The file's bytes: whether they are UTF-8 is for the decoder to say, as PHP's says it.
+fn read_input(path: &PathBuf) -> std::io::Result<Vec<u8>> {
     if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text)?;
-        Ok(text)
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes)?;
+        Ok(bytes)
     } else {
-        std::fs::read_to_string(path)
+        std::fs::read(path)
     }
 }
 
@@ -326,14 +327,14 @@ enum Checked {
     },
 }
 
-fn check(contract: &Contract, operation: Operation, text: &str) -> Checked {
+fn check(contract: &Contract, operation: Operation, text: &[u8]) -> Checked {
     let parsed = if operation.registers_event() {
         // The `data` document as the fake reads the field (PHP's json_decode).
-        parse_form(
+        parse_form_bytes(
             operation,
             [
-                ("documento_obligado".to_owned(), String::new()),
-                ("data".to_owned(), text.to_owned()),
+                ("documento_obligado".to_owned(), Vec::new()),
+                ("data".to_owned(), text.to_vec()),
             ],
         )
         .map(|form| form.data.unwrap_or_default())
@@ -346,7 +347,7 @@ fn check(contract: &Contract, operation: Operation, text: &str) -> Checked {
             other => (other.to_string(), afacturar::JSON_SYNTAX_ERROR),
         })
     } else {
-        serde_json::from_str(text)
+        serde_json::from_slice(text)
             .map_err(|error| (error.to_string(), afacturar::JSON_SYNTAX_ERROR))
     };
     let value: Value = match parsed {

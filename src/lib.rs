@@ -37,8 +37,8 @@ pub mod mocks;
 pub mod server;
 
 pub use contract::{
-    parse_form, validate, Contract, FormError, FormPayload, InstancePath, JsonKind, Operation,
-    PathSegment, Provider, Violation, ViolationKind, Violations,
+    parse_form, parse_form_bytes, validate, Contract, FormError, FormPayload, InstancePath,
+    JsonKind, Operation, PathSegment, Provider, Violation, ViolationKind, Violations,
 };
 #[cfg(feature = "server")]
 pub use server::{app, AppState, Config, FakeProvider, Fault, ScenarioSpec};
