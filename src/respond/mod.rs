@@ -361,6 +361,9 @@ pub enum Refusal {
     PayloadTooLarge,
     /// The body breaks HTTP's framing (a bad chunk size): 400.
     MalformedBody,
+    /// The request's `Host` breaks HTTP's rules (none in HTTP/1.1, several, not
+    /// `host[:port]`: RFC 9112 §3.2): 400, before the body is read.
+    BadHost,
 }
 
 /// The provider whose path prefix `path` shares, if any.
@@ -385,6 +388,7 @@ pub fn refuse(path: &str, refusal: Refusal) -> Reply {
             Refusal::PayloadTooLarge => SovosError::PayloadTooLarge,
             // A body that cannot be read binds to nothing: MesConsulta is missing.
             Refusal::MalformedBody => SovosError::MesConsultaInvalido,
+            Refusal::BadHost => SovosError::BadRequest,
         }),
         None if refusal == Refusal::NotFound => Reply::json(
             404,
@@ -401,11 +405,14 @@ pub fn refuse(path: &str, refusal: Refusal) -> Reply {
             Refusal::MethodNotAllowed => AfacturarError::Table(405),
             Refusal::RequestTimeout => AfacturarError::RequestTimeout,
             Refusal::PayloadTooLarge => AfacturarError::PayloadTooLarge,
-            Refusal::MalformedBody => AfacturarError::Table(400),
+            Refusal::MalformedBody | Refusal::BadHost => AfacturarError::Table(400),
         }),
     };
     match refusal {
-        Refusal::RequestTimeout | Refusal::PayloadTooLarge | Refusal::MalformedBody => {
+        Refusal::RequestTimeout
+        | Refusal::PayloadTooLarge
+        | Refusal::MalformedBody
+        | Refusal::BadHost => {
             reply.with_header(header::CONNECTION, HeaderValue::from_static("close"))
         }
         Refusal::NotFound | Refusal::MethodNotAllowed => reply,

@@ -185,3 +185,255 @@ async fn a_sovos_body_that_is_not_utf8_or_starts_with_a_byte_order_mark_is_400_0
         assert_eq!(answer["errors"][0]["Code"], "400-001", "{answer}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// HTTP as the RFCs say: one `Host`, the authority a request names, a declared size.
+
+/// Sends raw bytes and returns everything the fake answers until it closes the connection
+/// (or 20 s pass, which no test here comes near).
+async fn raw_exchange(address: SocketAddr, request: Vec<u8>) -> String {
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(&request).unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .unwrap()
+}
+
+/// The status of the first answer in `raw`.
+fn first_status(raw: &str) -> u16 {
+    raw.get(9..12)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {raw:?}"))
+}
+
+/// The body of the first answer in `raw`, as JSON.
+fn first_body(raw: &str) -> Value {
+    let (_, body) = raw.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"))
+}
+
+fn saldos_request(head: &str) -> Vec<u8> {
+    let body = r#"{"MesConsulta":"2019-11"}"#;
+    format!(
+        "POST /api/rest/Timbre/saldos {head}RCApiKey: k\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn http_1_1_without_a_host_or_with_two_is_400_in_the_providers_format_and_journaled() {
+    let fake = deterministic_fake().await;
+    for head in [
+        "HTTP/1.1\r\n",
+        "HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: 127.0.0.1\r\n",
+        "HTTP/1.1\r\nHost: localhost:80/evil\r\n",
+    ] {
+        let raw = raw_exchange(fake.address(), saldos_request(head)).await;
+        assert_eq!(first_status(&raw), 400, "{head:?}: {raw}");
+        assert_eq!(first_body(&raw)["errors"][0]["Code"], "400", "{raw}");
+    }
+    let acuse = "POST /api/radian/acuse_recibo_fev HTTP/1.1\r\nAuthorization: Bearer t\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n";
+    let raw = raw_exchange(fake.address(), acuse.as_bytes().to_vec()).await;
+    assert_eq!(first_status(&raw), 400, "{raw}");
+    assert_eq!(first_body(&raw)["codigo_error"], 400, "{raw}");
+
+    let journal: Value = client()
+        .get(format!("{}/__admin/requests", fake.uri()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refusals: Vec<&Value> = journal["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| &entry["refusal"])
+        .collect();
+    assert_eq!(refusals, [&json!("bad_host"); 4], "{journal}");
+
+    // HTTP/1.0 may leave the Host out.
+    let raw = raw_exchange(fake.address(), saldos_request("HTTP/1.0\r\n")).await;
+    assert_eq!(first_status(&raw), 200, "{raw}");
+    let raw = raw_exchange(
+        fake.address(),
+        b"GET /__admin/health HTTP/1.0\r\n\r\n".to_vec(),
+    )
+    .await;
+    assert_eq!(first_status(&raw), 200, "{raw}");
+}
+
+#[tokio::test]
+async fn the_admin_guard_judges_the_authority_the_request_names() {
+    let fake = deterministic_fake().await;
+    let port = fake.address().port();
+    let get = |target: String, headers: String| {
+        format!("GET {target} HTTP/1.1\r\n{headers}Connection: close\r\n\r\n").into_bytes()
+    };
+    let refused = [
+        // An absolute target naming another host, whatever the Host says.
+        get(
+            "http://rebind.evil.example/__admin/requests".into(),
+            "Host: 127.0.0.1\r\n".into(),
+        ),
+        // Two Origins, the loopback one first.
+        get(
+            "/__admin/requests".into(),
+            format!("Host: 127.0.0.1\r\nOrigin: http://localhost:{port}\r\nOrigin: http://evil.example\r\n"),
+        ),
+        // An origin with something after its authority.
+        get(
+            "/__admin/requests".into(),
+            "Host: 127.0.0.1\r\nOrigin: http://localhost/evil\r\n".into(),
+        ),
+    ];
+    for request in refused {
+        let raw = raw_exchange(fake.address(), request.clone()).await;
+        assert_eq!(
+            first_status(&raw),
+            403,
+            "{}",
+            String::from_utf8_lossy(&request)
+        );
+        assert!(first_body(&raw)["error"].is_string());
+    }
+    for host in [
+        "Host: localhost:80/evil\r\n".to_owned(),
+        "Host: 127.0.0.1\r\nHost: 127.0.0.1\r\n".to_owned(),
+        String::new(),
+    ] {
+        let raw = raw_exchange(
+            fake.address(),
+            get("/__admin/requests".into(), host.clone()),
+        )
+        .await;
+        assert_eq!(first_status(&raw), 400, "{host:?}");
+        assert!(first_body(&raw)["error"].is_string());
+    }
+    let allowed = get(
+        format!("http://127.0.0.1:{port}/__admin/requests"),
+        "Host: rebind.evil.example\r\n".into(),
+    );
+    let raw = raw_exchange(fake.address(), allowed).await;
+    assert_eq!(first_status(&raw), 200, "the target names loopback: {raw}");
+}
+
+#[tokio::test]
+async fn a_body_declared_over_the_limit_is_413_at_once_and_never_told_100_continue() {
+    let fake = deterministic_fake().await;
+    let cases = [
+        (
+            "POST /api/radian/acuse_recibo_fev",
+            "Authorization: Bearer t\r\nContent-Type: multipart/form-data; boundary=x\r\n",
+            "20000000",
+        ),
+        (
+            "POST /api/rest/Timbre/saldos",
+            "RCApiKey: k\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n",
+            "50000000",
+        ),
+        (
+            "POST /__admin/scenarios",
+            "Content-Type: application/json\r\nExpect: 100-continue\r\n",
+            "3000000",
+        ),
+        (
+            "POST /__admin/events",
+            "Content-Type: application/json\r\nExpect: 100-continue\r\n",
+            "5000",
+        ),
+    ];
+    for (line, headers, length) in cases {
+        // Only the head is sent: a fake that waited for the body would answer 408, 30 s on.
+        let request = format!(
+            "{line} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Content-Length: {length}\r\n\r\n"
+        );
+        let raw = raw_exchange(fake.address(), request.into_bytes()).await;
+        assert!(raw.starts_with("HTTP/1.1 413 "), "{line}: {raw}");
+        assert!(!raw.contains("100 Continue"), "{raw}");
+        let body = first_body(&raw);
+        match line {
+            l if l.contains("radian") => assert_eq!(body["codigo_error"], 413),
+            l if l.contains("Timbre") => assert_eq!(body["errors"][0]["Code"], "413"),
+            _ => assert!(body["error"].is_string(), "{body}"),
+        }
+    }
+    // The provider routes' refusals are journaled, the admin API's are not.
+    let summary = serde_json::to_value(fake.state().journal().summary()).unwrap();
+    assert_eq!(summary["requests"], 2, "{summary}");
+}
+
+/// One HTTP/2 GET over cleartext (prior knowledge) with only `:authority`, no `host`: the
+/// first byte of the answer's header block, `0x88` being `:status 200` from HPACK's table.
+async fn h2_get_status_byte(address: SocketAddr, authority: &str, path: &str) -> u8 {
+    let literal = |index: u8, value: &str| {
+        let mut bytes = vec![index, u8::try_from(value.len()).unwrap()];
+        bytes.extend_from_slice(value.as_bytes());
+        bytes
+    };
+    // :method GET, :scheme http, then :path and :authority as literals without indexing.
+    let block = [
+        &[0x82, 0x86][..],
+        &literal(0x04, path),
+        &literal(0x01, authority),
+    ]
+    .concat();
+    let length = u32::try_from(block.len()).unwrap().to_be_bytes();
+    let mut request =
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00".to_vec();
+    // HEADERS, END_STREAM | END_HEADERS, stream 1.
+    request.extend_from_slice(&[length[1], length[2], length[3], 0x01, 0x05, 0, 0, 0, 1]);
+    request.extend_from_slice(&block);
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream.write_all(&request).unwrap();
+        // Frames until the answer's HEADERS (bounded: a few frames come before it).
+        for _ in 0..16 {
+            let mut head = [0u8; 9];
+            stream.read_exact(&mut head).unwrap();
+            let size =
+                usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+            let mut payload = vec![0u8; size];
+            stream.read_exact(&mut payload).unwrap();
+            if head[3] == 0x01 {
+                return payload[0];
+            }
+        }
+        panic!("no HEADERS frame in the first 16");
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn http_2_names_its_authority_without_a_host_header_and_the_guard_judges_it() {
+    let fake = deterministic_fake().await;
+    let loopback = fake.address().to_string();
+    assert_eq!(
+        h2_get_status_byte(fake.address(), &loopback, "/__admin/health").await,
+        0x88
+    );
+    assert_eq!(
+        h2_get_status_byte(fake.address(), &loopback, "/__admin/requests").await,
+        0x88
+    );
+    assert_ne!(
+        h2_get_status_byte(fake.address(), "rebind.evil.example", "/__admin/requests").await,
+        0x88,
+        "a foreign authority is refused"
+    );
+}
