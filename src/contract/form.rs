@@ -194,6 +194,43 @@ pub(super) fn decode_data(bytes: &[u8]) -> Result<Value, FormError> {
 }
 
 impl Contract {
+    /// The violations of one form field's value, judged as the operation's form schema judges
+    /// it on the provider's route (PHP's rules included): what a CUFE or a NIT must look like
+    /// wherever else the fake takes one (`POST /__admin/events`). Paths start at the field.
+    ///
+    /// ```
+    /// use einvoice_mock::{Contract, Operation};
+    /// use serde_json::json;
+    ///
+    /// let contract = Contract::global();
+    /// let cufe = json!("F4".repeat(48));
+    /// let found = contract.validate_form_field(Operation::HistoricoEventos, "cufe", &cufe);
+    /// assert_eq!(found[0].keyword(), "pattern");
+    /// let cufe = json!("f4".repeat(48));
+    /// assert!(contract.validate_form_field(Operation::HistoricoEventos, "cufe", &cufe).is_empty());
+    /// ```
+    pub fn validate_form_field(
+        &self,
+        operation: Operation,
+        field: &str,
+        value: &Value,
+    ) -> Violations {
+        let Some(schema) = operation.form_schema() else {
+            return Violations::default();
+        };
+        let mut form = Map::new();
+        form.insert(field.to_owned(), value.clone());
+        let mut found = self
+            .validate_schema(schema, &Value::Object(form))
+            .unwrap_or_default();
+        // The other fields are absent on purpose: their `required` violations are not this
+        // field's.
+        found.0.retain(|violation| {
+            matches!(violation.path.segments().first(), Some(super::PathSegment::Key(key)) if key == field)
+        });
+        found
+    }
+
     /// Every violation of a parsed form: its fields against the form schema, then its `data`
     /// document (paths of the `data` violations are relative to the document).
     pub fn validate_form(&self, form: &FormPayload) -> Violations {

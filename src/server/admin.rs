@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::journal::JournalEntry;
 use super::scenarios::ScenarioSpec;
 use super::{AppState, ConnectionControl};
+use crate::contract::Operation;
 use crate::domain::afacturar::events::EventCode;
 use crate::domain::afacturar::ledger::RecordError;
 use crate::respond;
@@ -324,6 +325,19 @@ async fn arm(State(state): State<AppState>, body: Result<Bytes, BytesRejection>)
         }
     }
     let mut scenarios = state.scenarios();
+    // All or none: a batch that does not fit is refused whole.
+    if scenarios.list().len() + parsed.len() > super::scenarios::MAX_ARMED_SCENARIOS {
+        return error(
+            StatusCode::CONFLICT,
+            format!(
+                "{} scenarios are armed and {} more would pass the limit of {}; disarm some \
+                 first (DELETE /__admin/scenarios)",
+                scenarios.list().len(),
+                parsed.len(),
+                super::scenarios::MAX_ARMED_SCENARIOS
+            ),
+        );
+    }
     let armed: Vec<Value> = parsed
         .into_iter()
         .filter_map(|spec| scenarios.arm(spec).ok())
@@ -512,6 +526,47 @@ async fn record_event(
         Ok(event) => event,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("the body: {e}")),
     };
+    // What the provider's routes would refuse is not stored either: the CUFE by
+    // `historico_eventos`'s rule, the party by `documento_obligado`'s (the NIT of whoever
+    // registers an event), the contract's own rules and wording.
+    let checks = [
+        (
+            "cufe",
+            "",
+            Operation::HistoricoEventos,
+            "cufe",
+            Some(&event.cufe),
+        ),
+        (
+            "emisor_identificacion",
+            "emisor_identificacion is a NIT: ",
+            Operation::AcuseReciboFev,
+            "documento_obligado",
+            event.emisor_identificacion.as_ref(),
+        ),
+    ];
+    for (name, preface, operation, field, value) in checks {
+        let Some(value) = value else { continue };
+        let found =
+            state
+                .contract()
+                .validate_form_field(operation, field, &Value::String(value.clone()));
+        if let Some(violation) = found.first() {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({
+                    "error": format!(
+                        "{preface}{} (as on POST {})",
+                        violation.message,
+                        operation.path()
+                    ),
+                    "field": name,
+                    "rule": violation.keyword(),
+                })),
+            )
+                .into_response();
+        }
+    }
     let code: EventCode = match event.codigo.parse() {
         Ok(code) => code,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("codigo: {e}")),
