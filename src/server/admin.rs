@@ -94,8 +94,8 @@ async fn json_method_not_allowed(response: Response) -> Response {
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let server = &state.config().server;
     // HTTP's own rules before anything else (health included): one valid `Host`.
-    if let Some(problem) = super::edge::host_problem(request.version(), request.headers()) {
-        return closing(error(StatusCode::BAD_REQUEST, problem));
+    if let Some(super::edge::BadHost(problem)) = request.extensions().get() {
+        return closing(error(StatusCode::BAD_REQUEST, *problem));
     }
     let is_health = request.uri().path() == "/__admin/health";
     let remote = request

@@ -3,8 +3,18 @@
 //! the limit (refused before hyper sends `100 Continue`, which it does on the body's first
 //! read). `intercept` answers these refusals in the provider's format and journals them; the
 //! admin guard answers them in JSON.
+//!
+//! The `Host` rules are for HTTP messages: the accept loop notes a request that breaks them
+//! ([`BadHost`]); a request handed to the router in-process (`oneshot`, as embedding code and
+//! tests build them, usually without a `Host`) never came off a connection and is not judged
+//! by them.
 
 use axum::http::{header, HeaderMap, Uri, Version};
+
+/// A request off a connection whose `Host` breaks RFC 9112 §3.2, and how: noted by the accept
+/// loop in the request's extensions, refused by `intercept` and the admin guard.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BadHost(pub(crate) &'static str);
 
 /// What is wrong with a request's `Host`, if anything: HTTP/1.1 without one, any version with
 /// more than one, or a value that is not `host[:port]` (`localhost:80/evil`, `a@b`, a space).

@@ -64,7 +64,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     let server = &state.config().server;
     // HTTP's own rules first, from the head alone: a declared body over the limit is refused
     // before hyper would tell the client `100 Continue` (it does so on the first read).
-    let at_the_edge = match super::edge::host_problem(parts.version, &parts.headers) {
+    let at_the_edge = match parts.extensions.get::<super::edge::BadHost>() {
         Some(_) => Some(Refusal::BadHost),
         None => super::edge::declared_over(&parts.headers, server.body_limit())
             .map(|_| Refusal::PayloadTooLarge),
