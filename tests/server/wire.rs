@@ -546,3 +546,28 @@ async fn scenarios_are_bounded_in_number_and_in_the_size_of_what_they_match() {
     assert!(body["error"].as_str().unwrap().contains("1000"), "{body}");
     assert_eq!(fake.state().scenarios().list().len(), 1_000);
 }
+
+#[test]
+fn validate_reads_a_file_as_bytes_and_answers_what_php_says_of_them() {
+    let dir = std::env::temp_dir().join(format!("einvoice-mock-vbytes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, bytes, php_says) in [
+        ("bom.json", &b"\xef\xbb\xbf{}"[..], SYNTAX),
+        ("ff.json", b"{\"evento\":\"\xff\"}", MALFORMED),
+    ] {
+        let file = dir.join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let output = std::process::Command::new(super::cli::BIN)
+            .args(["validate", "acuse_recibo_fev", "--format", "json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        let body: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(
+            body["resultado"],
+            json!([{ "propiedad": "data", "descripcion": php_says }])
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
