@@ -868,6 +868,36 @@ mod tests {
         );
     }
 
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_string_of_any_bytes_decodes_exactly_when_it_is_utf8(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    any::<char>().prop_map(|c| c.to_string().into_bytes()),
+                    any::<u8>().prop_map(|b| vec![b]),
+                ],
+                0..12,
+            )
+        ) {
+            // Quotes, backslashes and control characters are the scanner's other business.
+            let plain: Vec<u8> = pieces
+                .concat()
+                .into_iter()
+                .filter(|&b| b >= 0x20 && b != b'"' && b != b'\\')
+                .collect();
+            let document = [&b"[\""[..], &plain, b"\"]"].concat();
+            match std::str::from_utf8(&plain) {
+                Ok(text) => prop_assert_eq!(
+                    json_decode_bytes(&document).unwrap(),
+                    serde_json::json!([text])
+                ),
+                Err(_) => prop_assert_eq!(json_decode_bytes(&document).unwrap_err().message, UTF8),
+            }
+        }
+    }
+
     #[test]
     fn filter_var_accepts_and_refuses_urls_as_php_does() {
         for url in [
