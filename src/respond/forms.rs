@@ -14,7 +14,8 @@ pub enum FormBodyError {
     /// Neither multipart nor urlencoded.
     #[error("not a form: Content-Type `{0}`")]
     UnsupportedMediaType(String),
-    /// A form whose encoding is broken (no boundary, truncated, not UTF-8 …).
+    /// A form whose encoding is broken (no boundary, truncated, a part head multer cannot read
+    /// …); values that are not UTF-8 are not broken: they are read as bytes.
     #[error("malformed form body: {0}")]
     Malformed(String),
 }
