@@ -44,7 +44,7 @@ mod server;
 
 // The validator: the operations, the contract and what it finds.
 pub use contract::{
-    parse_form, validate, Contract, DocumentedStatus, FormError, FormPayload, InstancePath,
+    parse_form, parse_form_bytes, validate, Contract, DocumentedStatus, FormError, FormPayload, InstancePath,
     JsonKind, Operation, OperationSpec, PathSegment, Provider, SchemaError, Violation,
     ViolationKind, Violations, MAX_DOCUMENT_VALUES, MAX_REPORTED_VIOLATIONS, OPERATIONS,
 };

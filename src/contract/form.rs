@@ -80,12 +80,58 @@ pub fn parse_form<I>(operation: Operation, fields: I) -> Result<FormPayload, For
 where
     I: IntoIterator<Item = (String, String)>,
 {
+    parse_form_bytes(operation, fields)
+}
+
+/// [`parse_form`] of values as they arrive on the wire: bytes, which PHP's `$_POST` keeps as
+/// they are. `data` is decoded from its bytes as `json_decode` decodes them (a byte order
+/// mark, invalid UTF-8, an overlong or a surrogate is PHP's decode error, contract note A48);
+/// the other fields are kept as text, bytes that are not UTF-8 replaced by U+FFFD (no
+/// pattern of the contract matches that character, as none matches invalid UTF-8 in PHP).
+///
+/// ```
+/// use einvoice_mock::{parse_form_bytes, FormError, Operation};
+///
+/// let form = [
+///     ("documento_obligado".to_string(), b"888888888".to_vec()),
+///     ("data".to_string(), b"\xef\xbb\xbf{}".to_vec()),
+/// ];
+/// let Err(FormError::DataNotJson { php_message, .. }) =
+///     parse_form_bytes(Operation::AcuseReciboFev, form)
+/// else {
+///     panic!("a byte order mark is not JSON for PHP")
+/// };
+/// assert_eq!(php_message, "Syntax error");
+/// ```
+pub fn parse_form_bytes<I, V>(operation: Operation, fields: I) -> Result<FormPayload, FormError>
+where
+    I: IntoIterator<Item = (String, V)>,
+    V: Into<Vec<u8>>,
+{
     if !operation.is_form() {
         return Err(FormError::NotAForm(operation));
     }
     let mut map = Map::new();
+    // The last `data` as sent, when it is not UTF-8 (the map holds it as text).
+    let mut data_bytes: Option<Vec<u8>> = None;
     for (name, value) in fields {
-        map.insert(name, Value::String(value));
+        let text = match String::from_utf8(value.into()) {
+            Ok(text) => {
+                if name == "data" {
+                    data_bytes = None;
+                }
+                text
+            }
+            Err(not_utf8) => {
+                let bytes = not_utf8.into_bytes();
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                if name == "data" {
+                    data_bytes = Some(bytes);
+                }
+                text
+            }
+        };
+        map.insert(name, Value::String(text));
     }
     let missing: Vec<&'static str> = required_fields(operation)
         .iter()
@@ -95,8 +141,9 @@ where
     if !missing.is_empty() {
         return Err(FormError::MissingFields(missing));
     }
-    let data = match map.get("data").and_then(Value::as_str) {
-        Some(text) if operation.registers_event() => Some(decode_data(text)?),
+    let data = match (map.get("data").and_then(Value::as_str), &data_bytes) {
+        (Some(_), Some(bytes)) if operation.registers_event() => Some(decode_data(bytes)?),
+        (Some(text), None) if operation.registers_event() => Some(decode_data(text.as_bytes())?),
         _ => None,
     };
     Ok(FormPayload {
@@ -107,20 +154,21 @@ where
 }
 
 /// The `data` field as Afacturar's PHP decodes it (`json_decode`, see [`super::php`]): PHP's
-/// number types, 511 levels of nesting, PHP's error messages.
-pub(super) fn decode_data(text: &str) -> Result<Value, FormError> {
-    if super::json_value_bound(text.as_bytes()) > super::MAX_DOCUMENT_VALUES {
+/// number types, 511 levels of nesting, UTF-8 checked, PHP's error messages.
+pub(super) fn decode_data(bytes: &[u8]) -> Result<Value, FormError> {
+    if super::json_value_bound(bytes) > super::MAX_DOCUMENT_VALUES {
         return Err(FormError::TooManyValues {
             limit: super::MAX_DOCUMENT_VALUES,
         });
     }
-    super::php::json_decode(text).map_err(|error| {
+    super::php::json_decode_bytes(bytes).map_err(|error| {
         // serde_json words the error for people, with a line and column; where it accepts
-        // what PHP refuses (a property name starting with NUL), the position is PHP's.
-        let (message, line, column) = match serde_json::from_str::<Value>(text) {
-            Err(serde) => (serde.to_string(), serde.line(), serde.column()),
-            Ok(_) => {
-                let before = text.get(..error.offset).unwrap_or(text);
+        // what PHP refuses (a property name starting with NUL, a byte order mark), the
+        // position is PHP's.
+        let (message, line, column) = match serde_json::from_slice::<Value>(bytes) {
+            Err(serde) if serde.line() > 0 => (serde.to_string(), serde.line(), serde.column()),
+            _ => {
+                let before = String::from_utf8_lossy(bytes.get(..error.offset).unwrap_or(bytes));
                 let line = before.matches('\n').count() + 1;
                 let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
                 (
@@ -140,6 +188,43 @@ pub(super) fn decode_data(text: &str) -> Result<Value, FormError> {
 }
 
 impl Contract {
+    /// The violations of one form field's value, judged as the operation's form schema judges
+    /// it on the provider's route (PHP's rules included): what a CUFE or a NIT must look like
+    /// wherever else the fake takes one (`POST /__admin/events`). Paths start at the field.
+    ///
+    /// ```
+    /// use einvoice_mock::{Contract, Operation};
+    /// use serde_json::json;
+    ///
+    /// let contract = Contract::global();
+    /// let cufe = json!("F4".repeat(48));
+    /// let found = contract.validate_form_field(Operation::HistoricoEventos, "cufe", &cufe);
+    /// assert_eq!(found[0].keyword(), "pattern");
+    /// let cufe = json!("f4".repeat(48));
+    /// assert!(contract.validate_form_field(Operation::HistoricoEventos, "cufe", &cufe).is_empty());
+    /// ```
+    pub fn validate_form_field(
+        &self,
+        operation: Operation,
+        field: &str,
+        value: &Value,
+    ) -> Violations {
+        let Some(schema) = operation.form_schema() else {
+            return Violations::default();
+        };
+        let mut form = Map::new();
+        form.insert(field.to_owned(), value.clone());
+        let mut found = self
+            .validate_schema(schema, &Value::Object(form))
+            .unwrap_or_default();
+        // The other fields are absent on purpose: their `required` violations are not this
+        // field's.
+        found.0.retain(|violation| {
+            matches!(violation.path.segments().first(), Some(super::PathSegment::Key(key)) if key == field)
+        });
+        found
+    }
+
     /// Every violation of a parsed form: its fields against the form schema, then its `data`
     /// document (paths of the `data` violations are relative to the document).
     pub fn validate_form(&self, form: &FormPayload) -> Violations {

@@ -20,9 +20,12 @@ use serde_json::Value;
 
 pub use engine::{SchemaError, SCHEMA_FILES};
 pub use fields::{documented_fields, field_sent};
-pub use form::{parse_form, FormError, FormPayload};
+pub use form::{parse_form, parse_form_bytes, FormError, FormPayload};
 pub use operations::{DocumentedStatus, OperationSpec, OPERATIONS};
-pub use php::{json_decode as php_json_decode, JsonDecodeError as PhpJsonError};
+pub use php::{
+    json_decode as php_json_decode, json_decode_bytes as php_json_decode_bytes,
+    JsonDecodeError as PhpJsonError,
+};
 pub use violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind, Violations};
 
 /// The provider that documents an [`Operation`].

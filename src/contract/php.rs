@@ -27,6 +27,7 @@ const DEPTH: &str = "Maximum stack depth exceeded";
 const CTRL_CHAR: &str = "Control character error, possibly incorrectly encoded";
 const UTF16: &str = "Single unpaired UTF-16 surrogate in unicode escape";
 const PROPERTY_NAME: &str = "The decoded property name is invalid";
+const UTF8: &str = "Malformed UTF-8 characters, possibly incorrectly encoded";
 
 /// `json_decode($text)` (objects as `stdClass`, depth 512), as a [`Value`].
 ///
@@ -36,9 +37,18 @@ const PROPERTY_NAME: &str = "The decoded property name is invalid";
 /// floats that no schema of the contract accepts, and no message quotes them
 /// (`docs/contract-notes.md`, A35).
 pub fn json_decode(text: &str) -> Result<Value, JsonDecodeError> {
+    json_decode_bytes(text.as_bytes())
+}
+
+/// [`json_decode`] of bytes as PHP receives them: a PHP string is bytes, and its scanner
+/// checks UTF-8 itself. A byte that starts no UTF-8 sequence (`FF`, an overlong `C0 AF`, a
+/// UTF-16 surrogate written as UTF-8 `ED A0 80`, a truncated or lone continuation byte) is
+/// `Malformed UTF-8 characters, possibly incorrectly encoded`, wherever it is; a valid
+/// non-ASCII character outside a string (a byte order mark first of all) is `Syntax error`
+/// (contract note A48).
+pub fn json_decode_bytes(bytes: &[u8]) -> Result<Value, JsonDecodeError> {
     let mut parser = Parser {
-        bytes: text.as_bytes(),
-        text,
+        bytes,
         pos: 0,
         depth: 0,
     };
@@ -79,7 +89,6 @@ enum Open {
 
 struct Parser<'a> {
     bytes: &'a [u8],
-    text: &'a str,
     pos: usize,
     depth: usize,
 }
@@ -124,6 +133,9 @@ impl Parser<'_> {
                 Token::Value(value)
             }
             0x00..=0x1f => return Err(error(CTRL_CHAR)),
+            // PHP's scanner: a whole UTF-8 character is a token the grammar refuses, anything
+            // else is not UTF-8 at all.
+            0x80.. if utf8_char_len(&self.bytes[start..]).is_none() => return Err(error(UTF8)),
             _ => return Err(error(SYNTAX)),
         };
         Ok((token, start))
@@ -170,7 +182,9 @@ impl Parser<'_> {
                 is_double = true;
             }
         }
-        let literal = &self.text[start..self.pos];
+        // ASCII digits, signs, `.` and `e` only: always UTF-8.
+        let literal =
+            std::str::from_utf8(&self.bytes[start..self.pos]).map_err(|_| syntax(start))?;
         if !is_double {
             // PHP keeps an integer that fits in 64 bits (`-0` is 0) and makes a float of one
             // that does not.
@@ -238,12 +252,21 @@ impl Parser<'_> {
                 }
                 0x00..=0x1f => return Err(error(CTRL_CHAR)),
                 _ => {
-                    // Copy the run of ordinary characters at once (the text is UTF-8 already).
+                    // Copy the run of ordinary characters at once, checked as UTF-8 as PHP's
+                    // scanner checks it: the first byte that starts no character is the error.
                     let end = self.bytes[at..]
                         .iter()
                         .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
                         .map_or(self.bytes.len(), |n| at + n);
-                    out.push_str(&self.text[at..end]);
+                    match std::str::from_utf8(&self.bytes[at..end]) {
+                        Ok(run) => out.push_str(run),
+                        Err(bad) => {
+                            return Err(JsonDecodeError {
+                                message: UTF8,
+                                offset: at + bad.valid_up_to(),
+                            })
+                        }
+                    }
                     self.pos = end;
                 }
             }
@@ -374,6 +397,20 @@ impl Parser<'_> {
         }
         Ok(())
     }
+}
+
+/// The length of the UTF-8 character `bytes` starts with, if it starts with one (the
+/// definition PHP's JSON scanner uses, which is Unicode's: no overlongs, no surrogates,
+/// nothing past U+10FFFF).
+fn utf8_char_len(bytes: &[u8]) -> Option<usize> {
+    let len = match bytes.first()? {
+        0x00..=0x7f => 1,
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => return None,
+    };
+    std::str::from_utf8(bytes.get(..len)?).ok().map(|_| len)
 }
 
 /// A PHP float as a JSON number: `INF` and `-INF` (which JSON cannot hold) become the largest
@@ -803,6 +840,62 @@ mod tests {
         assert_eq!(message(r#"{"\u0000a":1"#), PROPERTY_NAME);
         assert_eq!(message(&"[".repeat(512)), DEPTH);
         assert!(json_decode(&format!("{}{}", "[".repeat(511), "]".repeat(511))).is_ok());
+    }
+
+    #[test]
+    fn json_decode_checks_utf8_as_phps_scanner_does() {
+        let message = |bytes: &[u8]| json_decode_bytes(bytes).unwrap_err().message;
+        assert_eq!(message(b"\xef\xbb\xbf{}"), SYNTAX);
+        assert_eq!(message("€".as_bytes()), SYNTAX);
+        for bytes in [
+            &b"\xff\xfe{\x00}\x00"[..],
+            b"[\"\xff\"]",
+            b"[\"\xc0\xaf\"]",
+            b"[\"\xed\xa0\x80\"]",
+            b"[\"\xf4\x90\x80\x80\"]",
+            b"[\"\x80\"]",
+            b"[\"\xe2\x82\"]",
+            b"[\"\xf0\x9f\x98",
+            b"[1, \xff]",
+        ] {
+            assert_eq!(message(bytes), UTF8, "{}", bytes.escape_ascii());
+        }
+        // The grammar refuses `]` before the scanner reaches the byte after it.
+        assert_eq!(message(b"]\xff"), SYNTAX);
+        assert_eq!(
+            json_decode_bytes("[\"ñ€😀\u{feff}\u{fffe}\"]".as_bytes()).unwrap(),
+            serde_json::json!(["ñ€😀\u{feff}\u{fffe}"])
+        );
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_string_of_any_bytes_decodes_exactly_when_it_is_utf8(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    any::<char>().prop_map(|c| c.to_string().into_bytes()),
+                    any::<u8>().prop_map(|b| vec![b]),
+                ],
+                0..12,
+            )
+        ) {
+            // Quotes, backslashes and control characters are the scanner's other business.
+            let plain: Vec<u8> = pieces
+                .concat()
+                .into_iter()
+                .filter(|&b| b >= 0x20 && b != b'"' && b != b'\\')
+                .collect();
+            let document = [&b"[\""[..], &plain, b"\"]"].concat();
+            match std::str::from_utf8(&plain) {
+                Ok(text) => prop_assert_eq!(
+                    json_decode_bytes(&document).unwrap(),
+                    serde_json::json!([text])
+                ),
+                Err(_) => prop_assert_eq!(json_decode_bytes(&document).unwrap_err().message, UTF8),
+            }
+        }
     }
 
     #[test]

@@ -14,20 +14,23 @@ pub enum FormBodyError {
     /// Neither multipart nor urlencoded.
     #[error("not a form: Content-Type `{0}`")]
     UnsupportedMediaType(String),
-    /// A form whose encoding is broken (no boundary, truncated, not UTF-8 …).
+    /// A form whose encoding is broken (no boundary, truncated, a part head multer cannot read
+    /// …); values that are not UTF-8 are not broken: they are read as bytes.
     #[error("malformed form body: {0}")]
     Malformed(String),
 }
+
+/// A form's fields in order: each name (as text) and its value as sent, bytes. PHP's `$_POST`
+/// holds bytes too: whether a value is UTF-8 is for whoever reads it (`json_decode` for
+/// `data`, contract note A48).
+pub type FormFields = Vec<(String, Bytes)>;
 
 /// The fields of a form body already received, in order.
 ///
 /// Synchronous: the body is in memory, so multer's reader (an async stream over one chunk)
 /// finishes on its first poll. Should it ever wait, the form counts as malformed rather than
 /// blocking a caller that cannot wait (wiremock's `Match` and `Respond` are synchronous).
-pub fn read_fields(
-    headers: &HeaderMap,
-    body: Bytes,
-) -> Result<Vec<(String, String)>, FormBodyError> {
+pub fn read_fields(headers: &HeaderMap, body: Bytes) -> Result<FormFields, FormBodyError> {
     let mut reading = pin!(read_fields_streaming(headers, body));
     match reading
         .as_mut()
@@ -43,7 +46,7 @@ pub fn read_fields(
 async fn read_fields_streaming(
     headers: &HeaderMap,
     body: Bytes,
-) -> Result<Vec<(String, String)>, FormBodyError> {
+) -> Result<FormFields, FormBodyError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -74,17 +77,17 @@ async fn read_fields_streaming(
                 .map_err(|e| FormBodyError::Malformed(e.to_string()))?
             {
                 let name = field.name().unwrap_or_default().to_owned();
+                // The bytes as sent: multer's `text()` would decode them by the part's
+                // charset, replacing what is not UTF-8 and dropping a byte order mark.
                 let value = field
-                    .text()
+                    .bytes()
                     .await
                     .map_err(|e| FormBodyError::Malformed(e.to_string()))?;
                 fields.push((name, value));
             }
             Ok(fields)
         }
-        "application/x-www-form-urlencoded" => {
-            serde_urlencoded::from_bytes(&body).map_err(|e| FormBodyError::Malformed(e.to_string()))
-        }
+        "application/x-www-form-urlencoded" => Ok(urlencoded_fields(&body)),
         _ => Err(FormBodyError::UnsupportedMediaType(media)),
     }
 }
@@ -113,14 +116,56 @@ fn plain_boundary(content_type: &str) -> Option<&str> {
     plain.then_some(boundary)
 }
 
+/// The fields of an urlencoded body as PHP reads them (`php_default_treat_data`): pairs split
+/// at `&` (empty ones skipped), name and value at the first `=`, then `+` is a space and `%`
+/// with two hex digits a byte (any other `%` stays). The values stay bytes; a name that is not
+/// UTF-8 is kept with U+FFFD, and then names no field of the contract.
+fn urlencoded_fields(body: &[u8]) -> FormFields {
+    body.split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = match memchr::memchr(b'=', pair) {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &[][..]),
+            };
+            let name = String::from_utf8_lossy(&url_decode(name)).into_owned();
+            (name, Bytes::from(url_decode(value)))
+        })
+        .collect()
+}
+
+/// PHP's `urldecode`: `+` is a space, `%XX` a byte, anything else as it is.
+fn url_decode(text: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok());
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(&byte) = text.get(i) {
+        match byte {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                text.get(i + 1).and_then(|&b| hex(b)),
+                text.get(i + 2).and_then(|&b| hex(b)),
+            ) {
+                (Some(high), Some(low)) => {
+                    out.push(high * 16 + low);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    out
+}
+
 /// The fields of a multipart body in the plain shape that HTTP clients send for text fields
-/// (every part `Content-Disposition: form-data; name="…"` and nothing else, UTF-8 values, no
-/// preamble or epilogue), read in one pass over bytes already in memory. `None` for anything
-/// else (or a value starting with a byte order mark, which multer drops), which `multer` then
-/// reads as before: this is only a fast path, measured at about a
-/// tenth of the CPU of `acuse_recibo_fev` and `historico_eventos` when every body went through
-/// multer's streaming parser.
-fn plain_multipart(body: &[u8], boundary: &str) -> Option<Vec<(String, String)>> {
+/// (every part `Content-Disposition: form-data; name="…"` and nothing else, no preamble or
+/// epilogue), read in one pass over bytes already in memory. `None` for anything else, which
+/// `multer` then reads as before: this is only a fast path, measured at about a tenth of the
+/// CPU of `acuse_recibo_fev` and `historico_eventos` when every body went through multer's
+/// streaming parser.
+fn plain_multipart(body: &Bytes, boundary: &str) -> Option<FormFields> {
     let delimiter = format!("--{boundary}");
     let next_part = format!("\r\n{delimiter}");
     let finder = memchr::memmem::Finder::new(next_part.as_bytes());
@@ -135,12 +180,8 @@ fn plain_multipart(body: &[u8], boundary: &str) -> Option<Vec<(String, String)>>
         let name = plain_part_name(std::str::from_utf8(&rest[..head_end]).ok()?)?;
         rest = &rest[head_end + 4..];
         let value_end = finder.find(rest)?;
-        let value = std::str::from_utf8(&rest[..value_end]).ok()?;
-        // multer decodes with encoding_rs, which drops a leading byte order mark.
-        if value.starts_with('\u{feff}') {
-            return None;
-        }
-        fields.push((name.to_owned(), value.to_owned()));
+        let value = body.slice_ref(&rest[..value_end]);
+        fields.push((name.to_owned(), value));
         rest = &rest[value_end + next_part.len()..];
     }
 }
@@ -218,19 +259,19 @@ mod tests {
     }
 
     /// What multer alone reads from `body`.
-    fn by_multer(body: &str) -> Option<Vec<(String, String)>> {
+    fn by_multer(body: &[u8]) -> Option<FormFields> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         runtime.block_on(async {
-            let bytes = Bytes::from(body.to_owned());
+            let bytes = Bytes::copy_from_slice(body);
             let stream =
                 futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(bytes) });
             let mut multipart = multer::Multipart::new(stream, BOUNDARY);
             let mut fields = Vec::new();
             while let Some(field) = multipart.next_field().await.ok()? {
                 let name = field.name().unwrap_or_default().to_owned();
-                fields.push((name, field.text().await.ok()?));
+                fields.push((name, field.bytes().await.ok()?));
             }
             Some(fields)
         })
@@ -243,11 +284,63 @@ mod tests {
             ("data", "{\"a\": \"ñ\r\nx\"}"),
             ("vacio", ""),
         ]);
-        let fast = plain_multipart(body.as_bytes(), BOUNDARY).unwrap();
-        assert_eq!(Some(fast.clone()), by_multer(&body));
+        let fast = plain_multipart(&Bytes::from(body.clone()), BOUNDARY).unwrap();
+        assert_eq!(Some(fast.clone()), by_multer(body.as_bytes()));
         assert_eq!(
             fast[1],
-            ("data".to_owned(), "{\"a\": \"ñ\r\nx\"}".to_owned())
+            ("data".to_owned(), Bytes::from("{\"a\": \"ñ\r\nx\"}"))
+        );
+    }
+
+    #[test]
+    fn values_are_the_bytes_sent_on_both_paths_byte_order_marks_and_invalid_utf8_included() {
+        for value in [
+            &b"\xef\xbb\xbf{}"[..],
+            b"{\"a\":\"\xff\"}",
+            b"{\"a\":\"\xc0\xaf\"}",
+            b"{\"a\":\"\xed\xa0\x80\"}",
+            b"\xff\xfe{\x00}\x00",
+        ] {
+            for disposition in ["name=\"data\"", "name=\"data\"; filename=\"d.json\""] {
+                let body = [
+                    format!(
+                        "--{BOUNDARY}\r\nContent-Disposition: form-data; {disposition}\r\n\r\n"
+                    )
+                    .as_bytes(),
+                    value,
+                    format!("\r\n--{BOUNDARY}--\r\n").as_bytes(),
+                ]
+                .concat();
+                let expected = vec![("data".to_owned(), Bytes::copy_from_slice(value))];
+                assert_eq!(by_multer(&body).as_ref(), Some(&expected));
+                assert_eq!(
+                    read_fields(&headers(), Bytes::from(body)).unwrap(),
+                    expected
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn urlencoded_values_are_percent_decoded_to_bytes_as_php_decodes_them() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let body = "documento_obligado=888888888&&data=%EF%BB%BF%7B%7D+%ff%C0%af%zz%4&vacio=&solo";
+        let fields = read_fields(&headers, Bytes::from(body)).unwrap();
+        assert_eq!(
+            fields,
+            vec![
+                ("documento_obligado".to_owned(), Bytes::from("888888888")),
+                (
+                    "data".to_owned(),
+                    Bytes::from(&b"\xef\xbb\xbf{} \xff\xc0\xaf%zz%4"[..])
+                ),
+                ("vacio".to_owned(), Bytes::new()),
+                ("solo".to_owned(), Bytes::new()),
+            ]
         );
     }
 
@@ -264,13 +357,16 @@ mod tests {
             plain.replace("name=\"cufe\"", "name=\"cu\\\"fe\""),
             plain.replace(&format!("--{BOUNDARY}--\r\n"), ""),
             format!("{plain}epilogue"),
-            plain.replace("ab12", "\u{feff}ab12"),
         ];
         for case in cases {
-            assert_eq!(plain_multipart(case.as_bytes(), BOUNDARY), None, "{case:?}");
+            assert_eq!(
+                plain_multipart(&Bytes::from(case.clone()), BOUNDARY),
+                None,
+                "{case:?}"
+            );
         }
         let latin1 = [plain.as_bytes(), b"\xff"].concat();
-        assert_eq!(plain_multipart(&latin1, BOUNDARY), None);
+        assert_eq!(plain_multipart(&Bytes::from(latin1), BOUNDARY), None);
     }
 
     #[test]
@@ -279,7 +375,7 @@ mod tests {
         let with_filename = plain.replace("name=\"cufe\"", "name=\"cufe\"; filename=\"c\"");
         for text in [plain, with_filename] {
             let fields = read_fields(&headers(), Bytes::from(text.clone())).unwrap();
-            assert_eq!(Some(fields), by_multer(&text), "{text:?}");
+            assert_eq!(Some(fields), by_multer(text.as_bytes()), "{text:?}");
         }
     }
 
@@ -311,8 +407,8 @@ mod tests {
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .collect();
             let body = body(&parts);
-            if let Some(fast) = plain_multipart(body.as_bytes(), BOUNDARY) {
-                prop_assert_eq!(Some(fast), by_multer(&body));
+            if let Some(fast) = plain_multipart(&Bytes::from(body.clone()), BOUNDARY) {
+                prop_assert_eq!(Some(fast), by_multer(body.as_bytes()));
             }
         }
     }

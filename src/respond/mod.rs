@@ -361,6 +361,9 @@ pub enum Refusal {
     PayloadTooLarge,
     /// The body breaks HTTP's framing (a bad chunk size): 400.
     MalformedBody,
+    /// The request's `Host` breaks HTTP's rules (none in HTTP/1.1, several, not
+    /// `host[:port]`: RFC 9112 §3.2): 400, before the body is read.
+    BadHost,
 }
 
 /// The answer to a request past the rate limit: Afacturar's documented 429 (error table row),
@@ -406,6 +409,7 @@ pub fn refuse(path: &str, refusal: Refusal) -> Reply {
             Refusal::PayloadTooLarge => SovosError::PayloadTooLarge,
             // A body that cannot be read binds to nothing: MesConsulta is missing.
             Refusal::MalformedBody => SovosError::MesConsultaInvalido,
+            Refusal::BadHost => SovosError::BadRequest,
         }),
         None if refusal == Refusal::NotFound => Reply::json(
             404,
@@ -422,11 +426,14 @@ pub fn refuse(path: &str, refusal: Refusal) -> Reply {
             Refusal::MethodNotAllowed => AfacturarError::Table(405),
             Refusal::RequestTimeout => AfacturarError::RequestTimeout,
             Refusal::PayloadTooLarge => AfacturarError::PayloadTooLarge,
-            Refusal::MalformedBody => AfacturarError::Table(400),
+            Refusal::MalformedBody | Refusal::BadHost => AfacturarError::Table(400),
         }),
     };
     match refusal {
-        Refusal::RequestTimeout | Refusal::PayloadTooLarge | Refusal::MalformedBody => {
+        Refusal::RequestTimeout
+        | Refusal::PayloadTooLarge
+        | Refusal::MalformedBody
+        | Refusal::BadHost => {
             reply.with_header(header::CONNECTION, HeaderValue::from_static("close"))
         }
         Refusal::NotFound | Refusal::MethodNotAllowed => reply,

@@ -6,9 +6,9 @@ use http::{header, HeaderMap, Method};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::forms::{read_fields, FormBodyError};
+use super::forms::{read_fields, FormBodyError, FormFields};
 use crate::contract::{
-    parse_form, Contract, FormError, FormPayload, Operation, Provider, Violation, Violations,
+    parse_form_bytes, Contract, FormError, FormPayload, Operation, Provider, Violation, Violations,
 };
 use crate::render::afacturar::php_validator;
 use crate::render::sovos::errors::SovosError;
@@ -351,19 +351,21 @@ fn location(prefix: &str, pointer: &str) -> String {
 fn verify_form(
     contract: &Contract,
     operation: Operation,
-    fields: Vec<(String, String)>,
+    fields: FormFields,
     verdict: &mut Verdict,
 ) {
+    // Values that are not UTF-8 are shown with U+FFFD; `data` is decoded from its bytes.
+    let text = |value: &[u8]| String::from_utf8_lossy(value).into_owned();
     let raw: serde_json::Map<String, Value> = fields
         .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .map(|(k, v)| (k.clone(), Value::String(text(v))))
         .collect();
     let documento_obligado = fields
         .iter()
         .rev()
         .find(|(name, _)| name == "documento_obligado")
-        .map(|(_, value)| value.clone());
-    match parse_form(operation, fields) {
+        .map(|(_, value)| text(value));
+    match parse_form_bytes(operation, fields) {
         Err(error) => {
             verdict.push("body", "form", error.to_string());
             verdict.fields = Some(Value::Object(raw));

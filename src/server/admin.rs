@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::journal::JournalEntry;
 use super::scenarios::ScenarioSpec;
 use super::{AppState, ConnectionControl};
+use crate::contract::Operation;
 use crate::domain::afacturar::events::EventCode;
 use crate::domain::afacturar::ledger::RecordError;
 use crate::respond;
@@ -92,6 +93,10 @@ async fn json_method_not_allowed(response: Response) -> Response {
 /// that never finishes its body gets 408 instead of holding its connection (issue 15).
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let server = &state.config().server;
+    // HTTP's own rules before anything else (health included): one valid `Host`.
+    if let Some(super::edge::BadHost(problem)) = request.extensions().get() {
+        return closing(error(StatusCode::BAD_REQUEST, *problem));
+    }
     let is_health = request.uri().path() == "/__admin/health";
     let remote = request
         .extensions()
@@ -135,27 +140,29 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         }
         None => {}
     }
+    let limit = body_limit(request.uri().path());
+    let too_large = closing(error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "{} bodies are limited to {limit} bytes",
+            request.uri().path()
+        ),
+    ));
+    // Refused from the declared length before the body is read, so never `100 Continue`.
+    if super::edge::declared_over(request.headers(), limit).is_some() {
+        return too_large;
+    }
     let (parts, body) = request.into_parts();
-    let read = axum::body::to_bytes(body, ADMIN_BODY_LIMIT);
+    let read = axum::body::to_bytes(body, limit);
     let body = match tokio::time::timeout(server.read_timeout(), read).await {
         Ok(Ok(bytes)) => bytes,
-        Ok(Err(_)) => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("admin bodies are limited to {ADMIN_BODY_LIMIT} bytes"),
-            )
-        }
+        Ok(Err(_)) => return too_large,
         Err(_) => {
-            let mut response = error(
+            // The rest of the body was not read: the connection cannot be reused.
+            return closing(error(
                 StatusCode::REQUEST_TIMEOUT,
                 "the body did not arrive within server.read_timeout_ms",
-            );
-            // The rest of the body was not read: the connection cannot be reused.
-            response.headers_mut().insert(
-                header::CONNECTION,
-                axum::http::HeaderValue::from_static("close"),
-            );
-            return response;
+            ));
         }
     };
     next.run(Request::from_parts(parts, axum::body::Body::from(body)))
@@ -165,20 +172,43 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
 /// The largest admin request body (scenarios are small JSON documents).
 pub const ADMIN_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
+/// The largest `POST /__admin/events` body: one event of four short fields.
+pub const EVENT_BODY_LIMIT: usize = 4 * 1024;
+
+/// The body limit of an admin path.
+fn body_limit(path: &str) -> usize {
+    if path == "/__admin/events" {
+        EVENT_BODY_LIMIT
+    } else {
+        ADMIN_BODY_LIMIT
+    }
+}
+
+/// `response` with `Connection: close`: a request refused before its body was read.
+fn closing(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 /// Whether `ip` is loopback, an IPv4-mapped IPv6 loopback (`::ffff:127.0.0.1`) included.
 pub fn is_loopback_ip(ip: std::net::IpAddr) -> bool {
     ip.to_canonical().is_loopback()
 }
 
-/// Whether `host` (a `Host` header or URL host, with or without port and brackets) names this
-/// machine's loopback: `localhost`, `*.localhost`, `127.0.0.0/8`, `::1`, `::ffff:127.0.0.1`.
+/// Whether `host` (a `Host` header or an origin's authority, with or without port and
+/// brackets) names this machine's loopback: `localhost`, `*.localhost`, `127.0.0.0/8`, `::1`,
+/// `::ffff:127.0.0.1`. Anything but `host[:port]` (`localhost:80/evil`, `a@localhost`) is not.
 pub fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        // `[::1]:8787`
-        Some(rest) => rest.split(']').next().unwrap_or_default(),
-        // `localhost:8787`, `127.0.0.1`; a bare IPv6 address has more than one colon.
-        None if host.matches(':').count() == 1 => host.split(':').next().unwrap_or_default(),
-        None => host,
+    let name = match host.parse::<std::net::IpAddr>() {
+        // A bare IPv6 address, `::1`.
+        Ok(_) => host,
+        Err(_) => match super::edge::split_authority(host) {
+            Some((name, _port)) => name.trim_start_matches('[').trim_end_matches(']'),
+            None => return false,
+        },
     };
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     name == "localhost"
@@ -189,11 +219,17 @@ pub fn is_loopback_host(host: &str) -> bool {
 /// Why a request without a token is refused for its `Origin` or `Host`, if it is.
 fn foreign_origin_or_host(request: &Request, allow_remote: bool) -> Option<String> {
     let headers = request.headers();
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    let mut origins = headers.get_all(header::ORIGIN).iter();
+    if let Some(origin) = origins.next() {
+        if origins.next().is_some() {
+            // A browser sends one; which of several a check reads is anyone's guess.
+            return Some(
+                "the admin API refuses requests with more than one Origin header".to_owned(),
+            );
+        }
         let origin = origin.to_str().unwrap_or_default();
-        let host = origin
-            .split_once("://")
-            .map(|(_, rest)| rest.split('/').next().unwrap_or_default());
+        // An origin is `scheme://host[:port]`, nothing after (RFC 6454 §6.2).
+        let host = origin.split_once("://").map(|(_, authority)| authority);
         if !host.is_some_and(is_loopback_host) {
             return Some(format!(
                 "the admin API refuses pages of other origins (Origin `{origin}`) unless an \
@@ -204,10 +240,8 @@ fn foreign_origin_or_host(request: &Request, allow_remote: bool) -> Option<Strin
     if allow_remote {
         return None;
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    // What the request names: an absolute target's authority before `Host` (RFC 9112 §3.2.2).
+    let host = super::edge::named_authority(request.uri(), headers);
     match host {
         Some(host) if !is_loopback_host(host) => Some(format!(
             "the admin API answers requests for loopback names only (Host `{host}`) unless an \
@@ -291,6 +325,19 @@ async fn arm(State(state): State<AppState>, body: Result<Bytes, BytesRejection>)
         }
     }
     let mut scenarios = state.scenarios();
+    // All or none: a batch that does not fit is refused whole.
+    if scenarios.list().len() + parsed.len() > super::scenarios::MAX_ARMED_SCENARIOS {
+        return error(
+            StatusCode::CONFLICT,
+            format!(
+                "{} scenarios are armed and {} more would pass the limit of {}; disarm some \
+                 first (DELETE /__admin/scenarios)",
+                scenarios.list().len(),
+                parsed.len(),
+                super::scenarios::MAX_ARMED_SCENARIOS
+            ),
+        );
+    }
     let armed: Vec<Value> = parsed
         .into_iter()
         .filter_map(|spec| scenarios.arm(spec).ok())
@@ -479,6 +526,47 @@ async fn record_event(
         Ok(event) => event,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("the body: {e}")),
     };
+    // What the provider's routes would refuse is not stored either: the CUFE by
+    // `historico_eventos`'s rule, the party by `documento_obligado`'s (the NIT of whoever
+    // registers an event), the contract's own rules and wording.
+    let checks = [
+        (
+            "cufe",
+            "",
+            Operation::HistoricoEventos,
+            "cufe",
+            Some(&event.cufe),
+        ),
+        (
+            "emisor_identificacion",
+            "emisor_identificacion is a NIT: ",
+            Operation::AcuseReciboFev,
+            "documento_obligado",
+            event.emisor_identificacion.as_ref(),
+        ),
+    ];
+    for (name, preface, operation, field, value) in checks {
+        let Some(value) = value else { continue };
+        let found =
+            state
+                .contract()
+                .validate_form_field(operation, field, &Value::String(value.clone()));
+        if let Some(violation) = found.first() {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({
+                    "error": format!(
+                        "{preface}{} (as on POST {})",
+                        violation.message,
+                        operation.path()
+                    ),
+                    "field": name,
+                    "rule": violation.keyword(),
+                })),
+            )
+                .into_response();
+        }
+    }
     let code: EventCode = match event.codigo.parse() {
         Ok(code) => code,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("codigo: {e}")),
@@ -569,6 +657,11 @@ mod tests {
             "[::]:1",
             "localhost.evil.example",
             "",
+            "localhost:80/evil",
+            "127.0.0.1/evil",
+            "evil.example@localhost",
+            "localhost:8o",
+            "[::1]evil",
         ] {
             assert!(!is_loopback_host(host), "{host}");
         }

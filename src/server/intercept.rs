@@ -61,6 +61,16 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         refusal: None,
     };
     let server = &state.config().server;
+    // HTTP's own rules first, from the head alone: a declared body over the limit is refused
+    // before hyper would tell the client `100 Continue` (it does so on the first read).
+    let at_the_edge = match parts.extensions.get::<super::edge::BadHost>() {
+        Some(_) => Some(Refusal::BadHost),
+        None => super::edge::declared_over(&parts.headers, server.body_limit())
+            .map(|_| Refusal::PayloadTooLarge),
+    };
+    if let Some(refusal) = at_the_edge {
+        return refused(&state, entry, refusal, started);
+    }
     let bytes = match read_body(body, server.body_limit(), server.read_timeout()).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(error)) => {
@@ -279,6 +289,11 @@ fn refused(
                 "the body did not arrive within {} ms ([server] read_timeout_ms)",
                 server.read_timeout().as_millis()
             ),
+        ),
+        Refusal::BadHost => (
+            "bad_host",
+            "HTTP/1.1 needs exactly one Host header, written host[:port] (RFC 9112 §3.2)"
+                .to_owned(),
         ),
         _ => (
             "malformed_body",

@@ -184,6 +184,14 @@ pub async fn serve(
             let control = control.clone();
             move |mut request: axum::extract::Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(control.clone());
+                // HTTP's `Host` rules, judged on what came off the wire (`edge`).
+                if let Some(problem) =
+                    super::edge::host_problem(request.version(), request.headers())
+                {
+                    request
+                        .extensions_mut()
+                        .insert(super::edge::BadHost(problem));
+                }
                 request
             }
         });

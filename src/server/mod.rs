@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod coverage;
+mod edge;
 mod intercept;
 pub mod journal;
 mod listener;

@@ -214,6 +214,17 @@ impl ScenarioSpec {
                 )));
             }
         }
+        for (name, value) in [
+            ("match.cufe", &self.matching.cufe),
+            ("match.rfc", &self.matching.rfc),
+            ("match.token", &self.matching.token),
+        ] {
+            if value.as_ref().is_some_and(|v| v.len() > MAX_MATCH_BYTES) {
+                return Err(ScenarioError(format!(
+                    "`{name}` is longer than {MAX_MATCH_BYTES} bytes"
+                )));
+            }
+        }
         if self.times == Some(0) {
             return Err(ScenarioError(
                 "`times` must be at least 1 (or null for every request)".into(),
@@ -263,6 +274,14 @@ pub struct RequestKeys<'a> {
     pub token: Option<&'a str>,
 }
 
+/// Scenarios armed at once at most: each is matched against every request, and the admin API
+/// stores what it is given.
+pub const MAX_ARMED_SCENARIOS: usize = 1_000;
+
+/// The longest `match.cufe`, `match.rfc` or `match.token`, in bytes: a CUFE is 96 characters,
+/// an RFC 13, a real token a few hundred.
+pub const MAX_MATCH_BYTES: usize = 4 * 1024;
+
 /// Code-28 replays waiting for their delay at most (past it, the 28 is still answered but its
 /// webhook delivery is recorded as not scheduled).
 pub const MAX_PENDING_REPLAYS: usize = 64;
@@ -291,6 +310,11 @@ impl Scenarios {
     /// Arms `spec`.
     pub fn arm(&mut self, spec: ScenarioSpec) -> Result<Scenario, ScenarioError> {
         let respond = spec.documented()?;
+        if self.armed.len() >= MAX_ARMED_SCENARIOS {
+            return Err(ScenarioError(format!(
+                "{MAX_ARMED_SCENARIOS} scenarios are armed already; disarm some first"
+            )));
+        }
         self.next_id += 1;
         let scenario = Scenario {
             id: self.next_id,

@@ -15,8 +15,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use base64::Engine as _;
 use einvoice_mock::internals::render::afacturar::body;
-use einvoice_mock::{parse_form, Contract, Operation};
+use einvoice_mock::{parse_form_bytes, Contract, Operation};
 use serde_json::{json, Value};
 
 use super::support::{fixtures_dir, schemas_dir};
@@ -61,10 +62,15 @@ fn php_available() -> bool {
 enum Request {
     Data(Operation, String),
     Form(Operation, Vec<(String, String)>),
+    /// A `data` field as bytes, which need not be UTF-8 (PHP's `$_POST` holds bytes).
+    DataBytes(Operation, Vec<u8>),
+    /// Form fields as bytes.
+    FormBytes(Operation, Vec<(String, Vec<u8>)>),
 }
 
 impl Request {
     fn line(&self) -> String {
+        let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
         match self {
             Request::Data(op, text) => {
                 json!({ "schema": op.payload_schema(), "text": text }).to_string()
@@ -76,29 +82,50 @@ impl Request {
                     .collect();
                 json!({ "schema": op.form_schema(), "fields": fields }).to_string()
             }
+            Request::DataBytes(op, bytes) => {
+                json!({ "schema": op.payload_schema(), "text_base64": base64(bytes) }).to_string()
+            }
+            Request::FormBytes(op, fields) => {
+                let fields: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(base64(v))))
+                    .collect();
+                json!({ "schema": op.form_schema(), "fields_base64": fields }).to_string()
+            }
         }
     }
 
     /// What the fake answers: the form read by `parse_form`, then the form fields and the
     /// `data` document validated and rendered as the handler renders them.
     fn tool(&self) -> Resultado {
-        let (operation, fields) = match self {
-            Request::Data(op, text) => (
-                *op,
+        let data_field = |op: Operation, data: Vec<u8>| {
+            (
+                op,
                 vec![
-                    ("documento_obligado".to_owned(), "888888888".to_owned()),
-                    ("data".to_owned(), text.clone()),
+                    ("documento_obligado".to_owned(), b"888888888".to_vec()),
+                    ("data".to_owned(), data),
                 ],
+            )
+        };
+        let (operation, fields) = match self {
+            Request::Data(op, text) => data_field(*op, text.clone().into_bytes()),
+            Request::DataBytes(op, bytes) => data_field(*op, bytes.clone()),
+            Request::Form(op, fields) => (
+                *op,
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone().into_bytes()))
+                    .collect(),
             ),
-            Request::Form(op, fields) => (*op, fields.clone()),
+            Request::FormBytes(op, fields) => (*op, fields.clone()),
         };
         let contract = Contract::global();
-        let resultado = match parse_form(operation, fields) {
+        let resultado = match parse_form_bytes(operation, fields) {
             Err(error) => body::resultado_for_form_error(&error),
             Ok(form) => {
                 let data = form.data.clone().unwrap_or_default();
                 let mut resultado = Vec::new();
-                if let Request::Form(..) = self {
+                if let Request::Form(..) | Request::FormBytes(..) = self {
                     let schema = operation.form_schema().expect("a form operation");
                     let violations = contract
                         .validate_schema(schema, &form.fields)
@@ -210,6 +237,11 @@ fn compare(label: &str, requests: &[Request]) {
                 shown
             }
             Request::Form(_, fields) => format!("{fields:?}"),
+            Request::DataBytes(_, bytes) => format!("{:?}", bytes.escape_ascii().to_string()),
+            Request::FormBytes(_, fields) => fields
+                .iter()
+                .map(|(k, v)| format!("{k}={} ", v.escape_ascii()))
+                .collect(),
         };
         report.push_str(&format!(
             "\n--- document\n{shown}\n--- PHP\n{php:#?}\n--- tool\n{tool:#?}\n"
@@ -271,6 +303,150 @@ fn event_form_field_errors_are_those_of_phps_json_schema_library() {
             &format!("{operation} form fields"),
             &form_requests(operation, &data),
         );
+    }
+}
+
+/// Byte sequences PHP's JSON scanner judges one by one: valid UTF-8 of every length, byte
+/// order marks, and what is not UTF-8 (a stray byte, overlongs, surrogates written as UTF-8,
+/// past U+10FFFF, lone continuation bytes, truncated sequences).
+const BYTE_SEQUENCES: [&[u8]; 26] = [
+    b"\xc3\xb1",         // ñ
+    b"\xe2\x82\xac",     // €
+    b"\xf0\x9f\x98\x80", // an emoji, four bytes
+    b"\xf4\x8f\xbf\xbf", // U+10FFFF
+    b"\xef\xbb\xbf",     // U+FEFF, the byte order mark
+    b"\xef\xbf\xbe",     // U+FFFE
+    b"\xef\xbf\xbf",     // U+FFFF
+    b"\xff",
+    b"\xfe",
+    b"\xff\xfe",
+    b"\xc0\xaf", // an overlong `/`
+    b"\xc1\xbf",
+    b"\xe0\x80\xaf",
+    b"\xf0\x80\x80\xaf",
+    b"\xed\xa0\x80", // U+D800 as UTF-8 (CESU-8)
+    b"\xed\xbf\xbf",
+    b"\xed\xa0\xbd\xed\xb8\x80", // a CESU-8 pair
+    b"\xf4\x90\x80\x80",         // past U+10FFFF
+    b"\xf5\x80\x80\x80",
+    b"\x80",
+    b"\xbf",
+    b"\xc3", // truncated
+    b"\xe2\x82",
+    b"\xf0\x9f\x98",
+    b"\x00",
+    b"\x7f",
+];
+
+/// `data` as bytes: each sequence at the start, inside every string of a fixture (after its
+/// opening quote, keys included) and after the document; whole documents with byte order
+/// marks or in UTF-16; escapes PHP reads its own way.
+fn byte_level_data(operation: Operation) -> Vec<Vec<u8>> {
+    let fixture = raw_fixture_texts(operation).remove(0).into_bytes();
+    let quotes: Vec<usize> = fixture
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'"')
+        .map(|(at, _)| at)
+        .collect();
+    let mut documents = Vec::new();
+    for sequence in BYTE_SEQUENCES {
+        documents.push([sequence, &fixture[..]].concat());
+        documents.push([&fixture[..], sequence].concat());
+        documents.push([b"[\"", sequence, b"\"]"].concat());
+        documents.push([b"[\"", sequence].concat());
+        documents.push([b"{", sequence, b"}"].concat());
+        documents.push([b"\"\\", sequence, b"\""].concat());
+        // Inside the strings of the fixture, every other string (keys and values alike).
+        for &at in quotes.iter().step_by(2) {
+            documents.push([&fixture[..=at], sequence, &fixture[at + 1..]].concat());
+        }
+    }
+    let utf16 = |big_endian: bool| -> Vec<u8> {
+        let text = String::from_utf8_lossy(&fixture).into_owned();
+        std::iter::once(0xfeff)
+            .chain(text.encode_utf16())
+            .flat_map(|unit| {
+                if big_endian {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                }
+            })
+            .collect()
+    };
+    documents.push(utf16(false));
+    documents.push(utf16(true));
+    for text in [
+        r#"["\ud800"]"#,
+        r#"["\udc00"]"#,
+        r#"["\ud83d\ude00"]"#,
+        r#"["\ud800\u0041"]"#,
+        r#"["\ud800\udbff"]"#,
+        r#"["\ufffe\ufeff\uffff"]"#,
+        r#"{"\ud800":1}"#,
+        r#"{"\u0000":1}"#,
+        r#"["\u0000"]"#,
+        "[1,]\u{ff}",
+        "\u{feff}",
+    ] {
+        documents.push(text.as_bytes().to_vec());
+    }
+    documents.push(b"[1,]\xff".to_vec());
+    documents.push(b"]\xff".to_vec());
+    documents.push(b"{\"a\":1}\x00".to_vec());
+    documents
+}
+
+#[test]
+fn data_is_decoded_from_its_bytes_as_phps_json_decode_decodes_them() {
+    if !php_available() {
+        return;
+    }
+    for operation in php_operations() {
+        let requests: Vec<Request> = byte_level_data(operation)
+            .into_iter()
+            .map(|bytes| Request::DataBytes(operation, bytes))
+            .collect();
+        compare(&format!("{operation} data bytes"), &requests);
+    }
+}
+
+#[test]
+fn form_fields_that_are_not_utf8_are_judged_as_phps_library_judges_them() {
+    if !php_available() {
+        return;
+    }
+    for operation in php_operations() {
+        let data = raw_fixture_texts(operation).remove(0).into_bytes();
+        let mut requests = Vec::new();
+        for sequence in BYTE_SEQUENCES {
+            for documento in [
+                [b"888888888", sequence].concat(),
+                [sequence, b"888888888"].concat(),
+                sequence.to_vec(),
+            ] {
+                requests.push(Request::FormBytes(
+                    operation,
+                    vec![
+                        ("documento_obligado".to_owned(), documento),
+                        ("data".to_owned(), data.clone()),
+                        ("entorno".to_owned(), sequence.to_vec()),
+                    ],
+                ));
+            }
+            // A later `data` replaces an earlier one, bytes and all. (A `data` PHP cannot
+            // decode is the data test's: `validate.php` validates form fields as they are.)
+            requests.push(Request::FormBytes(
+                operation,
+                vec![
+                    ("data".to_owned(), [sequence, &data[..]].concat()),
+                    ("documento_obligado".to_owned(), b"888888888".to_vec()),
+                    ("data".to_owned(), data.clone()),
+                ],
+            ));
+        }
+        compare(&format!("{operation} form field bytes"), &requests);
     }
 }
 

@@ -6,7 +6,9 @@
 //   {"schema": "afacturar/acuse_recibo_fev.data", "text": "<raw JSON text>"}
 //       the text is decoded with json_decode() as Afacturar decodes the `data` field;
 //   {"schema": "afacturar/acuse_recibo_fev.request", "fields": {"name": "value", ...}}
-//       form fields (strings, as PHP's $_POST holds them), validated as an object.
+//       form fields (strings, as PHP's $_POST holds them), validated as an object;
+//   "text_base64" and "fields_base64" instead: the same, the text or each value given in
+//       base64, for bytes a JSON line cannot carry (invalid UTF-8, as $_POST may hold it).
 // Writes one JSON line per document, in order:
 //   {"errors": [{"property": "...", "message": "..."}, ...]}   the library's errors, in order
 //   {"decode_error": "..."}                                    json_last_error_msg()
@@ -50,6 +52,15 @@ while (($line = fgets(STDIN)) !== false) {
         fwrite(STDERR, "validate.php: bad request line\n");
         exit(2);
     }
+    if (property_exists($request, 'text_base64')) {
+        $request->text = base64_decode($request->text_base64, true);
+    }
+    if (property_exists($request, 'fields_base64')) {
+        $request->fields = array_map(
+            fn ($value) => base64_decode($value, true),
+            (array) $request->fields_base64
+        );
+    }
     if (property_exists($request, 'text')) {
         $document = json_decode($request->text);
         if (json_last_error() !== JSON_ERROR_NONE) {
@@ -66,6 +77,7 @@ while (($line = fgets(STDIN)) !== false) {
     foreach ($validator->getErrors() as $error) {
         $errors[] = ['property' => $error['property'], 'message' => $error['message']];
     }
-    echo json_encode(['errors' => $errors], JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION), "\n";
+    // A message may quote a value that is not UTF-8: substituted, never a failed encoding.
+    echo json_encode(['errors' => $errors], JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES | JSON_PRESERVE_ZERO_FRACTION | JSON_INVALID_UTF8_SUBSTITUTE), "\n";
     flush();
 }

@@ -10,6 +10,7 @@ mod lifecycle;
 mod proxy;
 mod reliability;
 mod sovos;
+mod wire;
 
 use einvoice_mock::{Config, FakeProvider};
 

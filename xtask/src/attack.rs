@@ -14,6 +14,8 @@ use anyhow::{bail, Context, Result};
 use crate::http;
 use crate::server::{clock_ticks_per_second, Server};
 
+mod wire;
+
 /// `cargo xtask attack --help`.
 pub const USAGE: &str = "usage: cargo xtask attack [options]
 
@@ -30,15 +32,24 @@ measured. Fails when a limit does not hold:
   N  events recorded live with --data-dir, then a restart: the restored process needs no
      more memory than the live one (within 20%)
   O  60 KiB unknown paths: CPU per request stays small
+  S  `data` in encodings PHP's json_decode refuses (BOM, UTF-16, FF, overlongs, CESU-8
+     surrogates, truncated sequences), multipart and urlencoded: PHP's data error every time
+  T  /__admin/events with CUFEs the provider refuses (6 spellings) and 1.9 MB ones: 400 and
+     413, resident memory unmoved
+  U  HTTP/1.1 without its one Host, admin requests naming another authority (absolute
+     target, Host with a path, a second Origin): 400 and 403
+  V  bodies declared over the limit, never sent (with Expect: 100-continue too): 413 at
+     once, never 100 Continue
 The other rows (C, D, H, I, J, K, L) are tests of the integration suite.
 
 options:
   --short          the CI form, under 2 minutes: 1,500 connections, 3,000 tokens, 30,000
-                   requests on the unread pipe, 30,000 events, 200 long paths
+                   requests on the unread pipe, 30,000 events, 200 long paths, 20
+                   CUFEs of 1.9 MB
                    (default: the full form: 10,000 connections, 3,000 tokens, 100,000
-                   requests, 1,150,000 events, 1,000 long paths)
+                   requests, 1,150,000 events, 1,000 long paths, 200 CUFEs of 1.9 MB)
   --events N       events of attack N (default 1150000, or 30000 with --short)
-  --only ROWS      only these attacks, e.g. `B,N` (default: all of B,E,M,N,O)
+  --only ROWS      only these attacks, e.g. `B,N` (default: all of B,E,M,N,O,S,T,U,V)
   -h, --help       print this help";
 
 /// Options of `attack`.
@@ -53,7 +64,7 @@ pub struct Options {
 }
 
 /// The rows `attack` knows.
-const ROWS: [&str; 5] = ["B", "E", "M", "N", "O"];
+const ROWS: [&str; 9] = ["B", "E", "M", "N", "O", "S", "T", "U", "V"];
 
 impl Options {
     /// `--short`, `--events N` (see [`USAGE`]).
@@ -82,7 +93,10 @@ impl Options {
                         .map(|r| r.trim().to_ascii_uppercase())
                         .collect();
                     if let Some(unknown) = only.iter().find(|r| !ROWS.contains(&r.as_str())) {
-                        bail!("--only {v}: unknown attack `{unknown}` (one of B,E,M,N,O)");
+                        bail!(
+                            "--only {v}: unknown attack `{unknown}` (one of {})",
+                            ROWS.join(",")
+                        );
                     }
                 }
                 other => bail!("unknown option `{other}`"),
@@ -116,12 +130,16 @@ pub fn run(binary: &Path, options: &Options) -> Result<()> {
         &config,
         format!("[server]\nread_timeout_ms = {READ_TIMEOUT_MS}\n"),
     )?;
-    let attacks: [(&str, &dyn Fn() -> Result<Outcome>); 5] = [
+    let attacks: [(&str, &dyn Fn() -> Result<Outcome>); 9] = [
         ("B", &|| connections(binary, &config, options)),
         ("E", &|| tokens(binary, options)),
         ("M", &|| unread_stderr(binary, options)),
         ("N", &|| restore(binary, &scratch, options)),
         ("O", &|| long_paths(binary, options)),
+        ("S", &|| wire::encodings(binary)),
+        ("T", &|| wire::admin_cufes(binary, options.short)),
+        ("U", &|| wire::authority(binary)),
+        ("V", &|| wire::declared_oversize(binary)),
     ];
     let total = options.only.len();
     let mut failed = Vec::new();

@@ -639,7 +639,7 @@ mod tests {
             panic!("attack");
         };
         assert_eq!(options.events, 1_000);
-        assert_eq!(options.only, ["B", "E", "M", "N", "O"]);
+        assert_eq!(options.only, ["B", "E", "M", "N", "O", "S", "T", "U", "V"]);
         let Task::Attack(options) = run(&["attack", "--only", "b,N"]) else {
             panic!("attack");
         };

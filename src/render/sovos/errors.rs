@@ -24,6 +24,9 @@ pub enum SovosError {
     Internal,
     /// 405: a documented path asked with another method (not in the seed's table).
     MethodNotAllowed,
+    /// 400 for a request that breaks HTTP's own rules (no `Host`, or two), before any body
+    /// is read (not in the seed's table).
+    BadRequest,
     /// 408: the body did not arrive in time (not in the seed's table).
     RequestTimeout,
     /// 413: the body is over the limit (not in the seed's table).
@@ -57,6 +60,7 @@ impl SovosError {
             SovosError::NotFound => 404,
             SovosError::Internal => 500,
             SovosError::MethodNotAllowed => 405,
+            SovosError::BadRequest => 400,
             SovosError::RequestTimeout => 408,
             SovosError::PayloadTooLarge => 413,
             SovosError::NotJson => 415,
@@ -74,6 +78,7 @@ impl SovosError {
             SovosError::NotFound => "404",
             SovosError::Internal => "500",
             SovosError::MethodNotAllowed => "405",
+            SovosError::BadRequest => "400",
             SovosError::RequestTimeout => "408",
             SovosError::PayloadTooLarge => "413",
             SovosError::NotJson => "415",
@@ -96,6 +101,7 @@ impl SovosError {
             SovosError::NotFound => "La URL no existe.",
             SovosError::Internal => "Error de la plataforma Sovos.",
             SovosError::MethodNotAllowed => "Método no permitido.",
+            SovosError::BadRequest => "Solicitud incorrecta.",
             SovosError::RequestTimeout => "Se agotó el tiempo de espera de la solicitud.",
             SovosError::PayloadTooLarge => "El cuerpo de la solicitud es demasiado grande.",
             SovosError::NotJson => {
