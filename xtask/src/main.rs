@@ -342,7 +342,10 @@ fn run(task: Task) -> Result<()> {
             cargo(&args)
         }
         Task::Soak(options) => soak::run(&release_binary()?, &options),
-        Task::Attack(options) => attack::run(&release_binary()?, &options),
+        Task::Attack(options) => match &options.binary {
+            Some(binary) => attack::run(binary, &options),
+            None => attack::run(&release_binary()?, &options),
+        },
         Task::Fuzz { cases } => {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args(["test", "--release", "--test", "integration", "fuzz"])
@@ -629,7 +632,7 @@ mod tests {
             panic!("attack");
         };
         assert_eq!(options.events, 1_000);
-        assert_eq!(options.only, ["B", "E", "M", "N", "O"]);
+        assert_eq!(options.only, ["B", "E", "M", "N", "O", "P", "Q"]);
         let Task::Attack(options) = run(&["attack", "--only", "b,N"]) else {
             panic!("attack");
         };
