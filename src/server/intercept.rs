@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::coverage::Coverage;
-use super::journal::{near_miss, JournalEntry, Raw, Verdict as JournalVerdict};
+use super::journal::{near_miss, Fitted, JournalEntry, Raw, Verdict as JournalVerdict};
 use super::listener::ConnectionControl;
 use super::scenarios::{Fault, RequestKeys, Scenario};
 use super::{into_response, AppState, Verified};
@@ -262,12 +262,15 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
 }
 
 /// Records `entry` in the journal, and its answer and fields in the coverage.
+/// The entry is cut to its byte budget before the journal is locked.
 fn record(state: &AppState, entry: JournalEntry, code: Option<&str>, sent_fields: &[usize]) {
+    let operation = entry.operation;
+    let fitted = Fitted::new(entry, state.config().server.journal_entry_max_bytes());
     let mut journal = state.journal();
-    if let Some(operation) = entry.operation {
+    if let Some(operation) = operation {
         journal.coverage_mut().count(operation, code, sent_fields);
     }
-    journal.record(entry);
+    journal.record_fitted(fitted);
 }
 
 /// A request the fake answers before reading it whole (over the body limit, too slow, broken

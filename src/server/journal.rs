@@ -394,6 +394,24 @@ pub struct Page {
     pub after: u64,
 }
 
+/// An entry masked and cut to a byte budget, ready to record: the work done before taking the
+/// journal's lock.
+#[derive(Debug)]
+pub struct Fitted {
+    entry: JournalEntry,
+    size: usize,
+    max: usize,
+}
+
+impl Fitted {
+    /// `entry` with credentials in URLs masked, cut to `max` bytes of JSON.
+    pub fn new(mut entry: JournalEntry, max: usize) -> Fitted {
+        mask_urls(&mut entry);
+        let size = cut_to_fit(&mut entry, max);
+        Fitted { entry, size, max }
+    }
+}
+
 /// The journal.
 #[derive(Debug)]
 pub struct Journal {
@@ -480,8 +498,22 @@ impl Journal {
     }
 
     /// Records an entry, assigning its id.
-    pub fn record(&mut self, mut entry: JournalEntry) -> u64 {
-        mask_urls(&mut entry);
+    pub fn record(&mut self, entry: JournalEntry) -> u64 {
+        let fitted = Fitted::new(entry, self.entry_max_bytes);
+        self.record_fitted(fitted)
+    }
+
+    /// Records an entry already cut to its budget (out of the journal's lock), assigning its
+    /// id. Cut again when it was cut to a larger budget than this journal's.
+    pub fn record_fitted(&mut self, fitted: Fitted) -> u64 {
+        let Fitted {
+            mut entry,
+            mut size,
+            max,
+        } = fitted;
+        if max > self.entry_max_bytes {
+            size = cut_to_fit(&mut entry, self.entry_max_bytes);
+        }
         self.next_id += 1;
         entry.id = self.next_id;
         self.summary.count(&entry);
@@ -489,7 +521,6 @@ impl Journal {
         if entry.refusal == Some(UPSTREAM_ERROR) {
             self.upstream_errors += 1;
         }
-        let size = cut_to_fit(&mut entry, self.entry_max_bytes);
         if let Some(spool) = &mut self.junit {
             spool.write(&entry);
         }
@@ -552,7 +583,7 @@ impl Journal {
         let mut entries = Vec::new();
         let mut bytes = 0;
         let fits = |bytes: usize, kept: &Kept, count: usize| {
-            count < limit && (count == 0 || bytes + kept.size + 1 <= max_bytes)
+            count < limit && (count == 0 || bytes + kept.size < max_bytes)
         };
         let mut newer_left = false;
         match cursor {
