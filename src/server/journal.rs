@@ -973,14 +973,30 @@ fn cut_to_fit(entry: &mut JournalEntry, max: usize) -> usize {
     let truncated = entry.truncated;
     // Measured with the widest `truncated`, which is written only when not zero.
     entry.truncated = u64::MAX;
-    let mut size = json_size(entry);
-    let findings_max = max / 2;
-    while size > findings_max && !entry.violations.is_empty() {
-        if let Some(finding) = entry.violations.pop() {
-            size -= json_size(&finding) + usize::from(!entry.violations.is_empty());
-            entry.findings_omitted += 1;
+    // The findings are also read as JUnit XML, where `'` takes 6 bytes: each costs the wider
+    // of its two renderings, so that the budget bounds `GET /__admin/junit` too.
+    let findings = std::mem::take(&mut entry.violations);
+    let mut case = String::new();
+    junit_case(&mut case, entry);
+    let mut size = json_size(entry).max(case.len() + JUNIT_DETAILS_SLACK);
+    let costs: Vec<usize> = findings
+        .iter()
+        .map(|f| {
+            let xml = xml_len(&f.location) + xml_len(&f.rule) + xml_len(&f.message) + 5;
+            (json_size(f) + 1).max(xml)
+        })
+        .collect();
+    let mut kept = 0;
+    for cost in &costs {
+        if size + cost > max / 2 {
+            break;
         }
+        size += cost;
+        kept += 1;
     }
+    entry.findings_omitted += findings.len() - kept;
+    entry.violations = findings;
+    entry.violations.truncate(kept);
     let mut cut = truncated;
     let mut kept_headers = Vec::new();
     for (name, value) in headers {
@@ -1018,6 +1034,22 @@ fn mask_urls(entry: &mut JournalEntry) {
             finding.message = masked;
         }
     }
+}
+
+/// Room for what a failed JUnit case writes besides its findings (the count of those not kept).
+const JUNIT_DETAILS_SLACK: usize = 128;
+
+/// What [`escape`] makes of `text`, in bytes.
+fn xml_len(text: &str) -> usize {
+    text.chars()
+        .map(|c| match c {
+            '&' => 5,
+            '<' | '>' => 4,
+            '"' | '\'' => 6,
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => 0,
+            c => c.len_utf8(),
+        })
+        .sum()
 }
 
 /// `raw` with the userinfo of its URLs masked, in each run of valid UTF-8 (the other bytes are
@@ -1314,5 +1346,29 @@ mod tests {
     #[test]
     fn junit_escapes_what_xml_cannot_hold() {
         assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+        for text in ["a<b & \"c\"", "'\u{1}ñ>", ""] {
+            assert_eq!(xml_len(text), escape(text).len(), "{text}");
+        }
+    }
+
+    #[test]
+    fn findings_that_xml_widens_are_cut_to_the_budget_in_junit_too() {
+        let mut journal = Journal::with_limits(1000, 1024 * 1024, 16 * 1024);
+        let mut hostile = entry(Verdict::Violates);
+        hostile.violations = (0..50)
+            .map(|_| crate::respond::Finding {
+                location: "body".into(),
+                rule: "json".into(),
+                message: "'".repeat(1000),
+            })
+            .collect();
+        journal.record(hostile);
+        let kept = journal.entries().next().unwrap();
+        assert!(kept.violations.len() < 50);
+        assert_eq!(kept.violations.len() + kept.findings_omitted, 50);
+        // Past the head and the coverage properties, written whatever is kept.
+        let cases = journal.junit().len() - Journal::with_capacity(1).junit().len();
+        let (recent, _) = journal.bytes();
+        assert!(cases <= recent, "{cases} > {recent}");
     }
 }
