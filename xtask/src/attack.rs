@@ -102,7 +102,9 @@ impl Options {
                     }
                 }
                 "--binary" => {
-                    binary = Some(PathBuf::from(args.next().context("--binary needs a path")?));
+                    binary = Some(PathBuf::from(
+                        args.next().context("--binary needs a value (a path)")?,
+                    ));
                 }
                 other => bail!("unknown option `{other}`"),
             }
