@@ -968,6 +968,10 @@ fn cut_to_fit(entry: &mut JournalEntry, max: usize) -> usize {
         cut_text(&mut finding.location, JOURNAL_TEXT_LIMIT);
         cut_text(&mut finding.message, JOURNAL_TEXT_LIMIT);
     }
+    // A near miss quotes the request's `Content-Type`, whatever its length.
+    for difference in entry.near_miss.iter_mut().flat_map(|n| &mut n.differences) {
+        cut_text(difference, JOURNAL_TEXT_LIMIT);
+    }
     let body = std::mem::take(&mut entry.body);
     let headers = std::mem::take(&mut entry.headers);
     let truncated = entry.truncated;
@@ -1296,6 +1300,20 @@ mod tests {
             .sum::<usize>()
             + kept.body.len();
         assert_eq!(kept.truncated as usize + raw_kept, sent);
+    }
+
+    #[test]
+    fn a_near_miss_quoting_a_huge_content_type_is_cut_to_the_entry_budget() {
+        let max = 16 * 1024;
+        let mut journal = Journal::with_limits(1000, 1024 * 1024, max);
+        let mut unknown = entry(Verdict::Unknown);
+        let content_type = "x".repeat(300_000);
+        unknown.near_miss = Some(near_miss("POST", "/nope", Some(&content_type)));
+        unknown.content_type = Some(content_type);
+        journal.record(unknown);
+        let kept = journal.entries().next().unwrap();
+        let written = serde_json::to_vec(kept).unwrap().len();
+        assert!(written <= max, "{written}");
     }
 
     #[test]
