@@ -980,13 +980,11 @@ fn cut_to_fit(entry: &mut JournalEntry, max: usize) -> usize {
     // The findings are also read as JUnit XML, where `'` takes 6 bytes: each costs the wider
     // of its two renderings, so that the budget bounds `GET /__admin/junit` too.
     let findings = std::mem::take(&mut entry.violations);
-    let mut case = String::new();
-    junit_case(&mut case, entry);
-    let mut size = json_size(entry).max(case.len() + JUNIT_DETAILS_SLACK);
+    let mut size = json_size(entry).max(junit_case_bound(entry));
     let costs: Vec<usize> = findings
         .iter()
         .map(|f| {
-            let xml = xml_len(&f.location) + xml_len(&f.rule) + xml_len(&f.message) + 5;
+            let xml = xml_len(&f.location) + xml_len(&f.rule) + xml_len(&f.message) + 6;
             (json_size(f) + 1).max(xml)
         })
         .collect();
@@ -1040,8 +1038,17 @@ fn mask_urls(entry: &mut JournalEntry) {
     }
 }
 
-/// Room for what a failed JUnit case writes besides its findings (the count of those not kept).
-const JUNIT_DETAILS_SLACK: usize = 128;
+/// At least what [`junit_case`] writes of `entry` besides its findings: the path and near
+/// miss escaped, and room for the rest of the markup and the numbers.
+fn junit_case_bound(entry: &JournalEntry) -> usize {
+    let near = entry.near_miss.as_ref().map_or(0, |n| {
+        xml_len(&n.expected) + n.differences.iter().map(|d| xml_len(d) + 2).sum::<usize>() + 40
+    });
+    JUNIT_CASE_MARKUP + xml_len(entry.method.as_str()) + xml_len(&entry.path) + near
+}
+
+/// What a JUnit case writes besides its texts: elements, attributes, numbers, the class.
+const JUNIT_CASE_MARKUP: usize = 512;
 
 /// What [`escape`] makes of `text`, in bytes.
 fn xml_len(text: &str) -> usize {
@@ -1287,8 +1294,9 @@ mod tests {
             "{written} bytes written for a {max}-byte budget"
         );
         let (recent, _) = journal.bytes();
+        // An upper bound: the JUnit markup counts when it is wider than the JSON.
         assert!(
-            written <= recent && recent <= written + 64,
+            written <= recent && recent <= written + 1024,
             "{written} vs {recent}"
         );
         let names: usize = (0..90).map(|i| format!("x-h{i}").len()).sum();
@@ -1367,6 +1375,14 @@ mod tests {
         for text in ["a<b & \"c\"", "'\u{1}ñ>", ""] {
             assert_eq!(xml_len(text), escape(text).len(), "{text}");
         }
+        let mut unknown = entry(Verdict::Unknown);
+        unknown.path = "/a&b<c>".repeat(100);
+        unknown.near_miss = Some(near_miss("GET", &unknown.path, Some("text/x'y")));
+        unknown.findings_omitted = 1_000_000;
+        unknown.duration_ms = 1e12;
+        let mut case = String::new();
+        junit_case(&mut case, &unknown);
+        assert!(case.len() <= junit_case_bound(&unknown), "{case}");
     }
 
     #[test]
