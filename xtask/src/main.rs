@@ -47,8 +47,9 @@ tasks:
   fuzz          the fuzz targets (tests/server/fuzz.rs) with many more proptest cases
   php-oracle    Afacturar's semantic 400 against PHP's justinrainbow/json-schema 5.2 on many
                 more generated documents, from another seed (tests/contract/php_oracle.rs)
-  attack        the slow attacks of issue 15 (idle connections, long tokens, an unread stderr,
-                a restored data dir, long paths) on loopback; --short is the CI form";
+  attack        the slow attacks of issues 15 and 20 (idle connections, long tokens, an unread
+                stderr, a restored data dir, long paths, journal bytes and reads) on loopback;
+                --short is the CI form";
 
 const CI_USAGE: &str = "usage: cargo xtask ci
 
