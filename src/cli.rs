@@ -143,8 +143,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PCT", value_parser = percent)]
     pub min_coverage: Option<f64>,
     /// Keep the last N requests in the journal, and separately the last N that broke the
-    /// contract (default 1000, at least 1); the totals, `--junit` and `--fail-on-violation`
-    /// count every request.
+    /// contract (default 1000, at least 1), within the journal's byte budget
+    /// (`[server] journal_max_bytes`); the totals, `--junit` and `--fail-on-violation` count
+    /// every request.
     #[arg(long, value_name = "N", value_parser = at_least_one)]
     pub journal_capacity: Option<usize>,
     /// Answer 429 with `Retry-After` past N requests per minute per token or API key:

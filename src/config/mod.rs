@@ -14,6 +14,18 @@ pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
 /// `serve --journal-capacity`).
 pub const DEFAULT_JOURNAL_CAPACITY: usize = 1_000;
 
+/// What the journal keeps in all, in bytes as `GET /__admin/requests` writes them
+/// (`[server] journal_max_bytes`): half for the recent requests, half for the contract-breaking
+/// ones kept apart.
+pub const DEFAULT_JOURNAL_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// What the journal keeps of one request, in bytes as written
+/// (`[server] journal_entry_max_bytes`).
+pub const DEFAULT_JOURNAL_ENTRY_MAX_BYTES: usize = 128 * 1024;
+
+/// The smallest `journal_entry_max_bytes`: an entry's fields without headers or body fit.
+pub const MIN_JOURNAL_ENTRY_MAX_BYTES: usize = 4 * 1024;
+
 /// A configuration that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -95,6 +107,13 @@ pub struct ServerConfig {
     /// How many requests the journal keeps (default 1,000), and separately how many
     /// contract-breaking ones; the totals count every request.
     pub journal_capacity: Option<usize>,
+    /// What the journal keeps in all, in bytes as `GET /__admin/requests` writes them
+    /// (default 64 MiB): half for the recent requests, half for the contract-breaking ones;
+    /// the oldest go first.
+    pub journal_max_bytes: Option<usize>,
+    /// What the journal keeps of one request, in bytes as written (default 128 KiB): headers
+    /// and body past it are cut and counted in the entry's `truncated`.
+    pub journal_entry_max_bytes: Option<usize>,
     /// How many connections may be open at once (default 1,000, or the open-file limit less 64
     /// when that is lower); past it new connections are closed as soon as they are accepted
     /// while the open ones go on being served.
@@ -127,6 +146,20 @@ impl ServerConfig {
         self.journal_capacity
             .unwrap_or(DEFAULT_JOURNAL_CAPACITY)
             .max(1)
+    }
+
+    /// The journal's byte budget in force, in all.
+    pub fn journal_max_bytes(&self) -> usize {
+        self.journal_max_bytes.unwrap_or(DEFAULT_JOURNAL_MAX_BYTES)
+    }
+
+    /// The journal's byte budget per request in force: never more than a ring's half of
+    /// [`ServerConfig::journal_max_bytes`].
+    pub fn journal_entry_max_bytes(&self) -> usize {
+        self.journal_entry_max_bytes
+            .unwrap_or(DEFAULT_JOURNAL_ENTRY_MAX_BYTES)
+            .min(self.journal_max_bytes() / 2)
+            .max(MIN_JOURNAL_ENTRY_MAX_BYTES)
     }
 
     /// The connection cap in force: the configured one, or [`DEFAULT_MAX_CONNECTIONS`] lowered
@@ -408,6 +441,25 @@ impl Config {
                 "server.journal_capacity must be at least 1".into(),
             ));
         }
+        if self
+            .server
+            .journal_entry_max_bytes
+            .is_some_and(|b| b < MIN_JOURNAL_ENTRY_MAX_BYTES)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "server.journal_entry_max_bytes must be at least {MIN_JOURNAL_ENTRY_MAX_BYTES}"
+            )));
+        }
+        if self
+            .server
+            .journal_max_bytes
+            .is_some_and(|b| b < 2 * MIN_JOURNAL_ENTRY_MAX_BYTES)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "server.journal_max_bytes must be at least {}",
+                2 * MIN_JOURNAL_ENTRY_MAX_BYTES
+            )));
+        }
         if self.afacturar.tokens.iter().any(String::is_empty)
             || self.sovos.api_keys.iter().any(String::is_empty)
         {
@@ -484,6 +536,22 @@ mod tests {
             error.contains("journal_capacity must be at least 1"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn journal_byte_budgets_too_small_to_hold_an_entry_are_refused() {
+        let error = refused("[server]\njournal_entry_max_bytes = 100\n");
+        assert!(
+            error.contains("journal_entry_max_bytes must be at least 4096"),
+            "{error}"
+        );
+        let error = refused("[server]\njournal_max_bytes = 100\n");
+        assert!(
+            error.contains("journal_max_bytes must be at least 8192"),
+            "{error}"
+        );
+        let config = Config::from_toml("[server]\njournal_max_bytes = 65536\n").unwrap();
+        assert_eq!(config.server.journal_entry_max_bytes(), 32 * 1024);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::journal::JournalEntry;
+use super::journal::{Cursor, JournalEntry};
 use super::scenarios::ScenarioSpec;
 use super::{AppState, ConnectionControl};
 use crate::contract::Operation;
@@ -367,41 +367,159 @@ async fn remove_scenario(State(state): State<AppState>, Path(id): Path<String>) 
     }
 }
 
-/// `GET /__admin/requests`: the kept requests, oldest first, narrowed by `operation`,
-/// `verdict`, `status`, `since` (RFC 3339) and `limit` (the most recent N that match).
+/// The most entries a page of `GET /__admin/requests` (or `/__admin/violations`) holds when
+/// `limit` is not given.
+pub const DEFAULT_PAGE_LIMIT: usize = 100;
+
+/// The largest `limit`.
+pub const MAX_PAGE_LIMIT: usize = 1_000;
+
+/// The most JSON a page's entries take (one entry at least): what a reader holds, however slow.
+pub const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// `GET /__admin/requests`: a page of the kept requests, oldest first, narrowed by
+/// `operation`, `verdict`, `status`, `since` (RFC 3339), from a cursor (`before`, `after`) and
+/// at most `limit` of them (the most recent, or with `after` the oldest newer than it).
 async fn requests(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    let filter = match RequestFilter::parse(query.as_deref().unwrap_or_default()) {
+    journal_page(&state, query.as_deref(), false)
+}
+
+/// `GET /__admin/violations`: the same page over the contract-breaking requests kept apart.
+async fn violations(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    journal_page(&state, query.as_deref(), true)
+}
+
+fn journal_page(state: &AppState, query: Option<&str>, violating: bool) -> Response {
+    let filter = match RequestFilter::parse(query.unwrap_or_default()) {
         Ok(filter) => filter,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    let journal = state.journal();
-    let mut entries: Vec<&JournalEntry> = journal.entries().filter(|e| filter.keeps(e)).collect();
-    if let Some(limit) = filter.limit {
-        entries.drain(..entries.len().saturating_sub(limit));
+    let (page, summary, upstream_errors, kept) = {
+        let journal = state.journal();
+        let last = journal.last_id();
+        if let Cursor::After(id) | Cursor::Before(id) = filter.cursor {
+            if id > last.saturating_add(1) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("cursor {id} is past the newest request ({last})"),
+                );
+            }
+        }
+        let page = journal.page(
+            violating,
+            |e| filter.keeps(e),
+            filter.cursor,
+            filter.limit,
+            MAX_PAGE_BYTES,
+        );
+        let (recent_bytes, violating_bytes) = journal.bytes();
+        let (ring_max, entry_max) = journal.byte_limits();
+        let oldest = if violating {
+            journal.violations().next()
+        } else {
+            journal.entries().next()
+        };
+        let kept = json!({
+            "oldest": oldest.map(|e| e.id),
+            "requests": journal.entries().count(),
+            "bytes": recent_bytes,
+            "violations": journal.violations().count(),
+            "violation_bytes": violating_bytes,
+            "max_bytes": ring_max,
+            "entry_max_bytes": entry_max,
+        });
+        (page, journal.summary(), journal.upstream_errors(), kept)
+    };
+    // Written here, out of the lock, entry by entry: no tree of values in between.
+    let mut out = Vec::with_capacity(page.bytes + 1024);
+    let head = json!({
+        "summary": summary,
+        "upstream_errors": upstream_errors,
+        "journal": kept,
+        "next": { "before": page.before, "after": page.after },
+    });
+    if serde_json::to_writer(&mut out, &head).is_err() {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the journal cannot be written",
+        );
     }
-    Json(json!({
-        "summary": journal.summary(),
-        "upstream_errors": journal.upstream_errors(),
-        "requests": entries,
-    }))
-    .into_response()
+    out.pop();
+    out.extend_from_slice(if violating {
+        b",\"violations\":["
+    } else {
+        b",\"requests\":["
+    });
+    for (i, entry) in page.entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if serde_json::to_writer(&mut out, entry.as_ref()).is_err() {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the journal cannot be written",
+            );
+        }
+    }
+    out.extend_from_slice(b"]}");
+    drop(page);
+    let deadline = state.config().server.read_timeout();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        paced(Bytes::from(out), deadline),
+    )
+        .into_response()
+}
+
+/// `bytes` as a body written in chunks, cut (the connection closed) when it is not all written
+/// within `deadline`: a slow reader holds one page, not the server.
+fn paced(bytes: Bytes, deadline: std::time::Duration) -> axum::body::Body {
+    const CHUNK: usize = 64 * 1024;
+    if bytes.len() <= CHUNK {
+        return axum::body::Body::from(bytes);
+    }
+    let until = tokio::time::Instant::now() + deadline;
+    let stream = futures_util::stream::unfold(Some(bytes), move |rest| async move {
+        let mut rest = rest?;
+        if rest.is_empty() {
+            return None;
+        }
+        if tokio::time::Instant::now() > until {
+            let late = std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the journal page was not read within read_timeout_ms",
+            );
+            return Some((Err(late), None));
+        }
+        let chunk = rest.split_to(CHUNK.min(rest.len()));
+        Some((Ok(chunk), Some(rest)))
+    });
+    axum::body::Body::from_stream(stream)
 }
 
 /// The query of `GET /__admin/requests`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct RequestFilter {
     operation: Option<crate::contract::Operation>,
     verdict: Option<String>,
     status: Option<u16>,
     since: Option<chrono::DateTime<chrono::Utc>>,
-    limit: Option<usize>,
+    limit: usize,
+    cursor: Cursor,
 }
 
 impl RequestFilter {
     fn parse(query: &str) -> Result<RequestFilter, String> {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
             .map_err(|e| format!("the query string cannot be read: {e}"))?;
-        let mut filter = RequestFilter::default();
+        let mut filter = RequestFilter {
+            operation: None,
+            verdict: None,
+            status: None,
+            since: None,
+            limit: DEFAULT_PAGE_LIMIT,
+            cursor: Cursor::Latest,
+        };
         for (name, value) in pairs {
             match name.as_str() {
                 "operation" => {
@@ -434,16 +552,38 @@ impl RequestFilter {
                     filter.since = Some(at.with_timezone(&chrono::Utc));
                 }
                 "limit" => {
-                    filter.limit = Some(value.parse().map_err(|_| {
-                        format!("limit `{value}` is not a number of requests (e.g. 50)")
-                    })?);
+                    filter.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
+                        .ok_or_else(|| {
+                            format!(
+                                "limit `{value}` is not a number of requests from 1 to \
+                                 {MAX_PAGE_LIMIT} (e.g. 50)"
+                            )
+                        })?;
+                }
+                "before" | "after" => {
+                    if filter.cursor != Cursor::Latest {
+                        return Err("give one cursor: `before` or `after`, not both".into());
+                    }
+                    let id: u64 = value.parse().map_err(|_| {
+                        format!(
+                            "{name} `{value}` is not a request id (e.g. `{name}=40`, from `next`)"
+                        )
+                    })?;
+                    filter.cursor = if name == "before" {
+                        Cursor::Before(id)
+                    } else {
+                        Cursor::After(id)
+                    };
                 }
                 // The page's token travels in the query when opened in a browser.
                 "token" => {}
                 other => {
                     return Err(format!(
                         "unknown query parameter `{other}`; known: operation, verdict, status, \
-                         since, limit"
+                         since, limit, before, after"
                     ))
                 }
             }
@@ -472,12 +612,6 @@ async fn coverage(State(state): State<AppState>) -> Json<Value> {
 async fn clear_requests(State(state): State<AppState>) -> StatusCode {
     state.journal().clear();
     StatusCode::NO_CONTENT
-}
-
-async fn violations(State(state): State<AppState>) -> Json<Value> {
-    let journal = state.journal();
-    let entries: Vec<&JournalEntry> = journal.violations().collect();
-    Json(json!({ "summary": journal.summary(), "violations": entries }))
 }
 
 async fn webhooks(State(state): State<AppState>) -> Json<Value> {

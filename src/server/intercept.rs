@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::coverage::Coverage;
-use super::journal::{near_miss, JournalEntry, Verdict as JournalVerdict};
+use super::journal::{near_miss, Fitted, JournalEntry, Raw, Verdict as JournalVerdict};
 use super::listener::ConnectionControl;
 use super::scenarios::{Fault, RequestKeys, Scenario};
 use super::{into_response, AppState, Verified};
@@ -40,6 +40,10 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let (headers, headers_cut) = journal_headers(
+        &parts.headers,
+        state.config().server.journal_entry_max_bytes(),
+    );
     let mut entry = JournalEntry {
         id: 0,
         received_at,
@@ -55,8 +59,9 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         scenario: None,
         near_miss: None,
         duration_ms: 0.0,
-        body: String::new(),
-        headers: journal_headers(&parts.headers),
+        body: Raw::default(),
+        headers,
+        truncated: headers_cut,
         fault: None,
         refusal: None,
     };
@@ -116,7 +121,9 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         findings.truncate(super::journal::MAX_FINDINGS_KEPT);
         findings
     };
-    entry.body = journal_text(&bytes[..bytes.len().min(JOURNAL_BODY_LIMIT)]);
+    let excerpt = bytes.len().min(JOURNAL_BODY_LIMIT);
+    entry.body = Raw::new(&bytes[..excerpt]);
+    entry.truncated += (bytes.len() - excerpt) as u64;
     if !entry.violations.is_empty() {
         tracing::warn!(method = %entry.method, path = %entry.path, findings = entry.violations.len() + entry.findings_omitted, "request breaks the contract");
     }
@@ -258,12 +265,15 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
 }
 
 /// Records `entry` in the journal, and its answer and fields in the coverage.
+/// The entry is cut to its byte budget before the journal is locked.
 fn record(state: &AppState, entry: JournalEntry, code: Option<&str>, sent_fields: &[usize]) {
+    let operation = entry.operation;
+    let fitted = Fitted::new(entry, state.config().server.journal_entry_max_bytes());
     let mut journal = state.journal();
-    if let Some(operation) = entry.operation {
+    if let Some(operation) = operation {
         journal.coverage_mut().count(operation, code, sent_fields);
     }
-    journal.record(entry);
+    journal.record_fitted(fitted);
 }
 
 /// A request the fake answers before reading it whole (over the body limit, too slow, broken
@@ -319,23 +329,46 @@ fn refused(
     response
 }
 
-/// The request headers as the journal keeps them: credentials masked.
-fn journal_headers(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let text = String::from_utf8_lossy(value.as_bytes());
-            let shown = match name.as_str() {
-                "authorization" | "proxy-authorization" => match text.split_once(' ') {
-                    Some((scheme, secret)) => format!("{scheme} {}", mask(secret)),
-                    None => mask(&text),
-                },
-                "rcapikey" | "cookie" | "x-admin-token" | "x-api-key" => mask(&text),
-                _ => text.into_owned(),
-            };
-            (name.as_str().to_owned(), shown)
-        })
-        .collect()
+/// The request headers as the journal keeps them: credentials masked, values as sent, at most
+/// `limit` bytes of names and values copied (the journal cuts them to its budget when it
+/// records them); also how many bytes were not copied.
+fn journal_headers(headers: &axum::http::HeaderMap, limit: usize) -> (Vec<(String, Raw)>, u64) {
+    let mut kept = Vec::new();
+    let mut copied = 0;
+    let mut cut = 0u64;
+    for (name, value) in headers {
+        let bytes = value.as_bytes();
+        let room = limit.saturating_sub(copied + name.as_str().len());
+        if room == 0 {
+            cut += (name.as_str().len() + bytes.len()) as u64;
+            continue;
+        }
+        let shown = match name.as_str() {
+            "authorization"
+            | "proxy-authorization"
+            | "rcapikey"
+            | "cookie"
+            | "x-admin-token"
+            | "x-api-key" => {
+                let text = String::from_utf8_lossy(bytes);
+                let masked = match (name.as_str(), text.split_once(' ')) {
+                    ("authorization" | "proxy-authorization", Some((scheme, secret))) => {
+                        format!("{scheme} {}", mask(secret))
+                    }
+                    _ => mask(&text),
+                };
+                Raw::from(masked.as_str())
+            }
+            _ => {
+                let end = bytes.len().min(room);
+                cut += (bytes.len() - end) as u64;
+                Raw::new(&bytes[..end])
+            }
+        };
+        copied += name.as_str().len() + shown.len();
+        kept.push((name.as_str().to_owned(), shown));
+    }
+    (kept, cut)
 }
 
 /// Reads the whole body, giving up after `timeout`. The timer is armed only when the body is
@@ -351,16 +384,6 @@ async fn read_body(
     match first {
         Poll::Ready(result) => Ok(result),
         Poll::Pending => tokio::time::timeout(timeout, read).await,
-    }
-}
-
-/// A body as the journal keeps it: as text, invalid UTF-8 replaced. Checked with
-/// `str::from_utf8` first, which is several times faster than `from_utf8_lossy` on valid text
-/// (the usual case).
-fn journal_text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
     }
 }
 

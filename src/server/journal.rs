@@ -3,7 +3,12 @@
 //! Two bounded rings share their entries: the most recent requests, and the most recent
 //! requests that broke the contract, so that a burst of conforming traffic does not push a
 //! violation out of `/__admin/violations`. The totals count every request, kept or not.
+//!
+//! Each ring is bounded by a count and by bytes: what an entry costs is what a read writes of
+//! it (its JSON), so that no byte a client sends, however it escapes, is written more than once
+//! per read. What a client sent is kept as raw bytes ([`Raw`]) and rendered only when read.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io;
@@ -64,16 +69,21 @@ pub struct JournalEntry {
     pub near_miss: Option<NearMiss>,
     /// Time to answer, in milliseconds.
     pub duration_ms: f64,
-    /// The request body as text (lossy UTF-8, cut at 64 KiB).
-    pub body: String,
-    /// The request headers, credentials masked (all but their last 4 characters).
-    pub headers: Vec<(String, String)>,
+    /// The request body as sent, cut at 64 KiB and at the entry's byte budget.
+    pub body: Raw,
+    /// The request headers, credentials masked (all but their last 4 characters), values as
+    /// sent, cut at the entry's byte budget.
+    pub headers: Vec<(String, Raw)>,
+    /// Bytes of the request's headers and body the journal did not keep (past the 64 KiB body
+    /// excerpt or the entry's byte budget).
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub truncated: u64,
     /// The fault an armed scenario applied to the answer, if any (`status` is still the real
     /// one; 0 when the connection was dropped).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
     /// What answered instead of the provider: the fake itself refusing the body
-    /// (`request_timeout`, `payload_too_large`, `malformed_body`), or `upstream_error` behind
+    /// (`request_timeout`, `payload_too_large`, `malformed_body`, `bad_host`), or `upstream_error` behind
     /// the proxy when the real provider could not be reached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<&'static str>,
@@ -85,6 +95,151 @@ pub const MAX_FINDINGS_KEPT: usize = 50;
 
 fn is_zero(count: &usize) -> bool {
     *count == 0
+}
+
+fn is_zero_u64(count: &u64) -> bool {
+    *count == 0
+}
+
+/// Bytes a client sent, kept as sent and rendered as text when read: valid UTF-8 as it is,
+/// every other byte as `\xNN` (never a 3-byte replacement character).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Raw(Box<[u8]>);
+
+impl Raw {
+    /// A copy of `bytes`.
+    pub fn new(bytes: &[u8]) -> Raw {
+        Raw(bytes.into())
+    }
+
+    /// The bytes as sent.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// How many bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// As text: borrowed when valid UTF-8, otherwise with each invalid byte as `\xNN`.
+    pub fn text(&self) -> Cow<'_, str> {
+        if let Ok(text) = std::str::from_utf8(&self.0) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(self.0.len() + 16);
+        for chunk in self.0.utf8_chunks() {
+            out.push_str(chunk.valid());
+            for byte in chunk.invalid() {
+                let _ = write!(out, "\\x{byte:02x}");
+            }
+        }
+        out.into()
+    }
+
+    /// The longest prefix whose JSON string (quotes excluded) takes at most `budget` bytes:
+    /// its length in raw bytes, and in JSON.
+    fn fit(&self, budget: usize) -> (usize, usize) {
+        let mut raw = 0;
+        let mut json = 0;
+        for chunk in self.0.utf8_chunks() {
+            let valid = chunk.valid();
+            let mut char_start = (raw, json);
+            for (i, &byte) in valid.as_bytes().iter().enumerate() {
+                if valid.is_char_boundary(i) {
+                    char_start = (raw, json);
+                }
+                json += json_byte_len(byte);
+                raw += 1;
+                if json > budget {
+                    return char_start;
+                }
+            }
+            for _ in chunk.invalid() {
+                if json + INVALID_BYTE_JSON_LEN > budget {
+                    return (raw, json);
+                }
+                json += INVALID_BYTE_JSON_LEN;
+                raw += 1;
+            }
+        }
+        (raw, json)
+    }
+
+    /// Its first `len` bytes.
+    fn prefix(&self, len: usize) -> Raw {
+        if len >= self.0.len() {
+            return self.clone();
+        }
+        Raw::new(&self.0[..len])
+    }
+}
+
+/// `\xNN` in a JSON string: the backslash is escaped.
+const INVALID_BYTE_JSON_LEN: usize = 5;
+
+/// What one byte of valid UTF-8 takes in a JSON string, as `serde_json` writes it.
+fn json_byte_len(byte: u8) -> usize {
+    match byte {
+        b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 2,
+        0..0x20 => 6,
+        _ => 1,
+    }
+}
+
+/// What a string takes in JSON, quotes included.
+fn json_len(text: &str) -> usize {
+    2 + text.bytes().map(json_byte_len).sum::<usize>()
+}
+
+impl Serialize for Raw {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
+impl std::fmt::Debug for Raw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.text(), f)
+    }
+}
+
+impl From<&str> for Raw {
+    fn from(text: &str) -> Raw {
+        Raw::new(text.as_bytes())
+    }
+}
+
+impl PartialEq<&str> for Raw {
+    fn eq(&self, text: &&str) -> bool {
+        &*self.0 == text.as_bytes()
+    }
+}
+
+/// Counts the bytes written to it.
+#[derive(Default)]
+struct Counter(usize);
+
+impl io::Write for Counter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// How many bytes `value` takes as JSON.
+fn json_size(value: &impl Serialize) -> usize {
+    let mut counter = Counter::default();
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }
 
 /// What the journal concluded of a request.
@@ -167,8 +322,9 @@ impl JournalEntry {
             scenario: None,
             near_miss: None,
             duration_ms: 0.0,
-            body: String::new(),
+            body: Raw::default(),
             headers: Vec::new(),
+            truncated: 0,
             fault: None,
             refusal: None,
         }
@@ -180,12 +336,92 @@ impl JournalEntry {
     }
 }
 
+/// An entry in a ring, with what it takes as JSON.
+#[derive(Debug, Clone)]
+struct Kept {
+    entry: Arc<JournalEntry>,
+    size: usize,
+}
+
+/// A ring of entries bounded by a count and by their bytes as JSON.
+#[derive(Debug, Default)]
+struct Ring {
+    entries: VecDeque<Kept>,
+    bytes: usize,
+}
+
+impl Ring {
+    /// Adds `kept`, dropping the oldest entries past `capacity` or `max_bytes` (the newest
+    /// stays: it fits by [`cut_to_fit`]).
+    fn push(&mut self, kept: Kept, capacity: usize, max_bytes: usize) {
+        self.bytes += kept.size;
+        self.entries.push_back(kept);
+        while self.entries.len() > capacity || (self.bytes > max_bytes && self.entries.len() > 1) {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes -= old.size;
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.bytes = 0;
+    }
+}
+
+/// Where a page of the journal starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Cursor {
+    /// The most recent entries.
+    #[default]
+    Latest,
+    /// The most recent entries older than this id.
+    Before(u64),
+    /// The oldest entries newer than this id.
+    After(u64),
+}
+
+/// A page of the journal: entries oldest first, and the cursors to go on.
+#[derive(Debug)]
+pub struct Page {
+    /// The entries, oldest first.
+    pub entries: Vec<Arc<JournalEntry>>,
+    /// What they take as JSON, commas between them included.
+    pub bytes: usize,
+    /// `before=` this id gives older matching entries (none when nothing older is kept).
+    pub before: Option<u64>,
+    /// `after=` this id gives what is newer than this page (and only that).
+    pub after: u64,
+}
+
+/// An entry masked and cut to a byte budget, ready to record: the work done before taking the
+/// journal's lock.
+#[derive(Debug)]
+pub struct Fitted {
+    entry: JournalEntry,
+    size: usize,
+    max: usize,
+}
+
+impl Fitted {
+    /// `entry` with credentials in URLs masked, cut to `max` bytes of JSON.
+    pub fn new(mut entry: JournalEntry, max: usize) -> Fitted {
+        mask_urls(&mut entry);
+        let size = cut_to_fit(&mut entry, max);
+        Fitted { entry, size, max }
+    }
+}
+
 /// The journal.
 #[derive(Debug)]
 pub struct Journal {
-    recent: VecDeque<Arc<JournalEntry>>,
-    violating: VecDeque<Arc<JournalEntry>>,
+    recent: Ring,
+    violating: Ring,
     capacity: usize,
+    /// Bytes each ring may keep (half the configured budget).
+    ring_max_bytes: usize,
+    /// Bytes one entry may take.
+    entry_max_bytes: usize,
     deliveries: VecDeque<WebhookDelivery>,
     next_id: u64,
     summary: Summary,
@@ -230,12 +466,27 @@ impl Default for Journal {
 }
 
 impl Journal {
-    /// A journal whose rings keep `capacity` entries each (at least 1).
+    /// A journal whose rings keep `capacity` entries each (at least 1), within the default
+    /// byte budgets.
     pub fn with_capacity(capacity: usize) -> Journal {
+        Journal::with_limits(
+            capacity,
+            crate::config::DEFAULT_JOURNAL_MAX_BYTES,
+            crate::config::DEFAULT_JOURNAL_ENTRY_MAX_BYTES,
+        )
+    }
+
+    /// A journal whose rings keep `capacity` entries each and `max_bytes` in all (half each),
+    /// `entry_max_bytes` per entry (at most half of `max_bytes`), counted as JSON.
+    pub fn with_limits(capacity: usize, max_bytes: usize, entry_max_bytes: usize) -> Journal {
+        let ring_max_bytes = (max_bytes / 2).max(crate::config::MIN_JOURNAL_ENTRY_MAX_BYTES);
         Journal {
-            recent: VecDeque::new(),
-            violating: VecDeque::new(),
+            recent: Ring::default(),
+            violating: Ring::default(),
             capacity: capacity.max(1),
+            ring_max_bytes,
+            entry_max_bytes: entry_max_bytes
+                .clamp(crate::config::MIN_JOURNAL_ENTRY_MAX_BYTES, ring_max_bytes),
             deliveries: VecDeque::new(),
             next_id: 0,
             summary: Summary::default(),
@@ -247,8 +498,22 @@ impl Journal {
     }
 
     /// Records an entry, assigning its id.
-    pub fn record(&mut self, mut entry: JournalEntry) -> u64 {
-        mask_urls(&mut entry);
+    pub fn record(&mut self, entry: JournalEntry) -> u64 {
+        let fitted = Fitted::new(entry, self.entry_max_bytes);
+        self.record_fitted(fitted)
+    }
+
+    /// Records an entry already cut to its budget (out of the journal's lock), assigning its
+    /// id. Cut again when it was cut to a larger budget than this journal's.
+    pub fn record_fitted(&mut self, fitted: Fitted) -> u64 {
+        let Fitted {
+            mut entry,
+            mut size,
+            max,
+        } = fitted;
+        if max > self.entry_max_bytes {
+            size = cut_to_fit(&mut entry, self.entry_max_bytes);
+        }
         self.next_id += 1;
         entry.id = self.next_id;
         self.summary.count(&entry);
@@ -259,23 +524,128 @@ impl Journal {
         if let Some(spool) = &mut self.junit {
             spool.write(&entry);
         }
-        let entry = Arc::new(entry);
-        if !entry.conforms() {
-            push_bounded(&mut self.violating, Arc::clone(&entry), self.capacity);
+        let kept = Kept {
+            entry: Arc::new(entry),
+            size,
+        };
+        let (capacity, max_bytes) = (self.capacity, self.ring_max_bytes);
+        if !kept.entry.conforms() {
+            self.violating.push(kept.clone(), capacity, max_bytes);
         }
-        push_bounded(&mut self.recent, entry, self.capacity);
+        self.recent.push(kept, capacity, max_bytes);
         self.next_id
     }
 
     /// The most recent requests, oldest first.
     pub fn entries(&self) -> impl Iterator<Item = &JournalEntry> {
-        self.recent.iter().map(Arc::as_ref)
+        self.recent.entries.iter().map(|k| k.entry.as_ref())
     }
 
     /// The most recent requests that broke the contract, oldest first (kept even when
     /// newer conforming requests pushed them out of [`Journal::entries`]).
     pub fn violations(&self) -> impl Iterator<Item = &JournalEntry> {
-        self.violating.iter().map(Arc::as_ref)
+        self.violating.entries.iter().map(|k| k.entry.as_ref())
+    }
+
+    /// Bytes kept (as JSON): by the recent requests, and by the contract-breaking ones. An
+    /// entry in both counts in both.
+    pub fn bytes(&self) -> (usize, usize) {
+        (self.recent.bytes, self.violating.bytes)
+    }
+
+    /// The byte budget of each ring, and of one entry.
+    pub fn byte_limits(&self) -> (usize, usize) {
+        (self.ring_max_bytes, self.entry_max_bytes)
+    }
+
+    /// The id of the last request recorded (0 before the first).
+    pub fn last_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// A page of the recent requests (or, with `violating`, of the contract-breaking ones)
+    /// that `keeps` accepts: at most `limit` entries and `max_bytes` of JSON (one entry at
+    /// least), from `cursor`. The entries are shared, not copied.
+    pub fn page(
+        &self,
+        violating: bool,
+        keeps: impl Fn(&JournalEntry) -> bool,
+        cursor: Cursor,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Page {
+        let ring = if violating {
+            &self.violating
+        } else {
+            &self.recent
+        };
+        let matching = |k: &&Kept| keeps(&k.entry);
+        let mut entries = Vec::new();
+        let mut bytes = 0;
+        let fits = |bytes: usize, kept: &Kept, count: usize| {
+            count < limit && (count == 0 || bytes + kept.size < max_bytes)
+        };
+        let mut newer_left = false;
+        match cursor {
+            Cursor::Latest | Cursor::Before(_) => {
+                let before = match cursor {
+                    Cursor::Before(id) => id,
+                    _ => u64::MAX,
+                };
+                for kept in ring.entries.iter().rev().filter(|k| k.entry.id < before) {
+                    if !matching(&kept) {
+                        continue;
+                    }
+                    if !fits(bytes, kept, entries.len()) {
+                        break;
+                    }
+                    bytes += kept.size + 1;
+                    entries.push(Arc::clone(&kept.entry));
+                }
+                entries.reverse();
+            }
+            Cursor::After(after) => {
+                for kept in ring.entries.iter().filter(|k| k.entry.id > after) {
+                    if !matching(&kept) {
+                        continue;
+                    }
+                    if !fits(bytes, kept, entries.len()) {
+                        newer_left = true;
+                        break;
+                    }
+                    bytes += kept.size + 1;
+                    entries.push(Arc::clone(&kept.entry));
+                }
+            }
+        }
+        let first = entries.first().map(|e| e.id);
+        let before = match (first, cursor) {
+            (Some(first), _) => ring
+                .entries
+                .iter()
+                .take_while(|k| k.entry.id < first)
+                .any(|k| keeps(&k.entry))
+                .then_some(first),
+            (None, Cursor::After(_)) => None,
+            (None, Cursor::Before(id)) => ring
+                .entries
+                .iter()
+                .take_while(|k| k.entry.id < id)
+                .any(|k| keeps(&k.entry))
+                .then_some(id),
+            (None, Cursor::Latest) => None,
+        };
+        let after = match (entries.last(), newer_left, cursor) {
+            (Some(last), true, _) => last.id,
+            (Some(last), false, Cursor::Before(_)) => last.id,
+            _ => self.next_id,
+        };
+        Page {
+            entries,
+            bytes: bytes.saturating_sub(1),
+            before,
+            after,
+        }
     }
 
     /// Every kept entry, recent and violating, once each, oldest first.
@@ -357,8 +727,13 @@ impl Journal {
         })
     }
 
-    /// Records a webhook delivery attempt.
-    pub fn record_delivery(&mut self, delivery: WebhookDelivery) {
+    /// Records a webhook delivery attempt (its URL and error cut at 4 KiB: the URL is a
+    /// client's).
+    pub fn record_delivery(&mut self, mut delivery: WebhookDelivery) {
+        cut_text(&mut delivery.url, DELIVERY_TEXT_LIMIT);
+        if let Some(error) = &mut delivery.error {
+            cut_text(error, DELIVERY_TEXT_LIMIT);
+        }
         push_bounded(&mut self.deliveries, delivery, self.capacity);
     }
 
@@ -564,17 +939,96 @@ fn escape(text: &str) -> String {
 /// entry).
 const JOURNAL_PATH_LIMIT: usize = 4096;
 
+/// How much of a `Content-Type`, and of each finding's location and message, the journal keeps
+/// (in characters).
+const JOURNAL_TEXT_LIMIT: usize = 1024;
+
+/// How much of a webhook delivery's URL and error the journal keeps (in characters).
+const DELIVERY_TEXT_LIMIT: usize = 4096;
+
+/// `text` cut at `chars` characters, ending with `…` when cut.
+fn cut_text(text: &mut String, chars: usize) {
+    let kept = prefix(text, chars).len();
+    if kept < text.len() {
+        // A new string: `truncate` would keep the whole capacity.
+        *text = format!("{}…", &text[..kept]);
+    }
+}
+
+/// Cuts `entry` to `max` bytes of JSON and returns what it takes (an upper bound, within a few
+/// bytes). The fields the fake writes come first, then the findings (the first ones, up to
+/// half the budget; the rest are counted in `findings_omitted`), then the headers in the
+/// order sent, then the body; the bytes of headers and body not kept are added to
+/// `truncated`.
+fn cut_to_fit(entry: &mut JournalEntry, max: usize) -> usize {
+    if let Some(content_type) = &mut entry.content_type {
+        cut_text(content_type, JOURNAL_TEXT_LIMIT);
+    }
+    for finding in &mut entry.violations {
+        cut_text(&mut finding.location, JOURNAL_TEXT_LIMIT);
+        cut_text(&mut finding.message, JOURNAL_TEXT_LIMIT);
+    }
+    // A near miss quotes the request's `Content-Type`, whatever its length.
+    for difference in entry.near_miss.iter_mut().flat_map(|n| &mut n.differences) {
+        cut_text(difference, JOURNAL_TEXT_LIMIT);
+    }
+    let body = std::mem::take(&mut entry.body);
+    let headers = std::mem::take(&mut entry.headers);
+    let truncated = entry.truncated;
+    // Measured with the widest `truncated`, which is written only when not zero.
+    entry.truncated = u64::MAX;
+    // The findings are also read as JUnit XML, where `'` takes 6 bytes: each costs the wider
+    // of its two renderings, so that the budget bounds `GET /__admin/junit` too.
+    let findings = std::mem::take(&mut entry.violations);
+    let mut size = json_size(entry).max(junit_case_bound(entry));
+    let costs: Vec<usize> = findings
+        .iter()
+        .map(|f| {
+            let xml = xml_len(&f.location) + xml_len(&f.rule) + xml_len(&f.message) + 6;
+            (json_size(f) + 1).max(xml)
+        })
+        .collect();
+    let mut kept = 0;
+    for cost in &costs {
+        if size + cost > max / 2 {
+            break;
+        }
+        size += cost;
+        kept += 1;
+    }
+    entry.findings_omitted += findings.len() - kept;
+    entry.violations = findings;
+    entry.violations.truncate(kept);
+    let mut cut = truncated;
+    let mut kept_headers = Vec::new();
+    for (name, value) in headers {
+        // `["name","value"]` and a comma.
+        let fixed = json_len(&name) + 2 + 4;
+        let room = max.saturating_sub(size);
+        if fixed >= room {
+            cut += (name.len() + value.len()) as u64;
+            continue;
+        }
+        let (raw, json) = value.fit(room - fixed);
+        cut += (value.len() - raw) as u64;
+        size += fixed + json;
+        kept_headers.push((name, value.prefix(raw)));
+    }
+    let (raw, json) = body.fit(max.saturating_sub(size));
+    cut += (body.len() - raw) as u64;
+    size += json;
+    entry.body = body.prefix(raw);
+    entry.headers = kept_headers;
+    entry.truncated = cut;
+    size
+}
+
 /// Credentials in URLs (a webhook's `user:password@`) masked in what the journal keeps: the
 /// body and the findings, which quote the values they judge (issue 15). Long paths are cut.
 fn mask_urls(entry: &mut JournalEntry) {
     use super::webhooks::mask_userinfo;
-    use std::borrow::Cow;
-    let kept = prefix(&entry.path, JOURNAL_PATH_LIMIT).len();
-    if kept < entry.path.len() {
-        // A new string: `truncate` would keep the whole capacity.
-        entry.path = format!("{}…", &entry.path[..kept]);
-    }
-    if let Cow::Owned(masked) = mask_userinfo(&entry.body) {
+    cut_text(&mut entry.path, JOURNAL_PATH_LIMIT);
+    if let Some(masked) = mask_raw(&entry.body) {
         entry.body = masked;
     }
     for finding in &mut entry.violations {
@@ -582,6 +1036,53 @@ fn mask_urls(entry: &mut JournalEntry) {
             finding.message = masked;
         }
     }
+}
+
+/// At least what [`junit_case`] writes of `entry` besides its findings: the path and near
+/// miss escaped, and room for the rest of the markup and the numbers.
+fn junit_case_bound(entry: &JournalEntry) -> usize {
+    let near = entry.near_miss.as_ref().map_or(0, |n| {
+        xml_len(&n.expected) + n.differences.iter().map(|d| xml_len(d) + 2).sum::<usize>() + 40
+    });
+    JUNIT_CASE_MARKUP + xml_len(entry.method.as_str()) + xml_len(&entry.path) + near
+}
+
+/// What a JUnit case writes besides its texts: elements, attributes, numbers, the class.
+const JUNIT_CASE_MARKUP: usize = 512;
+
+/// What [`escape`] makes of `text`, in bytes.
+fn xml_len(text: &str) -> usize {
+    text.chars()
+        .map(|c| match c {
+            '&' => 5,
+            '<' | '>' => 4,
+            '"' | '\'' => 6,
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => 0,
+            c => c.len_utf8(),
+        })
+        .sum()
+}
+
+/// `raw` with the userinfo of its URLs masked, in each run of valid UTF-8 (the other bytes are
+/// kept as they are); `None` when there is nothing to mask.
+fn mask_raw(raw: &Raw) -> Option<Raw> {
+    use super::webhooks::mask_userinfo;
+    if !raw.as_bytes().contains(&b'@') {
+        return None;
+    }
+    let mut masked = Vec::new();
+    let mut changed = false;
+    for chunk in raw.as_bytes().utf8_chunks() {
+        match mask_userinfo(chunk.valid()) {
+            Cow::Owned(text) => {
+                changed = true;
+                masked.extend_from_slice(text.as_bytes());
+            }
+            Cow::Borrowed(text) => masked.extend_from_slice(text.as_bytes()),
+        }
+        masked.extend_from_slice(chunk.invalid());
+    }
+    changed.then(|| Raw(masked.into()))
 }
 
 /// How much of an unknown path the near-miss search compares: the longest documented path and
@@ -760,7 +1261,148 @@ mod tests {
     }
 
     #[test]
+    fn raw_bytes_are_kept_as_sent_and_shown_escaped_without_inflation() {
+        let raw = Raw::new(b"ok \xff\x01\"");
+        assert_eq!(raw.len(), 6);
+        assert_eq!(raw.text(), "ok \\xff\u{1}\"");
+        let json = serde_json::to_string(&raw).unwrap();
+        assert_eq!(json, r#""ok \\xff\u0001\"""#);
+        assert_eq!(raw.fit(usize::MAX), (6, json.len() - 2));
+        // A prefix never splits a character or an escape.
+        let accents = Raw::from("ñññ");
+        assert_eq!(accents.fit(5), (4, 4));
+    }
+
+    fn hostile(headers: usize, value: usize, body: usize) -> JournalEntry {
+        let mut entry = entry(Verdict::Conforms);
+        entry.headers = (0..headers)
+            .map(|i| (format!("x-h{i}"), Raw::new(&vec![0xff; value])))
+            .collect();
+        entry.body = Raw::new(&vec![0x01; body]);
+        entry
+    }
+
+    #[test]
+    fn an_entry_is_cut_to_its_byte_budget_as_written_and_marked_truncated() {
+        let max = 16 * 1024;
+        let mut journal = Journal::with_limits(1000, 1024 * 1024, max);
+        journal.record(hostile(90, 4400, 64 * 1024));
+        let kept = journal.entries().next().unwrap();
+        let written = serde_json::to_vec(kept).unwrap().len();
+        assert!(
+            written <= max,
+            "{written} bytes written for a {max}-byte budget"
+        );
+        let (recent, _) = journal.bytes();
+        // An upper bound: the JUnit markup counts when it is wider than the JSON.
+        assert!(
+            written <= recent && recent <= written + 1024,
+            "{written} vs {recent}"
+        );
+        let names: usize = (0..90).map(|i| format!("x-h{i}").len()).sum();
+        let sent = names + 90 * 4400 + 64 * 1024;
+        let raw_kept: usize = kept
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len())
+            .sum::<usize>()
+            + kept.body.len();
+        assert_eq!(kept.truncated as usize + raw_kept, sent);
+    }
+
+    #[test]
+    fn a_near_miss_quoting_a_huge_content_type_is_cut_to_the_entry_budget() {
+        let max = 16 * 1024;
+        let mut journal = Journal::with_limits(1000, 1024 * 1024, max);
+        let mut unknown = entry(Verdict::Unknown);
+        let content_type = "x".repeat(300_000);
+        unknown.near_miss = Some(near_miss("POST", "/nope", Some(&content_type)));
+        unknown.content_type = Some(content_type);
+        journal.record(unknown);
+        let kept = journal.entries().next().unwrap();
+        let written = serde_json::to_vec(kept).unwrap().len();
+        assert!(written <= max, "{written}");
+    }
+
+    #[test]
+    fn the_rings_keep_their_byte_budget_by_dropping_the_oldest() {
+        let mut journal = Journal::with_limits(1000, 256 * 1024, 16 * 1024);
+        for _ in 0..100 {
+            journal.record(hostile(4, 4400, 8 * 1024));
+        }
+        let (recent, _) = journal.bytes();
+        assert!(recent <= 128 * 1024, "{recent}");
+        let written: usize = journal
+            .entries()
+            .map(|e| serde_json::to_vec(e).unwrap().len() + 1)
+            .sum();
+        assert!(
+            written <= recent + journal.entries().count() * 64,
+            "{written} > {recent}"
+        );
+        assert_eq!(journal.entries().last().unwrap().id, 100);
+        assert_eq!(journal.summary().requests, 100);
+    }
+
+    #[test]
+    fn pages_go_back_with_before_and_forward_with_after() {
+        let mut journal = Journal::with_capacity(10);
+        for _ in 0..10 {
+            journal.record(entry(Verdict::Conforms));
+        }
+        let ids = |page: &Page| page.entries.iter().map(|e| e.id).collect::<Vec<_>>();
+        let all = |_: &JournalEntry| true;
+        let latest = journal.page(false, all, Cursor::Latest, 3, usize::MAX);
+        assert_eq!(ids(&latest), [8, 9, 10]);
+        assert_eq!((latest.before, latest.after), (Some(8), 10));
+        let older = journal.page(false, all, Cursor::Before(8), 3, usize::MAX);
+        assert_eq!(ids(&older), [5, 6, 7]);
+        let newer = journal.page(false, all, Cursor::After(3), 4, usize::MAX);
+        assert_eq!(ids(&newer), [4, 5, 6, 7]);
+        assert_eq!(newer.after, 7);
+        let none = journal.page(false, all, Cursor::After(10), 4, usize::MAX);
+        assert!(none.entries.is_empty());
+        assert_eq!(none.after, 10);
+        // The byte cap keeps one entry at least.
+        let one = journal.page(false, all, Cursor::After(0), 10, 1);
+        assert_eq!(ids(&one), [1]);
+        assert_eq!(one.after, 1);
+    }
+
+    #[test]
     fn junit_escapes_what_xml_cannot_hold() {
         assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
+        for text in ["a<b & \"c\"", "'\u{1}ñ>", ""] {
+            assert_eq!(xml_len(text), escape(text).len(), "{text}");
+        }
+        let mut unknown = entry(Verdict::Unknown);
+        unknown.path = "/a&b<c>".repeat(100);
+        unknown.near_miss = Some(near_miss("GET", &unknown.path, Some("text/x'y")));
+        unknown.findings_omitted = 1_000_000;
+        unknown.duration_ms = 1e12;
+        let mut case = String::new();
+        junit_case(&mut case, &unknown);
+        assert!(case.len() <= junit_case_bound(&unknown), "{case}");
+    }
+
+    #[test]
+    fn findings_that_xml_widens_are_cut_to_the_budget_in_junit_too() {
+        let mut journal = Journal::with_limits(1000, 1024 * 1024, 16 * 1024);
+        let mut hostile = entry(Verdict::Violates);
+        hostile.violations = (0..50)
+            .map(|_| crate::respond::Finding {
+                location: "body".into(),
+                rule: "json".into(),
+                message: "'".repeat(1000),
+            })
+            .collect();
+        journal.record(hostile);
+        let kept = journal.entries().next().unwrap();
+        assert!(kept.violations.len() < 50);
+        assert_eq!(kept.violations.len() + kept.findings_omitted, 50);
+        // Past the head and the coverage properties, written whatever is kept.
+        let cases = journal.junit().len() - Journal::with_capacity(1).junit().len();
+        let (recent, _) = journal.bytes();
+        assert!(cases <= recent, "{cases} > {recent}");
     }
 }

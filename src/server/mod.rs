@@ -317,7 +317,7 @@ impl FakeProvider {
     }
 
     /// The requests received so far (the most recent `[server] journal_capacity`, 1,000 by
-    /// default), with their contract verdicts.
+    /// default, within `journal_max_bytes`), with their contract verdicts.
     pub fn requests(&self) -> Vec<JournalEntry> {
         self.state.journal().entries().cloned().collect()
     }

@@ -80,7 +80,11 @@ impl AppState {
             }
         };
         ledger.attach(store.clone());
-        let journal = Journal::with_capacity(config.server.journal_capacity());
+        let journal = Journal::with_limits(
+            config.server.journal_capacity(),
+            config.server.journal_max_bytes(),
+            config.server.journal_entry_max_bytes(),
+        );
         Ok(AppState {
             inner: Arc::new(Inner {
                 clock: Clock::new(config.server.fixed_clock.map(|t| t.with_timezone(&Utc))),

@@ -6,6 +6,7 @@ mod cli;
 mod fuzz;
 mod gate;
 mod hardening;
+mod journal;
 mod lifecycle;
 mod proxy;
 mod reliability;

@@ -32,6 +32,13 @@ measured. Fails when a limit does not hold:
   N  events recorded live with --data-dir, then a restart: the restored process needs no
      more memory than the live one (within 20%)
   O  60 KiB unknown paths: CPU per request stays small
+  P  journal bytes: Sovos requests with 90 headers of 4,400 bytes of 0xFF, then bodies of
+     64 KiB of 0x01: resident memory grows by no more than the journal's byte budget
+     (server.journal_max_bytes, 64 MiB) and some slack, 128 MiB in all
+  Q  journal reads: with 1,000 bodies of 64 KiB of 0x01 kept, one GET /__admin/requests and
+     a walk through every page answer at most twice what the journal says it keeps; four
+     concurrent reads and six readers at 128 KiB/s add at most a page each (4 MiB) to
+     resident memory, and the slow readers are cut at server.read_timeout_ms
   S  `data` in encodings PHP's json_decode refuses (BOM, UTF-16, FF, overlongs, CESU-8
      surrogates, truncated sequences), multipart and urlencoded: PHP's data error every time
   T  /__admin/events with CUFEs the provider refuses (6 spellings) and 1.9 MB ones: 400 and
@@ -44,12 +51,14 @@ The other rows (C, D, H, I, J, K, L) are tests of the integration suite.
 
 options:
   --short          the CI form, under 2 minutes: 1,500 connections, 3,000 tokens, 30,000
-                   requests on the unread pipe, 30,000 events, 200 long paths, 20
-                   CUFEs of 1.9 MB
+                   requests on the unread pipe, 30,000 events, 200 long paths, 400 hostile
+                   header sets (160 MB), 20 CUFEs of 1.9 MB
                    (default: the full form: 10,000 connections, 3,000 tokens, 100,000
-                   requests, 1,150,000 events, 1,000 long paths, 200 CUFEs of 1.9 MB)
+                   requests, 1,150,000 events, 1,000 long paths, 2,000 hostile header sets
+                   (800 MB), 200 CUFEs of 1.9 MB)
   --events N       events of attack N (default 1150000, or 30000 with --short)
-  --only ROWS      only these attacks, e.g. `B,N` (default: all of B,E,M,N,O,S,T,U,V)
+  --only ROWS      only these attacks, e.g. `B,N` (default: all of B,E,M,N,O,P,Q,S,T,U,V)
+  --binary PATH    attack this build of einvoice-mock instead of building the release one
   -h, --help       print this help";
 
 /// Options of `attack`.
@@ -61,10 +70,12 @@ pub struct Options {
     pub events: u64,
     /// The attacks to run (rows).
     pub only: Vec<String>,
+    /// The binary to attack instead of the release build.
+    pub binary: Option<PathBuf>,
 }
 
 /// The rows `attack` knows.
-const ROWS: [&str; 9] = ["B", "E", "M", "N", "O", "S", "T", "U", "V"];
+const ROWS: [&str; 11] = ["B", "E", "M", "N", "O", "P", "Q", "S", "T", "U", "V"];
 
 impl Options {
     /// `--short`, `--events N` (see [`USAGE`]).
@@ -72,6 +83,7 @@ impl Options {
         let mut short = false;
         let mut events = None;
         let mut only: Vec<String> = ROWS.iter().map(|r| (*r).to_owned()).collect();
+        let mut binary = None;
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -99,6 +111,11 @@ impl Options {
                         );
                     }
                 }
+                "--binary" => {
+                    binary = Some(PathBuf::from(
+                        args.next().context("--binary needs a value (a path)")?,
+                    ));
+                }
                 other => bail!("unknown option `{other}`"),
             }
         }
@@ -106,6 +123,7 @@ impl Options {
             short,
             events: events.unwrap_or(if short { 30_000 } else { 1_150_000 }),
             only,
+            binary,
         })
     }
 }
@@ -130,12 +148,14 @@ pub fn run(binary: &Path, options: &Options) -> Result<()> {
         &config,
         format!("[server]\nread_timeout_ms = {READ_TIMEOUT_MS}\n"),
     )?;
-    let attacks: [(&str, &dyn Fn() -> Result<Outcome>); 9] = [
+    let attacks: [(&str, &dyn Fn() -> Result<Outcome>); 11] = [
         ("B", &|| connections(binary, &config, options)),
         ("E", &|| tokens(binary, options)),
         ("M", &|| unread_stderr(binary, options)),
         ("N", &|| restore(binary, &scratch, options)),
         ("O", &|| long_paths(binary, options)),
+        ("P", &|| journal_bytes(binary, options)),
+        ("Q", &|| journal_reads(binary, &scratch)),
         ("S", &|| wire::encodings(binary)),
         ("T", &|| wire::admin_cufes(binary, options.short)),
         ("U", &|| wire::authority(binary)),
@@ -675,6 +695,304 @@ fn long_paths(binary: &Path, options: &Options) -> Result<Outcome> {
         measured: format!(
             "{count} unknown paths of 60 KiB: {ms_per_request:.2} ms of server CPU per request \
              (parsing, journal and near miss together), RSS {rss} KiB"
+        ),
+        failures,
+    })
+}
+
+/// Sends one request whose header values are raw bytes (not text), and reads the whole answer:
+/// its status, and how many bytes it took.
+fn raw_request(address: &str, head: &[u8], body: &[u8]) -> Result<(u16, usize)> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.write_all(head)?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let status = raw
+        .get(9..12)
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .and_then(|s| s.parse().ok())
+        .context("no status line")?;
+    Ok((status, raw.len()))
+}
+
+/// A saldos request with `headers` extra headers of `value` bytes of 0xFF each.
+fn hostile_saldos(address: &str, headers: usize, value: usize) -> Vec<u8> {
+    let body = br#"{"MesConsulta":"2019-11"}"#;
+    let mut head = format!(
+        "POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         RCApiKey: attack\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    )
+    .into_bytes();
+    for i in 0..headers {
+        head.extend_from_slice(format!("X-Hostile-{i}: ").as_bytes());
+        head.extend(std::iter::repeat_n(0xffu8, value));
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head.extend_from_slice(body);
+    head
+}
+
+/// A saldos request whose body is `size` bytes of 0x01 (not JSON: a 400, journaled).
+fn control_body(address: &str, size: usize) -> Vec<u8> {
+    let mut request = format!(
+        "POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         RCApiKey: attack\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+    )
+    .into_bytes();
+    request.extend(std::iter::repeat_n(0x01u8, size));
+    request
+}
+
+/// Sends `count` copies of `request` from 4 threads; how many got no answer or another status
+/// than `expected`.
+fn flood(address: &str, count: u64, request: &[u8], expected: u16) -> u64 {
+    let next = AtomicU64::new(0);
+    let failed = AtomicU64::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| {
+                while next.fetch_add(1, Ordering::Relaxed) < count {
+                    if !matches!(raw_request(address, request, &[]), Ok((s, _)) if s == expected) {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    failed.into_inner()
+}
+
+/// The byte budget the attacked servers keep (the default).
+const JOURNAL_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// P: what a client sends, however hostile, grows the journal by its byte budget at most.
+fn journal_bytes(binary: &Path, options: &Options) -> Result<Outcome> {
+    let count = if options.short { 400 } else { 2_000 };
+    let server = Server::start(binary, &["serve", "--port", "0"])?;
+    let address = server.address.clone();
+    let (_, before) = server.memory_kib();
+    let request = hostile_saldos(&address, 90, 4_400);
+    let sent = request.len() as u64 * count;
+    let failed_headers = flood(&address, count, &request, 200);
+    let (_, after_headers) = server.memory_kib();
+    let bodies = if options.short { 400 } else { 1_000 };
+    let failed_bodies = flood(&address, bodies, &control_body(&address, 64 * 1024), 400);
+    let (peak, after) = server.memory_kib();
+    let journal: serde_json::Value =
+        serde_json::from_slice(&http::get(&address, "/__admin/requests?limit=1")?.body)?;
+    let kept = journal["journal"]["bytes"].as_u64().unwrap_or(0)
+        + journal["journal"]["violation_bytes"].as_u64().unwrap_or(0);
+    let grown = peak.saturating_sub(before);
+    let allowed = 2 * JOURNAL_MAX_BYTES / 1024;
+    let mut failures = Vec::new();
+    if failed_headers + failed_bodies > 0 {
+        failures.push(format!(
+            "{failed_headers} hostile header sets and {failed_bodies} bodies not answered as expected"
+        ));
+    }
+    if grown > allowed {
+        failures.push(format!(
+            "RSS peaked {grown} KiB above the start (allowed {allowed} KiB)"
+        ));
+    }
+    if kept > JOURNAL_MAX_BYTES {
+        failures.push(format!(
+            "the journal says it keeps {kept} bytes, over its budget"
+        ));
+    }
+    Ok(Outcome {
+        row: "P",
+        measured: format!(
+            "{count} requests with 90 headers of 4,400 bytes of 0xFF ({} MB), then {bodies} \
+             bodies of 64 KiB of 0x01: RSS {before} KiB before, {after_headers} KiB after the \
+             headers, {after} KiB after the bodies, peak +{grown} KiB (allowed {allowed} KiB); \
+             the journal keeps {kept} bytes (budget {JOURNAL_MAX_BYTES})",
+            sent / 1_000_000
+        ),
+        failures,
+    })
+}
+
+/// Reads `path` at about `rate` bytes per second for `slowly`, then as fast as it comes until
+/// the server closes the connection (10 s at most): the bytes read, whether the answer was
+/// complete, and whether the server closed the connection.
+fn slow_read(
+    address: &str,
+    path: &str,
+    rate: usize,
+    slowly: Duration,
+) -> Result<(usize, bool, bool)> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let started = Instant::now();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut read = 0;
+    let mut tail = Vec::new();
+    let mut closed = false;
+    while started.elapsed() < slowly + Duration::from_secs(10) {
+        let want = if started.elapsed() < slowly {
+            rate / 10
+        } else {
+            buffer.len()
+        };
+        match stream.read(&mut buffer[..want]) {
+            Ok(0) => {
+                closed = true;
+                break;
+            }
+            Ok(n) => {
+                read += n;
+                tail.extend_from_slice(&buffer[..n]);
+                let keep = tail.len().saturating_sub(8);
+                tail.drain(..keep);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => {
+                closed = true;
+                break;
+            }
+        }
+        if started.elapsed() < slowly {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    // A chunked answer ends with its last, empty chunk.
+    Ok((read, tail.ends_with(b"0\r\n\r\n"), closed))
+}
+
+/// Q: reading the journal writes no more than it keeps, and readers hold a page each.
+fn journal_reads(binary: &Path, scratch: &Path) -> Result<Outcome> {
+    const DEADLINE_MS: u64 = 3_000;
+    let config = scratch.join("journal-reads.toml");
+    std::fs::write(
+        &config,
+        format!("[server]\nread_timeout_ms = {DEADLINE_MS}\n"),
+    )?;
+    let config_text = config.to_str().context("config path")?;
+    let server = Server::start(binary, &["serve", "--port", "0", "--config", config_text])?;
+    let address = server.address.clone();
+    let failed = flood(&address, 1_000, &control_body(&address, 64 * 1024), 400);
+    let mut failures = Vec::new();
+    if failed > 0 {
+        failures.push(format!("{failed} bodies not answered 400"));
+    }
+    let (_, filled) = server.memory_kib();
+    // One read of the largest page.
+    let ticks = server.cpu_ticks();
+    let answer = http::get(&address, "/__admin/requests?limit=1000")?;
+    let read_ms =
+        server.cpu_ticks().saturating_sub(ticks) as f64 / clock_ticks_per_second() * 1000.0;
+    let page: serde_json::Value = serde_json::from_slice(&answer.body)?;
+    let kept = page["journal"]["bytes"].as_u64().unwrap_or(0) as usize;
+    let one = answer.body.len();
+    if answer.status != 200 || one > 2 * kept.max(1) {
+        failures.push(format!(
+            "one read answered {} with {one} bytes for {kept} kept",
+            answer.status
+        ));
+    }
+    // Every page, newest to oldest.
+    let mut walked = one;
+    let mut pages = 1;
+    let mut before = page["next"]["before"].as_u64();
+    while let Some(id) = before {
+        let answer = http::get(
+            &address,
+            &format!("/__admin/requests?limit=1000&before={id}"),
+        )?;
+        let page: serde_json::Value = serde_json::from_slice(&answer.body)?;
+        walked += answer.body.len();
+        pages += 1;
+        before = page["next"]["before"].as_u64();
+        if pages > 1_000 {
+            failures.push("the pages do not end".into());
+            break;
+        }
+    }
+    if walked > 2 * kept.max(1) {
+        failures.push(format!(
+            "walking every page answered {walked} bytes for {kept} kept"
+        ));
+    }
+    // Four at once.
+    let page_kib = 4 * 1024;
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| http::get(&address, "/__admin/requests?limit=1000"));
+        }
+    });
+    let (_, after_four) = server.memory_kib();
+    if after_four.saturating_sub(filled) > 4 * page_kib + 16 * 1024 {
+        failures.push(format!(
+            "four reads left RSS at {after_four} KiB (from {filled} KiB)"
+        ));
+    }
+    // Six slow readers at 128 KiB/s.
+    let mut during = 0;
+    let results: Vec<Result<(usize, bool, bool)>> = std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..6)
+            .map(|_| {
+                scope.spawn(|| {
+                    slow_read(
+                        &address,
+                        "/__admin/requests?limit=1000",
+                        128 * 1024,
+                        Duration::from_millis(DEADLINE_MS + 1_000),
+                    )
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(DEADLINE_MS / 2));
+        during = server.memory_kib().1;
+        readers
+            .into_iter()
+            .map(|r| {
+                r.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("reader panicked")))
+            })
+            .collect()
+    });
+    // Cut at the deadline, or written whole into the socket before it: either way no reader
+    // holds the server afterwards.
+    let cut = results
+        .iter()
+        .filter(|r| matches!(r, Ok((_, false, true))))
+        .count();
+    let whole = results
+        .iter()
+        .filter(|r| matches!(r, Ok((_, true, true))))
+        .count();
+    let slow_bytes: usize = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|r| r.0)
+        .sum();
+    if during.saturating_sub(filled) > 6 * page_kib + 16 * 1024 {
+        failures.push(format!(
+            "six slow readers held RSS at {during} KiB (from {filled} KiB)"
+        ));
+    }
+    if cut + whole < 6 {
+        failures.push(format!(
+            "{} of 6 slow readers were still served 10 s past the deadline: {results:?}",
+            6 - cut - whole
+        ));
+    }
+    Ok(Outcome {
+        row: "Q",
+        measured: format!(
+            "1,000 bodies of 64 KiB of 0x01 kept as {kept} bytes of JSON (RSS {filled} KiB): \
+             one read {one} bytes ({read_ms:.0} ms of CPU), every page ({pages}) {walked} bytes; \
+             four at once: RSS {after_four} KiB; six readers at 128 KiB/s: RSS {during} KiB, \
+             {cut} cut at the {DEADLINE_MS} ms deadline, {whole} written whole before it, \
+             {slow_bytes} bytes read in all"
         ),
         failures,
     })

@@ -480,7 +480,7 @@ fn startup(
 
 /// What the fake's journal and a spot check say about one run.
 fn check_fake(server: &Server, route: Route, nonce: &str, run: &Run) -> Result<String> {
-    let answer = crate::http::get(&server.address, "/__admin/requests")?;
+    let answer = crate::http::get(&server.address, "/__admin/requests?limit=1000")?;
     let journal: Value = serde_json::from_slice(&answer.body).context("the journal is JSON")?;
     let summary = &journal["summary"];
     let entries = journal["requests"].as_array().cloned().unwrap_or_default();

@@ -47,8 +47,9 @@ tasks:
   fuzz          the fuzz targets (tests/server/fuzz.rs) with many more proptest cases
   php-oracle    Afacturar's semantic 400 against PHP's justinrainbow/json-schema 5.2 on many
                 more generated documents, from another seed (tests/contract/php_oracle.rs)
-  attack        the slow attacks of issue 15 (idle connections, long tokens, an unread stderr,
-                a restored data dir, long paths) on loopback; --short is the CI form";
+  attack        the slow attacks of issues 15 and 20 (idle connections, long tokens, an unread
+                stderr, a restored data dir, long paths, journal bytes and reads) on loopback;
+                --short is the CI form";
 
 const CI_USAGE: &str = "usage: cargo xtask ci
 
@@ -352,7 +353,10 @@ fn run(task: Task) -> Result<()> {
             cargo(&args)
         }
         Task::Soak(options) => soak::run(&release_binary()?, &options),
-        Task::Attack(options) => attack::run(&release_binary()?, &options),
+        Task::Attack(options) => match &options.binary {
+            Some(binary) => attack::run(binary, &options),
+            None => attack::run(&release_binary()?, &options),
+        },
         Task::Fuzz { cases } => {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args(["test", "--release", "--test", "integration", "fuzz"])
@@ -639,7 +643,10 @@ mod tests {
             panic!("attack");
         };
         assert_eq!(options.events, 1_000);
-        assert_eq!(options.only, ["B", "E", "M", "N", "O", "S", "T", "U", "V"]);
+        assert_eq!(
+            options.only,
+            ["B", "E", "M", "N", "O", "P", "Q", "S", "T", "U", "V"]
+        );
         let Task::Attack(options) = run(&["attack", "--only", "b,N"]) else {
             panic!("attack");
         };

@@ -1,0 +1,163 @@
+//! Issue 20: the journal keeps a byte budget, counted as a read writes it, and reading it
+//! cannot amplify what it keeps.
+
+use reqwest::header::{HeaderName, HeaderValue};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::client;
+use einvoice_mock::{Config, FakeProvider};
+
+async fn read(fake: &FakeProvider, query: &str) -> (StatusCode, Vec<u8>, Value) {
+    let response = client()
+        .get(format!("{}/__admin/requests?{query}", fake.uri()))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, bytes, body)
+}
+
+fn saldos(fake: &FakeProvider) -> reqwest::RequestBuilder {
+    client()
+        .post(format!("{}/api/rest/Timbre/saldos", fake.uri()))
+        .header("RCApiKey", "k")
+        .header("Content-Type", "application/json")
+}
+
+fn ids(page: &Value) -> Vec<u64> {
+    page["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn hostile_header_bytes_are_kept_as_sent_within_the_entry_budget_and_marked_truncated() {
+    let mut config = Config::embedded_default();
+    config.server.journal_entry_max_bytes = Some(16 * 1024);
+    let fake = FakeProvider::start_with(config).await;
+    let mut request = saldos(&fake).body(r#"{"MesConsulta":"2019-11"}"#);
+    for i in 0..20 {
+        request = request.header(
+            HeaderName::from_bytes(format!("x-hostile-{i}").as_bytes()).unwrap(),
+            HeaderValue::from_bytes(&[0xff; 2_000]).unwrap(),
+        );
+    }
+    assert_eq!(request.send().await.unwrap().status(), 200);
+    let (status, _, page) = read(&fake, "").await;
+    assert_eq!(status, 200);
+    let entry = &page["requests"][0];
+    let written = serde_json::to_vec(entry).unwrap().len();
+    assert!(written <= 16 * 1024, "{written} bytes for a 16 KiB budget");
+    let hostile = entry["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h[0] == "x-hostile-0")
+        .unwrap();
+    let shown = hostile[1].as_str().unwrap();
+    assert!(shown.starts_with("\\xff\\xff"), "{shown:.40}");
+    assert!(!shown.contains('\u{fffd}'));
+    // 40,000 bytes of values sent, about 3,000 of them fit: the rest is counted.
+    let truncated = entry["truncated"].as_u64().unwrap();
+    assert!((30_000..=40_000 + 300).contains(&truncated), "{truncated}");
+    assert_eq!(entry["verdict"], "conforms");
+}
+
+#[tokio::test]
+async fn a_journal_read_writes_at_most_twice_what_the_journal_keeps() {
+    let mut config = Config::embedded_default();
+    config.server.journal_max_bytes = Some(1024 * 1024);
+    let fake = FakeProvider::start_with(config).await;
+    for _ in 0..40 {
+        let answer = saldos(&fake)
+            .body(vec![0x01; 64 * 1024])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400);
+    }
+    let (status, bytes, page) = read(&fake, "limit=1000").await;
+    assert_eq!(status, 200);
+    let kept = page["journal"]["bytes"].as_u64().unwrap() as usize;
+    assert!(kept <= 512 * 1024, "{kept}");
+    assert!(
+        bytes.len() <= 2 * kept,
+        "{} bytes for {kept} kept",
+        bytes.len()
+    );
+    let first = &page["requests"][0];
+    assert!(
+        first["truncated"].as_u64().unwrap() > 0,
+        "{:.300}",
+        first.to_string()
+    );
+    assert_eq!(page["summary"]["requests"], 40);
+    // Oldest entries went to keep the budget; the newest is there.
+    assert_eq!(*ids(&page).last().unwrap(), 40);
+    assert!(ids(&page).len() < 40);
+}
+
+#[tokio::test]
+async fn pages_follow_their_cursors_and_after_gives_only_what_is_new() {
+    let fake = FakeProvider::start().await;
+    for _ in 0..5 {
+        saldos(&fake)
+            .body(r#"{"MesConsulta":"2019-11"}"#)
+            .send()
+            .await
+            .unwrap();
+    }
+    let (_, _, latest) = read(&fake, "limit=2").await;
+    assert_eq!(ids(&latest), [4, 5]);
+    assert_eq!(latest["next"]["before"], 4);
+    assert_eq!(latest["next"]["after"], 5);
+    let (_, _, older) = read(&fake, "limit=2&before=4").await;
+    assert_eq!(ids(&older), [2, 3]);
+    let (_, _, nothing_new) = read(&fake, "after=5").await;
+    assert!(ids(&nothing_new).is_empty());
+    saldos(&fake)
+        .body(r#"{"MesConsulta":"2019-11"}"#)
+        .send()
+        .await
+        .unwrap();
+    let (_, _, new) = read(&fake, "after=5").await;
+    assert_eq!(ids(&new), [6]);
+    assert_eq!(new["next"]["after"], 6);
+    assert_eq!(new["journal"]["oldest"], 1);
+}
+
+#[tokio::test]
+async fn bad_limits_and_cursors_are_refused_with_a_json_400() {
+    let fake = FakeProvider::start().await;
+    saldos(&fake)
+        .body(r#"{"MesConsulta":"2019-11"}"#)
+        .send()
+        .await
+        .unwrap();
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "limit=x",
+        "after=abc",
+        "before=-1",
+        "after=1&before=1",
+        "after=99",
+    ] {
+        for path in ["requests", "violations"] {
+            let response = client()
+                .get(format!("{}/__admin/{path}?{bad}", fake.uri()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 400, "{path}?{bad}");
+            let body: Value = response.json().await.unwrap();
+            assert!(body["error"].is_string(), "{path}?{bad}: {body}");
+        }
+    }
+}
