@@ -43,7 +43,7 @@ chromium "${chrome_flags[@]}" --window-size=1280,800 --dump-dom "$page" >"$work/
 chromium "${chrome_flags[@]}" --window-size=1280,1000 --screenshot="$work/ui.png" "$page" >/dev/null 2>&1 || true
 
 fail() { echo "ui-check: $1"; echo "--- DOM ---"; head -c 4000 "$work/dom.html"; exit 1; }
-grep -q '4 requests — 1 conform, 3 break the contract' "$work/dom.html" || fail "the summary is not rendered"
+grep -q '4 requests — 1 conforms, 3 break the contract' "$work/dom.html" || fail "the summary is not rendered"
 grep -q "class=\"verdict violates\"" "$work/dom.html" || fail "the violating request is not highlighted"
 grep -q '/MesConsulta' "$work/dom.html" || fail "the violation's location is not shown"
 grep -q "$long" "$work/dom.html" || fail "the long finding is not shown"

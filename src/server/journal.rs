@@ -101,39 +101,65 @@ fn is_zero_u64(count: &u64) -> bool {
     *count == 0
 }
 
-/// Bytes a client sent, kept as sent and rendered as text when read: valid UTF-8 as it is,
-/// every other byte as `\xNN` (never a 3-byte replacement character).
+/// Bytes a client sent, kept as sent and rendered when read, in whichever form keeps a read
+/// within twice the bytes kept: as a JSON string when they are text (valid UTF-8 as it is,
+/// every other byte as `\xNN`, never a 3-byte replacement character), or as
+/// `{"base64": "…"}` when escaping would take more than twice their size (control bytes,
+/// binary data: `\u0001` is 6 bytes for 1).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Raw(Box<[u8]>);
+pub struct Raw {
+    bytes: Box<[u8]>,
+    /// Rendered as base64: decided once, on the bytes as sent, so that a prefix cut to a budget
+    /// keeps its form.
+    base64: bool,
+}
+
+/// `{"base64":""}` around the encoded bytes.
+const BASE64_JSON_OVERHEAD: usize = 13;
 
 impl Raw {
     /// A copy of `bytes`.
     pub fn new(bytes: &[u8]) -> Raw {
-        Raw(bytes.into())
+        let text_json: usize = bytes
+            .utf8_chunks()
+            .map(|chunk| {
+                chunk.valid().bytes().map(json_byte_len).sum::<usize>()
+                    + chunk.invalid().len() * INVALID_BYTE_JSON_LEN
+            })
+            .sum();
+        Raw {
+            bytes: bytes.into(),
+            base64: text_json > 2 * bytes.len(),
+        }
+    }
+
+    /// Whether a read shows these bytes as `{"base64": …}` rather than as a string.
+    pub fn is_base64(&self) -> bool {
+        self.base64
     }
 
     /// The bytes as sent.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        &self.bytes
     }
 
     /// How many bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.bytes.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.bytes.is_empty()
     }
 
     /// As text: borrowed when valid UTF-8, otherwise with each invalid byte as `\xNN`.
     pub fn text(&self) -> Cow<'_, str> {
-        if let Ok(text) = std::str::from_utf8(&self.0) {
+        if let Ok(text) = std::str::from_utf8(&self.bytes) {
             return Cow::Borrowed(text);
         }
-        let mut out = String::with_capacity(self.0.len() + 16);
-        for chunk in self.0.utf8_chunks() {
+        let mut out = String::with_capacity(self.bytes.len() + 16);
+        for chunk in self.bytes.utf8_chunks() {
             out.push_str(chunk.valid());
             for byte in chunk.invalid() {
                 let _ = write!(out, "\\x{byte:02x}");
@@ -145,9 +171,15 @@ impl Raw {
     /// The longest prefix whose JSON string (quotes excluded) takes at most `budget` bytes:
     /// its length in raw bytes, and in JSON.
     fn fit(&self, budget: usize) -> (usize, usize) {
+        if self.base64 {
+            // 4 characters for each 3 bytes (or fewer, the last group padded).
+            let groups = budget.saturating_sub(BASE64_JSON_OVERHEAD) / 4;
+            let raw = (groups * 3).min(self.bytes.len());
+            return (raw, BASE64_JSON_OVERHEAD + raw.div_ceil(3) * 4);
+        }
         let mut raw = 0;
         let mut json = 0;
-        for chunk in self.0.utf8_chunks() {
+        for chunk in self.bytes.utf8_chunks() {
             let valid = chunk.valid();
             let mut char_start = (raw, json);
             for (i, &byte) in valid.as_bytes().iter().enumerate() {
@@ -173,10 +205,13 @@ impl Raw {
 
     /// Its first `len` bytes.
     fn prefix(&self, len: usize) -> Raw {
-        if len >= self.0.len() {
+        if len >= self.bytes.len() {
             return self.clone();
         }
-        Raw::new(&self.0[..len])
+        Raw {
+            bytes: self.bytes[..len].into(),
+            base64: self.base64,
+        }
     }
 }
 
@@ -199,6 +234,16 @@ fn json_len(text: &str) -> usize {
 
 impl Serialize for Raw {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.base64 {
+            use base64::Engine as _;
+            use serde::ser::SerializeMap as _;
+            let mut map = serializer.serialize_map(Some(1))?;
+            map.serialize_entry(
+                "base64",
+                &base64::engine::general_purpose::STANDARD.encode(&self.bytes),
+            )?;
+            return map.end();
+        }
         serializer.serialize_str(&self.text())
     }
 }
@@ -217,7 +262,7 @@ impl From<&str> for Raw {
 
 impl PartialEq<&str> for Raw {
     fn eq(&self, text: &&str) -> bool {
-        &*self.0 == text.as_bytes()
+        &*self.bytes == text.as_bytes()
     }
 }
 
@@ -1082,7 +1127,7 @@ fn mask_raw(raw: &Raw) -> Option<Raw> {
         }
         masked.extend_from_slice(chunk.invalid());
     }
-    changed.then(|| Raw(masked.into()))
+    changed.then(|| Raw::new(&masked))
 }
 
 /// How much of an unknown path the near-miss search compares: the longest documented path and
@@ -1262,15 +1307,52 @@ mod tests {
 
     #[test]
     fn raw_bytes_are_kept_as_sent_and_shown_escaped_without_inflation() {
-        let raw = Raw::new(b"ok \xff\x01\"");
-        assert_eq!(raw.len(), 6);
-        assert_eq!(raw.text(), "ok \\xff\u{1}\"");
+        let raw = Raw::new(b"a header value \xff with one stray byte\x01\"");
+        assert!(!raw.is_base64());
+        assert_eq!(
+            raw.text(),
+            "a header value \\xff with one stray byte\u{1}\""
+        );
         let json = serde_json::to_string(&raw).unwrap();
-        assert_eq!(json, r#""ok \\xff\u0001\"""#);
-        assert_eq!(raw.fit(usize::MAX), (6, json.len() - 2));
+        assert_eq!(
+            json,
+            r#""a header value \\xff with one stray byte\u0001\"""#
+        );
+        assert_eq!(raw.fit(usize::MAX), (raw.len(), json.len() - 2));
         // A prefix never splits a character or an escape.
         let accents = Raw::from("ñññ");
         assert_eq!(accents.fit(5), (4, 4));
+    }
+
+    #[test]
+    fn bytes_that_escaping_would_more_than_double_are_read_as_base64_within_their_budget() {
+        for hostile in [
+            vec![0x01; 1000],
+            vec![0xff; 1000],
+            b"\x01\x02ok\xfe".repeat(100),
+        ] {
+            let raw = Raw::new(&hostile);
+            assert!(raw.is_base64());
+            let json = serde_json::to_string(&raw).unwrap();
+            assert!(
+                json.len() <= 2 * raw.len(),
+                "{} for {}",
+                json.len(),
+                raw.len()
+            );
+            let decoded: serde_json::Value = serde_json::from_str(&json).unwrap();
+            use base64::Engine as _;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(decoded["base64"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(bytes, hostile, "kept as sent");
+            for budget in [0, 13, 17, 100, 1001] {
+                let (kept, written) = raw.fit(budget);
+                let prefix = serde_json::to_string(&raw.prefix(kept)).unwrap();
+                assert_eq!(prefix.len(), written, "budget {budget}");
+                assert!(kept == 0 || written <= budget, "budget {budget}: {written}");
+            }
+        }
     }
 
     fn hostile(headers: usize, value: usize, body: usize) -> JournalEntry {
