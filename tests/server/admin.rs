@@ -7,52 +7,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::{
-    client, deterministic_config, deterministic_fake, ejemplo_1_with, fixture, fixture_json,
+    acuse, admin_get, arm, client, deterministic_config, deterministic_fake, ejemplo_1_with,
+    fixture, fixture_json, saldos,
 };
 use einvoice_mock::internals::render::afacturar::body::{documented_codes, DOCUMENTED_CODES};
 use einvoice_mock::SovosError;
 use einvoice_mock::{Config, FakeProvider, Operation};
-
-async fn arm(fake: &FakeProvider, spec: Value) -> Value {
-    let response = client()
-        .post(format!("{}/__admin/scenarios", fake.uri()))
-        .json(&spec)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED, "{spec}");
-    response.json().await.unwrap()
-}
-
-async fn admin_get(fake: &FakeProvider, path: &str) -> Value {
-    client()
-        .get(format!("{}/__admin/{path}", fake.uri()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-fn acuse_request(fake: &FakeProvider, data: String, token: &str) -> reqwest::RequestBuilder {
-    client()
-        .post(format!("{}/api/radian/acuse_recibo_fev", fake.uri()))
-        .header("Accept", "application/json")
-        .header("Authorization", format!("Bearer {token}"))
-        .multipart(
-            Form::new()
-                .text("data", data)
-                .text("documento_obligado", "830020470"),
-        )
-}
-
-fn saldos_request(fake: &FakeProvider, body: Value) -> reqwest::RequestBuilder {
-    client()
-        .post(format!("{}/api/rest/Timbre/saldos", fake.uri()))
-        .header("RCApiKey", "mi-api-key")
-        .json(&body)
-}
 
 #[tokio::test]
 async fn every_afacturar_error_code_is_one_admin_call_away() {
@@ -93,7 +53,7 @@ async fn every_afacturar_error_code_is_one_admin_call_away() {
         let request = match operation {
             Operation::HistoricoEventos => historico(),
             Operation::LectorCufeTenedorLegitimo => lector(),
-            _ => acuse_request(&fake, ejemplo_1_with(&"1".repeat(96), None), "t"),
+            _ => acuse(&fake, ejemplo_1_with(&"1".repeat(96), None), "t"),
         };
         let response = request.send().await.unwrap();
         armed += 1;
@@ -119,7 +79,7 @@ async fn every_afacturar_error_code_is_one_admin_call_away() {
         json!({ "operation": "acuse_recibo_fev", "respond": "15" }),
     )
     .await;
-    let body: Value = acuse_request(&fake, ejemplo_1_with(&"1".repeat(96), None), "t")
+    let body: Value = acuse(&fake, ejemplo_1_with(&"1".repeat(96), None), "t")
         .send()
         .await
         .unwrap()
@@ -131,7 +91,7 @@ async fn every_afacturar_error_code_is_one_admin_call_away() {
         fixture_json("afacturar/acuse_recibo_fev.dian_error/valid/seed_003_error_dian.json")
     );
     // Scenarios are used up: the next request is processed normally.
-    let body: Value = acuse_request(&fake, ejemplo_1_with(&"1".repeat(96), None), "t")
+    let body: Value = acuse(&fake, ejemplo_1_with(&"1".repeat(96), None), "t")
         .send()
         .await
         .unwrap()
@@ -146,7 +106,7 @@ async fn every_sovos_error_code_is_one_admin_call_away() {
     let fake = deterministic_fake().await;
     for code in SovosError::documented_codes(Operation::Saldos) {
         arm(&fake, json!({ "operation": "saldos", "respond": code })).await;
-        let response = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+        let response = saldos(&fake, json!({ "MesConsulta": "2019-11" }))
             .send()
             .await
             .unwrap();
@@ -165,7 +125,7 @@ async fn scenarios_match_by_cufe_rfc_and_token_and_count_down() {
     let fake = deterministic_fake().await;
     let target = "2".repeat(96);
     arm(&fake, json!({ "operation": "acuse_recibo_fev", "respond": "503", "times": 2, "match": { "cufe": target } })).await;
-    let other = acuse_request(&fake, ejemplo_1_with(&"3".repeat(96), None), "t")
+    let other = acuse(&fake, ejemplo_1_with(&"3".repeat(96), None), "t")
         .send()
         .await
         .unwrap();
@@ -175,26 +135,26 @@ async fn scenarios_match_by_cufe_rfc_and_token_and_count_down() {
         "another CUFE is not matched"
     );
     for _ in 0..2 {
-        let hit = acuse_request(&fake, ejemplo_1_with(&target, None), "t")
+        let hit = acuse(&fake, ejemplo_1_with(&target, None), "t")
             .send()
             .await
             .unwrap();
         assert_eq!(hit.status(), StatusCode::SERVICE_UNAVAILABLE);
     }
-    let after = acuse_request(&fake, ejemplo_1_with(&target, None), "t")
+    let after = acuse(&fake, ejemplo_1_with(&target, None), "t")
         .send()
         .await
         .unwrap();
     assert_eq!(after.status(), StatusCode::OK, "used up after two");
 
     arm(&fake, json!({ "operation": "saldos", "respond": "500", "times": null, "match": { "rfc": "AAA010101AAA", "token": "mi-api-key" } })).await;
-    let plain = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+    let plain = saldos(&fake, json!({ "MesConsulta": "2019-11" }))
         .send()
         .await
         .unwrap();
     assert_eq!(plain.status(), StatusCode::OK);
     for _ in 0..3 {
-        let hit = saldos_request(
+        let hit = saldos(
             &fake,
             json!({ "MesConsulta": "2019-11", "RFCConsulta": "AAA010101AAA" }),
         )
@@ -211,7 +171,7 @@ async fn scenarios_match_by_cufe_rfc_and_token_and_count_down() {
         .await
         .unwrap();
     assert_eq!(cleared.status(), StatusCode::NO_CONTENT);
-    let hit = saldos_request(
+    let hit = saldos(
         &fake,
         json!({ "MesConsulta": "2019-11", "RFCConsulta": "AAA010101AAA" }),
     )
@@ -271,7 +231,7 @@ async fn a_delay_scenario_answers_normally_but_later() {
     let fake = deterministic_fake().await;
     arm(&fake, json!({ "operation": "saldos", "delay_ms": 300 })).await;
     let started = Instant::now();
-    let response = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+    let response = saldos(&fake, json!({ "MesConsulta": "2019-11" }))
         .send()
         .await
         .unwrap();
@@ -283,7 +243,7 @@ async fn a_delay_scenario_answers_normally_but_later() {
     )
     .await;
     let started = Instant::now();
-    let response = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+    let response = saldos(&fake, json!({ "MesConsulta": "2019-11" }))
         .send()
         .await
         .unwrap();
@@ -296,12 +256,12 @@ async fn connection_faults_drop_the_connection_without_an_answer() {
     let fake = deterministic_fake().await;
     for fault in ["connection_reset", "empty_response"] {
         arm(&fake, json!({ "operation": "saldos", "fault": fault })).await;
-        let result = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+        let result = saldos(&fake, json!({ "MesConsulta": "2019-11" }))
             .send()
             .await;
         assert!(result.is_err(), "{fault}: {result:?}");
     }
-    let ok = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+    let ok = saldos(&fake, json!({ "MesConsulta": "2019-11" }))
         .send()
         .await
         .unwrap();
@@ -325,7 +285,7 @@ async fn body_faults_send_a_malformed_or_truncated_body() {
         json!({ "operation": "saldos", "fault": "malformed_body" }),
     )
     .await;
-    let response = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+    let response = saldos(&fake, json!({ "MesConsulta": "2019-11" }))
         .send()
         .await
         .unwrap();
@@ -338,7 +298,7 @@ async fn body_faults_send_a_malformed_or_truncated_body() {
         json!({ "operation": "saldos", "fault": "truncated_body" }),
     )
     .await;
-    let response = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+    let response = saldos(&fake, json!({ "MesConsulta": "2019-11" }))
         .send()
         .await
         .unwrap();
@@ -402,7 +362,7 @@ async fn code_28_with_a_webhook_answers_now_and_posts_the_final_result_later() {
         json!({ "operation": "acuse_recibo_fev", "respond": "28", "webhook_delay_ms": 50 }),
     )
     .await;
-    let now: Value = acuse_request(&fake, ejemplo_1_with(&cufe, Some(&hook)), "t")
+    let now: Value = acuse(&fake, ejemplo_1_with(&cufe, Some(&hook)), "t")
         .send()
         .await
         .unwrap()
@@ -436,7 +396,7 @@ async fn a_plain_http_webhook_outside_loopback_is_never_called() {
     .await;
     // `webhook` must be https for the contract; this request breaks it, and the fake must
     // still not call a plain-http host that is not loopback.
-    let response = acuse_request(
+    let response = acuse(
         &fake,
         ejemplo_1_with(&"6".repeat(96), Some("http://192.0.2.1/hook")),
         "t",
@@ -464,7 +424,7 @@ async fn a_plain_http_webhook_outside_loopback_is_never_called() {
 #[tokio::test]
 async fn the_journal_shows_every_request_with_its_verdict_and_reset_empties_it() {
     let fake = deterministic_fake().await;
-    acuse_request(
+    acuse(
         &fake,
         ejemplo_1_with(&"7".repeat(96), None),
         "token-secreto",
@@ -475,11 +435,8 @@ async fn the_journal_shows_every_request_with_its_verdict_and_reset_empties_it()
     let bad = fixture(
         "afacturar/acuse_recibo_fev.data/invalid/seed_003_apellido_en_vez_de_apellidos.json",
     );
-    acuse_request(&fake, bad, "token-secreto")
-        .send()
-        .await
-        .unwrap();
-    saldos_request(&fake, json!({ "MesConsulta": "2019-13" }))
+    acuse(&fake, bad, "token-secreto").send().await.unwrap();
+    saldos(&fake, json!({ "MesConsulta": "2019-13" }))
         .send()
         .await
         .unwrap();
@@ -546,12 +503,12 @@ async fn the_journal_keeps_its_capacity_and_a_violation_survives_later_traffic()
     config.server.journal_capacity = Some(2);
     let fake = FakeProvider::start_with(config).await;
     // Month 13 breaks the contract; the three after it conform.
-    saldos_request(&fake, json!({ "MesConsulta": "2019-13" }))
+    saldos(&fake, json!({ "MesConsulta": "2019-13" }))
         .send()
         .await
         .unwrap();
     for _ in 0..3 {
-        let answer = saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+        let answer = saldos(&fake, json!({ "MesConsulta": "2019-11" }))
             .send()
             .await
             .unwrap();
@@ -599,7 +556,7 @@ async fn scenarios_and_the_journal_are_reachable_from_rust() {
         .arm(ScenarioSpec::respond(Operation::Saldos, "28"))
         .is_err());
 
-    let body: Value = acuse_request(&fake, ejemplo_1_with(&cufe, None), "t")
+    let body: Value = acuse(&fake, ejemplo_1_with(&cufe, None), "t")
         .send()
         .await
         .unwrap()
@@ -607,7 +564,7 @@ async fn scenarios_and_the_journal_are_reachable_from_rust() {
         .await
         .unwrap();
     assert_eq!(body["codigo_error"], 15);
-    assert!(saldos_request(&fake, json!({ "MesConsulta": "2019-11" }))
+    assert!(saldos(&fake, json!({ "MesConsulta": "2019-11" }))
         .send()
         .await
         .is_err());
@@ -617,7 +574,7 @@ async fn scenarios_and_the_journal_are_reachable_from_rust() {
     assert_eq!(requests[0].scenario, Some(1));
     fake.verify();
 
-    saldos_request(&fake, json!({ "MesConsulta": "2019-13" }))
+    saldos(&fake, json!({ "MesConsulta": "2019-13" }))
         .send()
         .await
         .unwrap();
@@ -668,10 +625,7 @@ async fn the_journal_and_junit_word_findings_as_the_provider_never_as_the_engine
     assert_eq!(report.status(), 400);
     let mut data: Value = serde_json::from_str(&ejemplo_1_with(&"1".repeat(96), None)).unwrap();
     data["generalidades"]["tipo_ambiente_dian"] = json!(3);
-    acuse_request(&fake, data.to_string(), "t")
-        .send()
-        .await
-        .unwrap();
+    acuse(&fake, data.to_string(), "t").send().await.unwrap();
     let journal = client()
         .get(format!("{}/__admin/requests", fake.uri()))
         .send()

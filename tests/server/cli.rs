@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-pub(super) const BIN: &str = env!("CARGO_BIN_EXE_einvoice-mock");
+use super::{block_on, BIN};
 
 fn fixture_path(path: &str) -> String {
     format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))
@@ -690,16 +690,6 @@ fn proxy_help_describes_config_and_data_dir_as_the_proxy_uses_them() {
         option(&serve, "--data-dir <DIR>").contains("survives restarts"),
         "{serve}"
     );
-}
-
-/// Runs `future` to completion on a runtime of its own (the tests here are synchronous: they
-/// drive the binary as a child process).
-pub(super) fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
 }
 
 /// Texts of the validation engine that no user should read in a finding.

@@ -1,8 +1,10 @@
 //! Issue 20: the journal keeps a byte budget, counted as a read writes it, and reading it
 //! cannot amplify what it keeps.
 
+use super::{acuse, ejemplo_1_with, get_json, saldos, urlencode};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::StatusCode;
+use serde_json::json;
 use serde_json::Value;
 
 use super::client;
@@ -20,7 +22,7 @@ async fn read(fake: &FakeProvider, query: &str) -> (StatusCode, Vec<u8>, Value) 
     (status, bytes, body)
 }
 
-fn saldos(fake: &FakeProvider) -> reqwest::RequestBuilder {
+fn saldos_request(fake: &FakeProvider) -> reqwest::RequestBuilder {
     client()
         .post(format!("{}/api/rest/Timbre/saldos", fake.uri()))
         .header("RCApiKey", "k")
@@ -52,7 +54,7 @@ async fn hostile_header_bytes_are_kept_as_sent_within_the_entry_budget_and_marke
     let mut config = Config::embedded_default();
     config.server.journal_entry_max_bytes = Some(16 * 1024);
     let fake = FakeProvider::start_with(config).await;
-    let mut request = saldos(&fake).body(r#"{"MesConsulta":"2019-11"}"#);
+    let mut request = saldos_request(&fake).body(r#"{"MesConsulta":"2019-11"}"#);
     for i in 0..20 {
         request = request.header(
             HeaderName::from_bytes(format!("x-hostile-{i}").as_bytes()).unwrap(),
@@ -90,7 +92,7 @@ async fn a_journal_read_writes_at_most_twice_what_the_journal_keeps() {
     config.server.journal_max_bytes = Some(1024 * 1024);
     let fake = FakeProvider::start_with(config).await;
     for _ in 0..40 {
-        let answer = saldos(&fake)
+        let answer = saldos_request(&fake)
             .body(vec![0x01; 64 * 1024])
             .send()
             .await
@@ -129,7 +131,7 @@ async fn a_journal_read_writes_at_most_twice_what_the_journal_keeps() {
 async fn pages_follow_their_cursors_and_after_gives_only_what_is_new() {
     let fake = FakeProvider::start().await;
     for _ in 0..5 {
-        saldos(&fake)
+        saldos_request(&fake)
             .body(r#"{"MesConsulta":"2019-11"}"#)
             .send()
             .await
@@ -143,7 +145,7 @@ async fn pages_follow_their_cursors_and_after_gives_only_what_is_new() {
     assert_eq!(ids(&older), [2, 3]);
     let (_, _, nothing_new) = read(&fake, "after=5").await;
     assert!(ids(&nothing_new).is_empty());
-    saldos(&fake)
+    saldos_request(&fake)
         .body(r#"{"MesConsulta":"2019-11"}"#)
         .send()
         .await
@@ -157,7 +159,7 @@ async fn pages_follow_their_cursors_and_after_gives_only_what_is_new() {
 #[tokio::test]
 async fn bad_limits_and_cursors_are_refused_with_a_json_400() {
     let fake = FakeProvider::start().await;
-    saldos(&fake)
+    saldos_request(&fake)
         .body(r#"{"MesConsulta":"2019-11"}"#)
         .send()
         .await
@@ -182,4 +184,83 @@ async fn bad_limits_and_cursors_are_refused_with_a_json_400() {
             assert!(body["error"].is_string(), "{path}?{bad}: {body}");
         }
     }
+}
+
+#[tokio::test]
+async fn requests_filter_by_operation_verdict_status_since_and_limit() {
+    let fake = FakeProvider::start().await;
+    let before = chrono::Utc::now() - chrono::Duration::seconds(5);
+    saldos(&fake, json!({ "MesConsulta": "2019-11" }))
+        .send()
+        .await
+        .unwrap();
+    saldos(&fake, json!({ "MesConsulta": "2019-13" }))
+        .send()
+        .await
+        .unwrap();
+    acuse(&fake, ejemplo_1_with(&"7".repeat(96), None), "t")
+        .send()
+        .await
+        .unwrap();
+    let list = |query: &str| get_json(format!("{}/__admin/requests?{query}", fake.uri()));
+    let ids = |body: &Value| -> Vec<u64> {
+        body["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_u64().unwrap())
+            .collect()
+    };
+    let (status, only) = list("operation=saldos").await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&only), [1, 2]);
+    assert!(only["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["operation"] == "saldos"));
+    assert_eq!(ids(&list("verdict=violates").await.1), [2]);
+    assert_eq!(ids(&list("status=400").await.1), [2]);
+    assert_eq!(ids(&list("limit=2").await.1), [2, 3]);
+    let since = urlencode(&before.to_rfc3339());
+    assert_eq!(ids(&list(&format!("since={since}")).await.1), [1, 2, 3]);
+    let later = urlencode(&(chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339());
+    assert!(ids(&list(&format!("since={later}")).await.1).is_empty());
+    for bad in [
+        "bogus=1",
+        "status=abc",
+        "operation=nope",
+        "since=yesterday",
+        "limit=-1",
+    ] {
+        let (status, body) = list(bad).await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(body["error"].is_string(), "{bad}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn the_journal_page_has_filters_a_detail_pane_the_coverage_panel_and_wraps_findings() {
+    let fake = FakeProvider::start().await;
+    let page = client()
+        .get(format!("{}/__admin/ui", fake.uri()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for part in [
+        "id=\"filter-operation\"",
+        "id=\"filter-verdict\"",
+        "id=\"detail\"",
+        "id='detail-headers'",
+        "/__admin/coverage",
+        "td.findings { overflow-wrap: anywhere;",
+        "dataset.findingsOverflow",
+    ] {
+        assert!(page.contains(part), "{part}");
+    }
+    // The filters go to the admin API as query parameters it accepts.
+    assert!(page.contains("query.set(\"operation\"") && page.contains("query.set(\"verdict\""));
 }

@@ -1,6 +1,10 @@
 //! The validating proxy, against a second einvoice-mock and against a provider that drifts.
 
+use std::process::Command;
+
+use super::BIN;
 use axum::routing::post;
+use einvoice_mock::Config;
 use reqwest::multipart::Form;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
@@ -176,4 +180,92 @@ async fn a_provider_that_drifts_is_reported_in_the_journal() {
     assert_eq!(rules(2), ["status"]);
     let junit = state.journal().junit();
     assert!(junit.contains("failures=\"3\""), "{junit}");
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_a_502_in_the_providers_format_counted_apart_from_drift() {
+    use einvoice_mock::internals::server::proxy::{proxy_app_to, Targets};
+    // A loopback port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target: reqwest::Url = format!("http://{}", closed.local_addr().unwrap())
+        .parse()
+        .unwrap();
+    drop(closed);
+    let state = einvoice_mock::AppState::new(Config::embedded_default()).unwrap();
+    let router = proxy_app_to(
+        state.clone(),
+        Targets {
+            afacturar: None,
+            sovos: Some(target),
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let serving = state.clone();
+    tokio::spawn(async move {
+        einvoice_mock::internals::server::serve_router_until(
+            listener,
+            router,
+            &serving,
+            None,
+            std::future::pending(),
+        )
+        .await
+    });
+
+    let response = client()
+        .post(format!("{url}/api/rest/Timbre/saldos"))
+        .header("RCApiKey", "k")
+        .json(&json!({ "MesConsulta": "2019-11" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["Code"], "502", "{body}");
+    assert!(body["errors"][0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("could not be reached"));
+    // No Afacturar target: a 502 in Afacturar's format.
+    let response = client()
+        .post(format!("{url}/api/radian/historico_eventos"))
+        .header("Accept", "application/json")
+        .header("Authorization", "Bearer t")
+        .multipart(Form::new().text("cufe", "4".repeat(96)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["codigo_error"], 502, "{body}");
+
+    let journal = state.journal();
+    assert_eq!(journal.upstream_errors(), 2);
+    let all: Vec<_> = journal
+        .entries()
+        .map(|e| (&e.path, &e.violations))
+        .collect();
+    assert_eq!(
+        journal.lifetime().violating,
+        0,
+        "not a contract violation: {all:?}"
+    );
+    let entry = journal.entries().next().unwrap();
+    assert_eq!(entry.refusal, Some("upstream_error"));
+    assert!(entry.violations.is_empty());
+}
+
+#[test]
+fn proxy_accepts_only_http_and_https_targets() {
+    let output = Command::new(BIN)
+        .args(["proxy", "--port", "0", "--sovos-target", "ftp://127.0.0.1/"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--sovos-target ftp://127.0.0.1/: only http:// and https:// targets"),
+        "{stderr}"
+    );
 }

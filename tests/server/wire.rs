@@ -557,7 +557,7 @@ fn validate_reads_a_file_as_bytes_and_answers_what_php_says_of_them() {
     ] {
         let file = dir.join(name);
         std::fs::write(&file, bytes).unwrap();
-        let output = std::process::Command::new(super::cli::BIN)
+        let output = std::process::Command::new(super::BIN)
             .args(["validate", "acuse_recibo_fev", "--format", "json"])
             .arg(&file)
             .output()

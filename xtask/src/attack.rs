@@ -1,6 +1,6 @@
 //! `cargo xtask attack`: the slow attacks of issue 15 against the release binary, on loopback,
 //! bounded in time and count; every server started is stopped. The fast ones are tests
-//! (`tests/server/hardening.rs`).
+//! (`tests/server/connections.rs` and its neighbours).
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
