@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub use engine::{SchemaError, SCHEMA_FILES};
-pub use fields::{documented_fields, field_sent};
+pub use fields::{documented_fields, field_sent, sent_field_indices};
 pub use form::{parse_form, FormError, FormPayload};
 pub use php::{json_decode as php_json_decode, JsonDecodeError as PhpJsonError};
 pub use violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind, Violations};
