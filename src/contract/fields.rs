@@ -95,23 +95,33 @@ fn field_tree(paths: &[String]) -> Vec<FieldNode> {
 
 /// Marks every node of `nodes` that `value` holds (through an array, any element), as
 /// [`field_sent`] decides it for the node's path.
+///
+/// The object's members are matched against the nodes by name rather than each node looked up
+/// in the object: both are a handful, and a lookup hashes its key (SipHash) every time.
 fn mark_sent(value: &Value, nodes: &[FieldNode], sent: &mut [bool]) {
-    for node in nodes {
-        let Some(child) = value.get(node.name.as_str()) else {
-            continue;
-        };
-        if node.array {
-            let Some(items) = child.as_array() else {
-                continue;
-            };
-            mark(node.index, sent);
-            for item in items {
-                mark_sent(item, &node.children, sent);
-            }
-        } else {
-            mark(node.index, sent);
-            mark_sent(child, &node.children, sent);
+    let Some(object) = value.as_object() else {
+        return;
+    };
+    for (name, child) in object {
+        for node in nodes.iter().filter(|node| node.name == *name) {
+            mark_node(node, child, sent);
         }
+    }
+}
+
+/// Marks `node`, which `child` is the document's value of, and what it holds below.
+fn mark_node(node: &FieldNode, child: &Value, sent: &mut [bool]) {
+    if node.array {
+        let Some(items) = child.as_array() else {
+            return;
+        };
+        mark(node.index, sent);
+        for item in items {
+            mark_sent(item, &node.children, sent);
+        }
+    } else {
+        mark(node.index, sent);
+        mark_sent(child, &node.children, sent);
     }
 }
 
