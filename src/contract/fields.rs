@@ -20,6 +20,117 @@ pub fn documented_fields(operation: Operation) -> &'static [String] {
         .map_or(&[], Vec::as_slice)
 }
 
+/// The indices (into [`documented_fields`]) of the fields of `operation` that any of
+/// `documents` holds, ascending: what [`field_sent`] says of each documented path, found in
+/// one walk of each document along the operation's field tree (built once) instead of one walk
+/// from the root per documented path.
+pub fn sent_field_indices(operation: Operation, documents: &[Option<&Value>]) -> Vec<usize> {
+    static TREES: LazyLock<Vec<Vec<FieldNode>>> = LazyLock::new(|| {
+        Operation::ALL
+            .into_iter()
+            .map(|op| field_tree(documented_fields(op)))
+            .collect()
+    });
+    let Some(tree) = Operation::ALL
+        .into_iter()
+        .position(|op| op == operation)
+        .and_then(|index| TREES.get(index))
+    else {
+        return Vec::new();
+    };
+    let mut sent = vec![false; documented_fields(operation).len()];
+    for document in documents.iter().flatten() {
+        mark_sent(document, tree, &mut sent);
+    }
+    sent.iter()
+        .enumerate()
+        .filter_map(|(index, sent)| sent.then_some(index))
+        .collect()
+}
+
+/// One segment of the documented paths: `evento[]` is `evento` read as an array.
+#[derive(Debug)]
+struct FieldNode {
+    name: String,
+    array: bool,
+    /// The index of the path ending here, when that path is documented.
+    index: Option<usize>,
+    children: Vec<FieldNode>,
+}
+
+/// The paths as a tree of their segments, each node with the index of its path.
+fn field_tree(paths: &[String]) -> Vec<FieldNode> {
+    let mut roots: Vec<FieldNode> = Vec::new();
+    for (index, path) in paths.iter().enumerate() {
+        let mut level = &mut roots;
+        let mut segments = path.split('.').peekable();
+        while let Some(segment) = segments.next() {
+            let (name, array) = match segment.strip_suffix("[]") {
+                Some(name) => (name, true),
+                None => (segment, false),
+            };
+            let at = match level
+                .iter()
+                .position(|n| n.name == name && n.array == array)
+            {
+                Some(at) => at,
+                None => {
+                    level.push(FieldNode {
+                        name: name.to_owned(),
+                        array,
+                        index: None,
+                        children: Vec::new(),
+                    });
+                    level.len() - 1
+                }
+            };
+            if segments.peek().is_none() {
+                level[at].index = Some(index);
+            }
+            level = &mut level[at].children;
+        }
+    }
+    roots
+}
+
+/// Marks every node of `nodes` that `value` holds (through an array, any element), as
+/// [`field_sent`] decides it for the node's path.
+///
+/// The object's members are matched against the nodes by name rather than each node looked up
+/// in the object: both are a handful, and a lookup hashes its key (SipHash) every time.
+fn mark_sent(value: &Value, nodes: &[FieldNode], sent: &mut [bool]) {
+    let Some(object) = value.as_object() else {
+        return;
+    };
+    for (name, child) in object {
+        for node in nodes.iter().filter(|node| node.name == *name) {
+            mark_node(node, child, sent);
+        }
+    }
+}
+
+/// Marks `node`, which `child` is the document's value of, and what it holds below.
+fn mark_node(node: &FieldNode, child: &Value, sent: &mut [bool]) {
+    if node.array {
+        let Some(items) = child.as_array() else {
+            return;
+        };
+        mark(node.index, sent);
+        for item in items {
+            mark_sent(item, &node.children, sent);
+        }
+    } else {
+        mark(node.index, sent);
+        mark_sent(child, &node.children, sent);
+    }
+}
+
+fn mark(index: Option<usize>, sent: &mut [bool]) {
+    if let Some(flag) = index.and_then(|i| sent.get_mut(i)) {
+        *flag = true;
+    }
+}
+
 /// Whether `document` holds the field at `path` (as [`documented_fields`] names it); through
 /// an array, when any element holds the rest.
 pub fn field_sent(document: &Value, path: &str) -> bool {
@@ -117,5 +228,47 @@ mod tests {
             documented_fields(Operation::Saldos),
             ["MesConsulta", "RFCConsulta"]
         );
+    }
+
+    #[test]
+    fn one_walk_along_the_field_tree_finds_what_each_path_walked_alone_finds() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut documents: Vec<Value> = vec![
+            serde_json::json!({}),
+            serde_json::json!([]),
+            serde_json::json!({"evento": []}),
+            serde_json::json!({"evento": {"informacion_documento_referencia": {"cufe": "x"}}}),
+            serde_json::json!({"evento": [1, {"encabezado": null}, {"quien_recibio_documento": {"nombres": "a"}}]}),
+            serde_json::json!({"generalidades": {"integrador": []}, "documento_obligado": null}),
+        ];
+        let mut folders = vec![fixtures];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    documents.extend(serde_json::from_str::<Value>(&text).ok());
+                }
+            }
+        }
+        assert!(documents.len() > 20, "the fixtures were read");
+        for operation in Operation::ALL {
+            let paths = documented_fields(operation);
+            for first in &documents {
+                for second in [None, Some(&documents[3]), Some(&documents[4])] {
+                    let both = [Some(first), second];
+                    let expected: Vec<usize> = (0..paths.len())
+                        .filter(|&i| both.iter().flatten().any(|d| field_sent(d, &paths[i])))
+                        .collect();
+                    assert_eq!(
+                        sent_field_indices(operation, &both),
+                        expected,
+                        "{operation:?} {first}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub use engine::{SchemaError, SCHEMA_FILES};
-pub use fields::{documented_fields, field_sent};
+pub use fields::{documented_fields, field_sent, sent_field_indices};
 pub use form::{parse_form, parse_form_bytes, FormError, FormPayload};
 pub use operations::{DocumentedStatus, OperationSpec, OPERATIONS};
 pub use php::{

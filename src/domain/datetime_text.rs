@@ -71,8 +71,41 @@ pub struct DateTime(pub NaiveDateTime, pub char);
 
 impl fmt::Display for DateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ascii() {
+            Some(text) => f.write_str(ascii(&text)),
+            None => {
+                let DateTime(at, between) = *self;
+                write!(f, "{}{between}{}", Date(at.date(), '-'), Time(at.time()))
+            }
+        }
+    }
+}
+
+impl DateTime {
+    /// The 19 bytes of the text, when the year has four digits and `between` is ASCII (every
+    /// date the providers write).
+    fn ascii(&self) -> Option<[u8; 19]> {
         let DateTime(at, between) = *self;
-        write!(f, "{}{between}{}", Date(at.date(), '-'), Time(at.time()))
+        let between = u8::try_from(between).ok().filter(u8::is_ascii)?;
+        let year = u16::try_from(at.year()).ok().filter(|&y| y <= 9999)?;
+        let mut text = *b"0000-00-00 00:00:00";
+        digits(&mut text[0..4], year.into());
+        digits(&mut text[5..7], at.month());
+        digits(&mut text[8..10], at.day());
+        text[10] = between;
+        digits(&mut text[11..13], at.hour());
+        digits(&mut text[14..16], at.minute());
+        digits(&mut text[17..19], at.second());
+        Some(text)
+    }
+
+    /// Serializes the text as one string: written into a stack buffer and handed over whole,
+    /// instead of `collect_str`'s formatter (Sovos's answers carry a date per row).
+    pub fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.ascii() {
+            Some(text) => serializer.serialize_str(ascii(&text)),
+            None => serializer.collect_str(self),
+        }
     }
 }
 
@@ -145,6 +178,29 @@ mod tests {
                 Time(at.time()).to_string(),
                 at.format("%H:%M:%S").to_string()
             );
+        }
+    }
+
+    #[test]
+    fn serialized_as_json_it_is_the_displayed_text_as_one_string() {
+        let mut moments = samples();
+        // Outside four digits: the formatter's path.
+        for year in [10_000, -1] {
+            let date = NaiveDate::from_ymd_opt(year, 3, 4).unwrap();
+            moments.push(date.and_hms_opt(5, 6, 7).unwrap());
+        }
+        for at in moments {
+            for between in ['T', ' ', 'é'] {
+                let moment = DateTime(at, between);
+                let mut json = Vec::new();
+                moment
+                    .serialize(&mut serde_json::Serializer::new(&mut json))
+                    .unwrap();
+                assert_eq!(
+                    String::from_utf8(json).unwrap(),
+                    serde_json::to_string(&moment.to_string()).unwrap()
+                );
+            }
         }
     }
 

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::contract::{documented_fields, field_sent, Operation};
+use crate::contract::{documented_fields, sent_field_indices, Operation};
 use crate::respond;
 
 /// The counters.
@@ -99,12 +99,7 @@ impl Coverage {
     /// The indices of the documented fields of `operation` found in `documents` (the form
     /// fields or JSON body, and the `data` document): computed before the request moves on.
     pub fn sent_fields(operation: Operation, documents: &[Option<&Value>]) -> Vec<usize> {
-        documented_fields(operation)
-            .iter()
-            .enumerate()
-            .filter(|(_, path)| documents.iter().flatten().any(|d| field_sent(d, path)))
-            .map(|(index, _)| index)
-            .collect()
+        sent_field_indices(operation, documents)
     }
 
     /// Counts one request of `operation`: the documented answer it received (`code`), if

@@ -12,6 +12,8 @@
 //! - `php-oracle`: the differential test against PHP's justinrainbow/json-schema
 //!   (`tests/contract/php_oracle.rs`) with many more generated documents and another seed.
 //! - `attack`: the slow attacks of issue 15 against the release binary (see `attack.rs`).
+//! - `budget`: instructions per request of every operation under callgrind, against the
+//!   committed budgets of `xtask/budget.toml` (see `budget.rs`).
 //!
 //! The command line is parsed into a [`Parsed`] before anything runs: `-h`/`--help` anywhere
 //! among a task's options prints its usage and does nothing else; a command line that does not
@@ -19,6 +21,7 @@
 
 mod attack;
 mod bench;
+mod budget;
 mod http;
 mod server;
 mod soak;
@@ -49,7 +52,9 @@ tasks:
                 more generated documents, from another seed (tests/contract/php_oracle.rs)
   attack        the slow attacks of issues 15 and 20 (idle connections, long tokens, an unread
                 stderr, a restored data dir, long paths, journal bytes and reads) on loopback;
-                --short is the CI form";
+                --short is the CI form
+  budget        instructions per request of each operation (callgrind, in process) against
+                xtask/budget.toml; fails past a budget + 5%";
 
 const CI_USAGE: &str = "usage: cargo xtask ci
 
@@ -64,6 +69,8 @@ is committed) — that is:
   bash .ci/validator-alone.sh
   bash .ci/ui-check.sh
   cargo test --workspace --locked
+  cargo build --release --locked -p einvoice-mock -p bench-baseline --bins
+  cargo xtask budget --skip-build
   bash .ci/wheel-check.sh
   cargo xtask attack --short
   bash .ci/npm-check.sh
@@ -76,13 +83,14 @@ the workspace (.ci/validator-alone.sh).
 not installed it installs Debian's with apt-get, which needs root.
 .ci/wheel-check.sh builds the Python wheel (pyproject.toml) with maturin from PyPI, installs it
 into a fresh virtual environment and starts the installed `einvoice-mock`; it needs python3 with
-venv and network access to PyPI; .ci/run sets WHEEL_PROFILE=dev, packing the debug binary the
-tests built (release is the default). `cargo xtask attack --short` builds the release binary
-and runs the slow attacks of issue 15 (under 2 minutes). The distribution checks reuse that
-binary: npm-check.sh packs and installs the npm packages offline, action-check.sh runs the
-GitHub Action's steps against a release served on loopback, actionlint.sh lints the workflows,
-image-check.sh builds and runs the container image with buildah (installing buildah and
-debootstrap with apt-get).
+venv and network access to PyPI. The one release build is reused: `cargo xtask budget` counts
+instructions per request under valgrind's callgrind against xtask/budget.toml, the wheel packs
+it (WHEEL_PROFILE=release), `cargo xtask attack --short` finds it fresh and runs the slow
+attacks of issues 15 and 20 (under 2 minutes); its path is exported as EINVOICE_MOCK_BIN. The
+distribution checks reuse that binary: npm-check.sh packs and installs the npm packages
+offline, action-check.sh runs the GitHub Action's steps against a release served on loopback,
+actionlint.sh lints the workflows, image-check.sh builds and runs the container image with
+buildah (installing buildah and debootstrap with apt-get).
 
 options:
   -h, --help    print this help";
@@ -122,7 +130,7 @@ options:
   -h, --help    print this help";
 
 /// Every task and its usage, in the order of the overview.
-const TASKS: [(&str, &str); 8] = [
+const TASKS: [(&str, &str); 9] = [
     ("ci", CI_USAGE),
     ("bench", bench::USAGE),
     ("bench-events", bench::EVENTS_USAGE),
@@ -131,6 +139,7 @@ const TASKS: [(&str, &str); 8] = [
     ("fuzz", FUZZ_USAGE),
     ("php-oracle", PHP_ORACLE_USAGE),
     ("attack", attack::USAGE),
+    ("budget", budget::USAGE),
 ];
 
 /// A known task's name and usage.
@@ -166,6 +175,7 @@ enum Task {
     Criterion(Vec<String>),
     Soak(soak::Options),
     Attack(attack::Options),
+    Budget(budget::Options),
     Fuzz {
         cases: u32,
     },
@@ -252,6 +262,9 @@ fn parse(args: &[String]) -> Result<Parsed, UsageError> {
         "soak" => Task::Soak(soak::Options::parse(options).map_err(|e| error(format!("{e:#}")))?),
         "attack" => {
             Task::Attack(attack::Options::parse(options).map_err(|e| error(format!("{e:#}")))?)
+        }
+        "budget" => {
+            Task::Budget(budget::Options::parse(options).map_err(|e| error(format!("{e:#}")))?)
         }
         "fuzz" => {
             let mut cases = 20_000;
@@ -357,6 +370,7 @@ fn run(task: Task) -> Result<()> {
             Some(binary) => attack::run(binary, &options),
             None => attack::run(&release_binary()?, &options),
         },
+        Task::Budget(options) => budget::run(&options),
         Task::Fuzz { cases } => {
             let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args(["test", "--release", "--test", "integration", "fuzz"])

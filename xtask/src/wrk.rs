@@ -98,7 +98,13 @@ impl Run {
 /// Makes sure `wrk` is installed: installs Debian's package when running as root with apt,
 /// otherwise says how.
 pub fn ensure_installed() -> Result<()> {
-    if which("wrk") {
+    ensure_program("wrk", "wrk")
+}
+
+/// Makes sure `program` is on the PATH: installs Debian's `package` when running as root with
+/// apt, otherwise says how.
+pub fn ensure_program(program: &str, package: &str) -> Result<()> {
+    if which(program) {
         return Ok(());
     }
     let root = Command::new("id")
@@ -107,10 +113,12 @@ pub fn ensure_installed() -> Result<()> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false);
     if root && which("apt-get") {
-        eprintln!("xtask: wrk is missing; installing Debian's package (apt-get install -y wrk)");
+        eprintln!(
+            "xtask: {program} is missing; installing Debian's package (apt-get install -y {package})"
+        );
         let install = || {
             Command::new("apt-get")
-                .args(["install", "-y", "-qq", "wrk"])
+                .args(["install", "-y", "-qq", package])
                 .status()
                 .is_ok_and(|s| s.success())
         };
@@ -125,7 +133,9 @@ pub fn ensure_installed() -> Result<()> {
             return Ok(());
         }
     }
-    bail!("wrk is not installed: run `sudo apt-get install -y wrk` (Debian/Ubuntu), then again")
+    bail!(
+        "{program} is not installed: run `sudo apt-get install -y {package}` (Debian/Ubuntu), then again"
+    )
 }
 
 fn which(program: &str) -> bool {

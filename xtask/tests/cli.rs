@@ -4,7 +4,15 @@
 
 use std::process::{Command, Output};
 
-const TASKS: [&str; 6] = ["ci", "bench", "bench-events", "criterion", "soak", "fuzz"];
+const TASKS: [&str; 7] = [
+    "ci",
+    "bench",
+    "bench-events",
+    "criterion",
+    "soak",
+    "fuzz",
+    "budget",
+];
 
 fn xtask(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))

@@ -504,7 +504,7 @@ mod local_datetime {
         value: &NaiveDateTime,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&DateTime(*value, 'T'))
+        DateTime(*value, 'T').serialize(serializer)
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
@@ -527,7 +527,7 @@ mod midnight {
         value: &NaiveDate,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&DateTime(value.and_time(NaiveTime::MIN), 'T'))
+        DateTime(value.and_time(NaiveTime::MIN), 'T').serialize(serializer)
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
