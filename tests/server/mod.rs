@@ -10,6 +10,7 @@ mod lifecycle;
 mod proxy;
 mod reliability;
 mod sovos;
+mod validation_budget;
 
 use einvoice_mock::{Config, FakeProvider};
 
