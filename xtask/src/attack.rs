@@ -30,15 +30,20 @@ measured. Fails when a limit does not hold:
   N  events recorded live with --data-dir, then a restart: the restored process needs no
      more memory than the live one (within 20%)
   O  60 KiB unknown paths: CPU per request stays small
+  R  acuse documents of ~24,000 undocumented keys (370 KB, or 9 MB in the full form), four in
+     flight, while one client asks saldos: the hostile documents get the semantic 400 at a
+     bounded CPU each, and saldos stays fast
 The other rows (C, D, H, I, J, K, L) are tests of the integration suite.
 
 options:
   --short          the CI form, under 2 minutes: 1,500 connections, 3,000 tokens, 30,000
-                   requests on the unread pipe, 30,000 events, 200 long paths
+                   requests on the unread pipe, 30,000 events, 200 long paths, 6 s of
+                   hostile documents
                    (default: the full form: 10,000 connections, 3,000 tokens, 100,000
-                   requests, 1,150,000 events, 1,000 long paths)
+                   requests, 1,150,000 events, 1,000 long paths, 20 s of 370 KB and 9 MB
+                   hostile documents)
   --events N       events of attack N (default 1150000, or 30000 with --short)
-  --only ROWS      only these attacks, e.g. `B,N` (default: all of B,E,M,N,O)
+  --only ROWS      only these attacks, e.g. `B,N` (default: all of B,E,M,N,O,R)
   -h, --help       print this help";
 
 /// Options of `attack`.
@@ -53,7 +58,7 @@ pub struct Options {
 }
 
 /// The rows `attack` knows.
-const ROWS: [&str; 5] = ["B", "E", "M", "N", "O"];
+const ROWS: [&str; 6] = ["B", "E", "M", "N", "O", "R"];
 
 impl Options {
     /// `--short`, `--events N` (see [`USAGE`]).
@@ -82,7 +87,7 @@ impl Options {
                         .map(|r| r.trim().to_ascii_uppercase())
                         .collect();
                     if let Some(unknown) = only.iter().find(|r| !ROWS.contains(&r.as_str())) {
-                        bail!("--only {v}: unknown attack `{unknown}` (one of B,E,M,N,O)");
+                        bail!("--only {v}: unknown attack `{unknown}` (one of B,E,M,N,O,R)");
                     }
                 }
                 other => bail!("unknown option `{other}`"),
@@ -116,12 +121,13 @@ pub fn run(binary: &Path, options: &Options) -> Result<()> {
         &config,
         format!("[server]\nread_timeout_ms = {READ_TIMEOUT_MS}\n"),
     )?;
-    let attacks: [(&str, &dyn Fn() -> Result<Outcome>); 5] = [
+    let attacks: [(&str, &dyn Fn() -> Result<Outcome>); 6] = [
         ("B", &|| connections(binary, &config, options)),
         ("E", &|| tokens(binary, options)),
         ("M", &|| unread_stderr(binary, options)),
         ("N", &|| restore(binary, &scratch, options)),
         ("O", &|| long_paths(binary, options)),
+        ("R", &|| hostile_documents(binary, options)),
     ];
     let total = options.only.len();
     let mut failed = Vec::new();
@@ -658,6 +664,126 @@ fn long_paths(binary: &Path, options: &Options) -> Result<Outcome> {
             "{count} unknown paths of 60 KiB: {ms_per_request:.2} ms of server CPU per request \
              (parsing, journal and near miss together), RSS {rss} KiB"
         ),
+        failures,
+    })
+}
+
+/// An acuse whose `data` holds `keys` undocumented properties named `name_bytes` long: every
+/// one a violation, the whole within the body limit and `MAX_DOCUMENT_VALUES`.
+fn hostile_acuse(keys: usize, name_bytes: usize) -> (String, Vec<(&'static str, String)>, Vec<u8>) {
+    let mut data = String::from(
+        r#"{"generalidades":{"tipo_ambiente_dian":2,"identificador_transmision":"attack","integrador":{"nombre":"WEB","tipo":"WEB"}}"#,
+    );
+    let pad = "x".repeat(name_bytes.saturating_sub(8));
+    for index in 0..keys {
+        data.push_str(&format!(",\"{pad}{index:08}\":0"));
+    }
+    data.push('}');
+    let body = format!(
+        "--R\r\nContent-Disposition: form-data; name=\"documento_obligado\"\r\n\r\n830020470\r\n\
+         --R\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n{data}\r\n--R--\r\n"
+    );
+    (
+        "/api/radian/acuse_recibo_fev".into(),
+        vec![
+            ("Authorization", "Bearer attack".into()),
+            ("Accept", "application/json".into()),
+            ("Content-Type", "multipart/form-data; boundary=R".into()),
+        ],
+        body.into_bytes(),
+    )
+}
+
+/// R: four hostile documents in flight at all times while one client asks saldos.
+fn hostile_documents(binary: &Path, options: &Options) -> Result<Outcome> {
+    let (seconds, shapes): (u64, &[(usize, usize)]) = if options.short {
+        (6, &[(24_000, 8)])
+    } else {
+        (20, &[(24_000, 8), (24_000, 370)])
+    };
+    let server = Server::start(binary, &["serve", "--port", "0"])?;
+    let address = server.address.clone();
+    let mut measured = Vec::new();
+    let mut failures = Vec::new();
+    for &(keys, name_bytes) in shapes {
+        let (path, headers, body) = hostile_acuse(keys, name_bytes);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let sent = AtomicU64::new(0);
+        let wrong = std::sync::Mutex::new(None::<String>);
+        let before = server.cpu_ticks();
+        let mut latencies = Vec::new();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    // Bounded in time and count.
+                    while Instant::now() < deadline && sent.load(Ordering::Relaxed) < 10_000 {
+                        let answer = http::request(&address, "POST", &path, &headers, &body);
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        let problem = match answer {
+                            Ok(a) if a.status == 400 && a.text().contains("work budget") => None,
+                            Ok(a) => Some(format!("status {}: {:.200}", a.status, a.text())),
+                            Err(error) => Some(format!("{error:#}")),
+                        };
+                        if let Some(problem) = problem {
+                            wrong
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(problem);
+                        }
+                    }
+                });
+            }
+            // Let the hostile documents arrive first.
+            std::thread::sleep(Duration::from_millis(300));
+            while Instant::now() < deadline && latencies.len() < 100_000 {
+                let (path, headers, body) = saldos(0);
+                let headers: Vec<(&str, &str)> =
+                    headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let at = Instant::now();
+                match http::request(&address, "POST", &path, &headers, &body) {
+                    Ok(answer) if answer.status == 200 => latencies.push(at.elapsed()),
+                    Ok(answer) => failures.push(format!("saldos answered {}", answer.status)),
+                    Err(error) => failures.push(format!("saldos: {error:#}")),
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let documents = sent.into_inner().max(1);
+        let ticks = server.cpu_ticks().saturating_sub(before);
+        let cpu_ms = ticks as f64 / clock_ticks_per_second() * 1000.0 / documents as f64;
+        latencies.sort();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        let (p50, p99, max) = (at(0.5), at(0.99), at(1.0));
+        let size_kb = body.len() / 1000;
+        if let Some(problem) = wrong.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            failures.push(format!("a {size_kb} KB hostile document: {problem}"));
+        }
+        // Server CPU per document includes reading the body and PHP's decoding of `data`.
+        let cpu_limit = if name_bytes > 100 { 2_000.0 } else { 1_000.0 };
+        if cpu_ms > cpu_limit {
+            failures.push(format!(
+                "{cpu_ms:.0} ms of server CPU per {size_kb} KB document"
+            ));
+        }
+        if p99 > 50.0 {
+            failures.push(format!(
+                "saldos p99 {p99:.1} ms (over 50 ms) under {size_kb} KB documents"
+            ));
+        }
+        measured.push(format!(
+            "{documents} documents of {size_kb} KB: {cpu_ms:.1} ms of server CPU each; \
+             saldos p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms over {} requests",
+            latencies.len()
+        ));
+    }
+    Ok(Outcome {
+        row: "R",
+        measured: measured.join("; "),
         failures,
     })
 }
