@@ -48,3 +48,24 @@ async fn an_acuse_over_the_work_budget_gets_afacturars_semantic_400_and_the_jour
     assert_eq!(entry.status, 400);
     assert_eq!(entry.violations[0].rule, "workBudget");
 }
+
+#[tokio::test]
+async fn a_saldos_body_over_the_work_budget_gets_sovos_400_001() {
+    let fake = FakeProvider::start_with(deterministic_config()).await;
+    let mut body = serde_json::Map::new();
+    body.insert("MesConsulta".into(), Value::from("2019-11"));
+    for index in 0..MAX_VALIDATION_STEPS + 2_000 {
+        body.insert(format!("k{index}"), Value::from(0));
+    }
+    let answer = client()
+        .post(format!("{}/api/rest/Timbre/saldos", fake.uri()))
+        .header("RCApiKey", "una_llave")
+        .json(&Value::Object(body))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    let body: Value = answer.json().await.expect("a JSON body");
+    assert_eq!(body["errors"][0]["Code"], "400-001");
+    assert_eq!(fake.requests()[0].violations[0].rule, "workBudget");
+}
