@@ -2,7 +2,8 @@
 //!
 //! Validation is linear in the document, but a document within the body limit can still hold
 //! tens of thousands of values, each a violation. The budget bounds what one document may cost:
-//! a step is one JSON value, plus one per KiB of string (patterns read every character). Past
+//! a step is one JSON value, or one KiB of text (strings, which patterns read whole, and
+//! property names, which are hashed, copied and quoted in findings). Past
 //! [`MAX_VALIDATION_STEPS`](super::MAX_VALIDATION_STEPS) only the prefix of the document that
 //! fits, in document order, is validated, and the findings start with a `workBudget` violation.
 
@@ -10,28 +11,37 @@ use serde_json::{Map, Value};
 
 use super::violation::{InstancePath, PathSegment, Violation, ViolationKind};
 
-/// The steps one value costs on its own (its children are counted apart).
-fn own_steps(value: &Value) -> usize {
+/// What one step is worth in bytes of text.
+const BYTES_PER_STEP: usize = 1024;
+
+/// The cost of one value on its own, in bytes: a step, and its text (its children are
+/// counted apart).
+fn own_cost(value: &Value) -> usize {
     match value {
-        Value::String(text) => 1 + text.len() / 1024,
-        _ => 1,
+        Value::String(text) => BYTES_PER_STEP.saturating_add(text.len()),
+        _ => BYTES_PER_STEP,
     }
 }
 
-/// The work of validating `value`: one step per value and per KiB of string, in document
-/// order. Linear in the document; what the budget is compared with.
+/// The work of validating `value`: one step per value and per KiB of text (strings and
+/// property names). Linear in the document; what the budget is compared with.
 pub fn validation_steps(value: &Value) -> usize {
-    let mut steps = 0usize;
+    let mut cost = 0usize;
     let mut pending = vec![value];
     while let Some(value) = pending.pop() {
-        steps = steps.saturating_add(own_steps(value));
+        cost = cost.saturating_add(own_cost(value));
         match value {
             Value::Array(items) => pending.extend(items),
-            Value::Object(map) => pending.extend(map.values()),
+            Value::Object(map) => {
+                for (key, child) in map {
+                    cost = cost.saturating_add(key.len());
+                    pending.push(child);
+                }
+            }
             _ => {}
         }
     }
-    steps
+    cost / BYTES_PER_STEP
 }
 
 /// The part of a document that fits the budget.
@@ -61,7 +71,7 @@ pub(super) fn prefix(value: &Value, budget: usize) -> Option<Prefix> {
     if validation_steps(value) <= budget {
         return None;
     }
-    let mut left = budget;
+    let mut left = budget.saturating_mul(BYTES_PER_STEP);
     let mut cut = Vec::new();
     let value = take(value, &mut left, &mut Vec::new(), &mut cut);
     Some(Prefix { value, cut })
@@ -73,7 +83,7 @@ fn take(
     path: &mut Vec<PathSegment>,
     cut: &mut Vec<InstancePath>,
 ) -> Value {
-    *left = left.saturating_sub(own_steps(value));
+    *left = left.saturating_sub(own_cost(value));
     match value {
         Value::Array(items) => {
             let mut kept = Vec::new();
@@ -96,6 +106,7 @@ fn take(
                 if *left == 0 {
                     break;
                 }
+                *left = left.saturating_sub(key.len());
                 path.push(PathSegment::Key(key.clone()));
                 let child = take(child, left, path, cut);
                 path.pop();

@@ -250,8 +250,8 @@ pub const MAX_DOCUMENT_VALUES: usize = 50_000;
 /// document order (contract note A47).
 pub const MAX_REPORTED_VIOLATIONS: usize = 1_000;
 
-/// The work budget of one document, in [`validation_steps`]: one per JSON value, one more per
-/// KiB of string. Past it, only the part of the document that fits is validated and the
+/// The work budget of one document, in [`validation_steps`]: one per JSON value and one per
+/// KiB of text (strings and property names). Past it, only the part of the document that fits is validated and the
 /// findings start with a `workBudget` violation at the root. Real payloads cost a few hundred
 /// steps; at the budget, validation costs a few milliseconds of CPU.
 pub const MAX_VALIDATION_STEPS: usize = 20_000;
