@@ -44,9 +44,10 @@ mod server;
 
 // The validator: the operations, the contract and what it finds.
 pub use contract::{
-    parse_form, parse_form_bytes, validate, Contract, DocumentedStatus, FormError, FormPayload,
-    InstancePath, JsonKind, Operation, OperationSpec, PathSegment, Provider, SchemaError,
-    Violation, ViolationKind, Violations, MAX_DOCUMENT_VALUES, MAX_REPORTED_VIOLATIONS, OPERATIONS,
+    parse_form, parse_form_bytes, validate, validation_steps, Contract, DocumentedStatus,
+    FormError, FormPayload, InstancePath, JsonKind, Operation, OperationSpec, PathSegment,
+    Provider, SchemaError, Violation, ViolationKind, Violations, MAX_DOCUMENT_VALUES,
+    MAX_REPORTED_VIOLATIONS, MAX_VALIDATION_STEPS, OPERATIONS,
 };
 // The providers' words: `Violations::afacturar_resultado` (a method), Sovos's documented errors,
 // DIAN's event codes.

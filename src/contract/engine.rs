@@ -168,6 +168,28 @@ impl Engine {
     }
 
     pub(super) fn validate(&self, name: &str, instance: &Value) -> Violations {
+        if !self.schemas.contains_key(name) {
+            return Violations::default();
+        }
+        // Past the work budget only a prefix of the document is judged (see `budget`).
+        match super::budget::prefix(instance, super::MAX_VALIDATION_STEPS) {
+            None => self.validate_whole(name, instance),
+            Some(prefix) => {
+                // The budget's finding comes first, so that a journal keeping only the first
+                // findings still says the document was judged in part.
+                let mut violations = vec![super::budget::budget_hit()];
+                violations.extend(
+                    self.validate_whole(name, &prefix.value)
+                        .into_iter()
+                        .filter(|violation| !prefix.is_cut_artifact(violation))
+                        .take(super::MAX_REPORTED_VIOLATIONS - 1),
+                );
+                Violations(violations)
+            }
+        }
+    }
+
+    fn validate_whole(&self, name: &str, instance: &Value) -> Violations {
         let Some(schema) = self.schemas.get(name) else {
             return Violations::default();
         };
@@ -200,12 +222,20 @@ impl Engine {
         if schema.php {
             // `Validator::validate` ends with `array_unique($errors, SORT_REGULAR)`: an error
             // reported twice (same place, same rule) is listed once, where it came first.
-            let mut seen: Vec<(&InstancePath, &ViolationKind)> = Vec::new();
+            // Kinds hold JSON values (not hashable): bucket by place and rule, compare within
+            // the bucket. A bucket holds what one schema node can say about one value, so
+            // this is linear where a scan of everything seen was quadratic.
+            let mut seen: HashMap<(&InstancePath, &str), Vec<&ViolationKind>> = HashMap::new();
             let mut keep = Vec::with_capacity(violations.len());
             for violation in &violations {
-                let key = (&violation.path, &violation.kind);
-                keep.push(!seen.contains(&key));
-                seen.push(key);
+                let rule = match &violation.kind {
+                    ViolationKind::Required { property }
+                    | ViolationKind::AdditionalProperties { property } => property.as_str(),
+                    _ => violation.keyword(),
+                };
+                let bucket = seen.entry((&violation.path, rule)).or_default();
+                keep.push(!bucket.contains(&&violation.kind));
+                bucket.push(&violation.kind);
             }
             let mut keep = keep.into_iter();
             violations.retain(|_| keep.next().unwrap_or(true));

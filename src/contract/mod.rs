@@ -4,6 +4,7 @@
 //! This module knows nothing about HTTP or about any provider's error format: it says *what*
 //! is wrong and *where*; `crate::render` decides how each provider words it.
 
+mod budget;
 mod engine;
 mod fields;
 mod form;
@@ -18,6 +19,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
+pub use budget::validation_steps;
 pub use engine::{SchemaError, SCHEMA_FILES};
 pub use fields::{documented_fields, field_sent, sent_field_indices};
 pub use form::{parse_form, parse_form_bytes, FormError, FormPayload};
@@ -216,6 +218,12 @@ pub const MAX_DOCUMENT_VALUES: usize = 50_000;
 /// The most violations reported for one document: past it, the first this many found, in
 /// document order (contract note A47).
 pub const MAX_REPORTED_VIOLATIONS: usize = 1_000;
+
+/// The work budget of one document, in [`validation_steps`]: one per JSON value and one per
+/// KiB of text (strings and property names). Past it, only the part of the document that fits is validated and the
+/// findings start with a `workBudget` violation at the root. Real payloads cost a few hundred
+/// steps; at the budget, validation costs a few milliseconds of CPU.
+pub const MAX_VALIDATION_STEPS: usize = 20_000;
 
 /// An upper bound of the number of values in the JSON text `text`, counted without parsing it:
 /// one, plus one for each `[`, `{`, `,` and `:` outside strings.

@@ -434,7 +434,26 @@ pub fn pcre_matches_before_final_newline(pattern: &str, subject: &str) -> bool {
     let Some(stripped) = subject.strip_suffix('\n') else {
         return false;
     };
-    regex::Regex::new(pattern).is_ok_and(|re| re.is_match(stripped))
+    // Compiled once per pattern: a document can hold a thousand such values, and compiling
+    // costs far more than matching. The contract's patterns are few; others are not kept.
+    type Cache = std::sync::Mutex<std::collections::HashMap<String, Option<regex::Regex>>>;
+    static COMPILED: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = COMPILED.get_or_init(Cache::default);
+    let mut compiled = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let regex = match compiled.get(pattern) {
+        Some(regex) => regex.clone(),
+        None => {
+            let regex = regex::Regex::new(pattern).ok();
+            if compiled.len() < 64 {
+                compiled.insert(pattern.to_owned(), regex.clone());
+            }
+            regex
+        }
+    };
+    drop(compiled);
+    regex.is_some_and(|re| re.is_match(stripped))
 }
 
 /// `filter_var($value, FILTER_VALIDATE_URL) !== false` (PHP 8.2, `ext/filter`), for a string.

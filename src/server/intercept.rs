@@ -93,13 +93,8 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         }
         Err(_) => return refused(&state, entry, Refusal::RequestTimeout, started),
     };
-    let mut verdict = verify(
-        state.contract(),
-        &parts.method,
-        &entry.path,
-        &parts.headers,
-        &bytes,
-    );
+    let mut verdict =
+        verify_off_workers(&state, &parts.method, &entry.path, &parts.headers, &bytes).await;
     entry.near_miss = (operation.is_none() || parts.method != Method::POST).then(|| {
         near_miss(
             parts.method.as_str(),
@@ -499,13 +494,14 @@ fn schedule_webhook(state: &AppState, scenario: &Scenario, url: &str, replay: Re
                 let state = task_state;
                 tokio::time::sleep(delay).await;
                 let started = Instant::now();
-                let verdict = verify(
-                    state.contract(),
+                let verdict = verify_off_workers(
+                    &state,
                     &replay.method,
                     &replay.path,
                     &replay.headers,
                     &body,
-                );
+                )
+                .await;
                 drop(body);
                 let payload = match (verdict.operation, verdict.parsed) {
                     (Some(operation), Some(parsed)) => {
@@ -544,4 +540,51 @@ fn schedule_webhook(state: &AppState, scenario: &Scenario, url: &str, replay: Re
                 error: Some(error),
             });
     }
+}
+
+/// Bodies up to this size are judged on the async worker: within the work budget they cost
+/// well under a millisecond of CPU.
+const INLINE_VERIFY_BYTES: usize = 16 * 1024;
+
+/// Judges a request. A larger body is judged on the blocking pool, at most
+/// [`heavy_verifications`] at a time, so that hostile documents queue among themselves and
+/// never hold the workers that answer ordinary requests.
+async fn verify_off_workers(
+    state: &AppState,
+    method: &Method,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+    body: &Bytes,
+) -> respond::Verdict {
+    let contract = state.contract();
+    if body.len() <= INLINE_VERIFY_BYTES {
+        return verify(contract, method, path, headers, body);
+    }
+    let Ok(_permit) = heavy_verifications().acquire().await else {
+        // The semaphore is never closed.
+        return verify(contract, method, path, headers, body);
+    };
+    let (method, path, headers, body) = (
+        method.clone(),
+        path.to_owned(),
+        headers.clone(),
+        body.clone(),
+    );
+    let judged =
+        tokio::task::spawn_blocking(move || verify(contract, &method, &path, &headers, &body))
+            .await;
+    match judged {
+        Ok(verdict) => verdict,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
+/// The verifications of large bodies that may run at once: half the cores, so that the other
+/// half keeps answering ordinary requests whatever number of large documents arrive.
+fn heavy_verifications() -> &'static tokio::sync::Semaphore {
+    static HEAVY: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    HEAVY.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        tokio::sync::Semaphore::new((cores / 2).max(1))
+    })
 }

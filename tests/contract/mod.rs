@@ -2,6 +2,7 @@
 //! payloads, the providers' error formats (Afacturar's PHP validator, Sovos' error codes) and
 //! property tests over generated payloads.
 
+mod budget;
 mod fixtures;
 mod php_format;
 mod php_oracle;

@@ -19,6 +19,7 @@ mod reliability;
 mod secrets;
 mod sovos;
 mod support;
+mod validation_budget;
 mod webhooks;
 mod wire;
 

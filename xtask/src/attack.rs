@@ -39,6 +39,9 @@ measured. Fails when a limit does not hold:
      a walk through every page answer at most twice what the journal says it keeps; four
      concurrent reads and six readers at 128 KiB/s add at most a page each (4 MiB) to
      resident memory, and the slow readers are cut at server.read_timeout_ms
+  R  acuse documents of ~24,000 undocumented keys (370 KB, or 9 MB in the full form), four in
+     flight, while one client asks saldos: the hostile documents get the semantic 400 at a
+     bounded CPU each, and saldos stays fast
   S  `data` in encodings PHP's json_decode refuses (BOM, UTF-16, FF, overlongs, CESU-8
      surrogates, truncated sequences), multipart and urlencoded: PHP's data error every time
   T  /__admin/events with CUFEs the provider refuses (6 spellings) and 1.9 MB ones: 400 and
@@ -52,12 +55,12 @@ The other rows (C, D, H, I, J, K, L) are tests of the integration suite.
 options:
   --short          the CI form, under 2 minutes: 1,500 connections, 3,000 tokens, 30,000
                    requests on the unread pipe, 30,000 events, 200 long paths, 400 hostile
-                   header sets (160 MB), 20 CUFEs of 1.9 MB
+                   header sets (160 MB), 20 CUFEs of 1.9 MB, 6 s of hostile documents
                    (default: the full form: 10,000 connections, 3,000 tokens, 100,000
                    requests, 1,150,000 events, 1,000 long paths, 2,000 hostile header sets
-                   (800 MB), 200 CUFEs of 1.9 MB)
+                   (800 MB), 200 CUFEs of 1.9 MB, 20 s of 370 KB and 9 MB hostile documents)
   --events N       events of attack N (default 1150000, or 30000 with --short)
-  --only ROWS      only these attacks, e.g. `B,N` (default: all of B,E,M,N,O,P,Q,S,T,U,V)
+  --only ROWS      only these attacks, e.g. `B,N` (default: all of B,E,M,N,O,P,Q,R,S,T,U,V)
   --binary PATH    attack this build of einvoice-mock instead of building the release one
   -h, --help       print this help";
 
@@ -75,7 +78,7 @@ pub struct Options {
 }
 
 /// The rows `attack` knows.
-const ROWS: [&str; 11] = ["B", "E", "M", "N", "O", "P", "Q", "S", "T", "U", "V"];
+const ROWS: [&str; 12] = ["B", "E", "M", "N", "O", "P", "Q", "R", "S", "T", "U", "V"];
 
 impl Options {
     /// `--short`, `--events N` (see [`USAGE`]).
@@ -148,7 +151,7 @@ pub fn run(binary: &Path, options: &Options) -> Result<()> {
         &config,
         format!("[server]\nread_timeout_ms = {READ_TIMEOUT_MS}\n"),
     )?;
-    let attacks: [(&str, &dyn Fn() -> Result<Outcome>); 11] = [
+    let attacks: [(&str, &dyn Fn() -> Result<Outcome>); 12] = [
         ("B", &|| connections(binary, &config, options)),
         ("E", &|| tokens(binary, options)),
         ("M", &|| unread_stderr(binary, options)),
@@ -156,6 +159,7 @@ pub fn run(binary: &Path, options: &Options) -> Result<()> {
         ("O", &|| long_paths(binary, options)),
         ("P", &|| journal_bytes(binary, options)),
         ("Q", &|| journal_reads(binary, &scratch)),
+        ("R", &|| hostile_documents(binary, options)),
         ("S", &|| wire::encodings(binary)),
         ("T", &|| wire::admin_cufes(binary, options.short)),
         ("U", &|| wire::authority(binary)),
@@ -994,6 +998,126 @@ fn journal_reads(binary: &Path, scratch: &Path) -> Result<Outcome> {
              {cut} cut at the {DEADLINE_MS} ms deadline, {whole} written whole before it, \
              {slow_bytes} bytes read in all"
         ),
+        failures,
+    })
+}
+
+/// An acuse whose `data` holds `keys` undocumented properties named `name_bytes` long: every
+/// one a violation, the whole within the body limit and `MAX_DOCUMENT_VALUES`.
+fn hostile_acuse(keys: usize, name_bytes: usize) -> (String, Vec<(&'static str, String)>, Vec<u8>) {
+    let mut data = String::from(
+        r#"{"generalidades":{"tipo_ambiente_dian":2,"identificador_transmision":"attack","integrador":{"nombre":"WEB","tipo":"WEB"}}"#,
+    );
+    let pad = "x".repeat(name_bytes.saturating_sub(8));
+    for index in 0..keys {
+        data.push_str(&format!(",\"{pad}{index:08}\":0"));
+    }
+    data.push('}');
+    let body = format!(
+        "--R\r\nContent-Disposition: form-data; name=\"documento_obligado\"\r\n\r\n830020470\r\n\
+         --R\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n{data}\r\n--R--\r\n"
+    );
+    (
+        "/api/radian/acuse_recibo_fev".into(),
+        vec![
+            ("Authorization", "Bearer attack".into()),
+            ("Accept", "application/json".into()),
+            ("Content-Type", "multipart/form-data; boundary=R".into()),
+        ],
+        body.into_bytes(),
+    )
+}
+
+/// R: four hostile documents in flight at all times while one client asks saldos.
+fn hostile_documents(binary: &Path, options: &Options) -> Result<Outcome> {
+    let (seconds, shapes): (u64, &[(usize, usize)]) = if options.short {
+        (6, &[(24_000, 8)])
+    } else {
+        (20, &[(24_000, 8), (24_000, 370)])
+    };
+    let server = Server::start(binary, &["serve", "--port", "0"])?;
+    let address = server.address.clone();
+    let mut measured = Vec::new();
+    let mut failures = Vec::new();
+    for &(keys, name_bytes) in shapes {
+        let (path, headers, body) = hostile_acuse(keys, name_bytes);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let sent = AtomicU64::new(0);
+        let wrong = std::sync::Mutex::new(None::<String>);
+        let before = server.cpu_ticks();
+        let mut latencies = Vec::new();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    // Bounded in time and count.
+                    while Instant::now() < deadline && sent.load(Ordering::Relaxed) < 10_000 {
+                        let answer = http::request(&address, "POST", &path, &headers, &body);
+                        sent.fetch_add(1, Ordering::Relaxed);
+                        let problem = match answer {
+                            Ok(a) if a.status == 400 && a.text().contains("work budget") => None,
+                            Ok(a) => Some(format!("status {}: {:.200}", a.status, a.text())),
+                            Err(error) => Some(format!("{error:#}")),
+                        };
+                        if let Some(problem) = problem {
+                            wrong
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(problem);
+                        }
+                    }
+                });
+            }
+            // Let the hostile documents arrive first.
+            std::thread::sleep(Duration::from_millis(300));
+            while Instant::now() < deadline && latencies.len() < 100_000 {
+                let (path, headers, body) = saldos(0);
+                let headers: Vec<(&str, &str)> =
+                    headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let at = Instant::now();
+                match http::request(&address, "POST", &path, &headers, &body) {
+                    Ok(answer) if answer.status == 200 => latencies.push(at.elapsed()),
+                    Ok(answer) => failures.push(format!("saldos answered {}", answer.status)),
+                    Err(error) => failures.push(format!("saldos: {error:#}")),
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let documents = sent.into_inner().max(1);
+        let ticks = server.cpu_ticks().saturating_sub(before);
+        let cpu_ms = ticks as f64 / clock_ticks_per_second() * 1000.0 / documents as f64;
+        latencies.sort();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+                .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        let (p50, p99, max) = (at(0.5), at(0.99), at(1.0));
+        let size_kb = body.len() / 1000;
+        if let Some(problem) = wrong.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            failures.push(format!("a {size_kb} KB hostile document: {problem}"));
+        }
+        // Server CPU per document includes reading the body and PHP's decoding of `data`.
+        let cpu_limit = if name_bytes > 100 { 2_000.0 } else { 1_000.0 };
+        if cpu_ms > cpu_limit {
+            failures.push(format!(
+                "{cpu_ms:.0} ms of server CPU per {size_kb} KB document"
+            ));
+        }
+        if p99 > 50.0 {
+            failures.push(format!(
+                "saldos p99 {p99:.1} ms (over 50 ms) under {size_kb} KB documents"
+            ));
+        }
+        measured.push(format!(
+            "{documents} documents of {size_kb} KB: {cpu_ms:.1} ms of server CPU each; \
+             saldos p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms over {} requests",
+            latencies.len()
+        ));
+    }
+    Ok(Outcome {
+        row: "R",
+        measured: measured.join("; "),
         failures,
     })
 }

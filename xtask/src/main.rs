@@ -51,7 +51,8 @@ tasks:
   php-oracle    Afacturar's semantic 400 against PHP's justinrainbow/json-schema 5.2 on many
                 more generated documents, from another seed (tests/contract/php_oracle.rs)
   attack        the slow attacks of issues 15 and 20 (idle connections, long tokens, an unread
-                stderr, a restored data dir, long paths, journal bytes and reads) on loopback;
+                stderr, a restored data dir, long paths, journal bytes and reads, costly documents beside a normal client)
+                on loopback;
                 --short is the CI form
   budget        instructions per request of each operation (callgrind, in process) against
                 xtask/budget.toml; fails past a budget + 5%";
@@ -659,7 +660,7 @@ mod tests {
         assert_eq!(options.events, 1_000);
         assert_eq!(
             options.only,
-            ["B", "E", "M", "N", "O", "P", "Q", "S", "T", "U", "V"]
+            ["B", "E", "M", "N", "O", "P", "Q", "R", "S", "T", "U", "V"]
         );
         let Task::Attack(options) = run(&["attack", "--only", "b,N"]) else {
             panic!("attack");

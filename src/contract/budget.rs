@@ -1,0 +1,137 @@
+//! The work budget of one validation.
+//!
+//! Validation is linear in the document, but a document within the body limit can still hold
+//! tens of thousands of values, each a violation. The budget bounds what one document may cost:
+//! a step is one JSON value, or one KiB of text (strings, which patterns read whole, and
+//! property names, which are hashed, copied and quoted in findings). Past
+//! [`MAX_VALIDATION_STEPS`](super::MAX_VALIDATION_STEPS) only the prefix of the document that
+//! fits, in document order, is validated, and the findings start with a `workBudget` violation.
+
+use serde_json::{Map, Value};
+
+use super::violation::{InstancePath, PathSegment, Violation, ViolationKind};
+
+/// What one step is worth in bytes of text.
+const BYTES_PER_STEP: usize = 1024;
+
+/// The cost of one value on its own, in bytes: a step, and its text (its children are
+/// counted apart).
+fn own_cost(value: &Value) -> usize {
+    match value {
+        Value::String(text) => BYTES_PER_STEP.saturating_add(text.len()),
+        _ => BYTES_PER_STEP,
+    }
+}
+
+/// The work of validating `value`: one step per value and per KiB of text (strings and
+/// property names). Linear in the document; what the budget is compared with.
+pub fn validation_steps(value: &Value) -> usize {
+    let mut cost = 0usize;
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        cost = cost.saturating_add(own_cost(value));
+        match value {
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => {
+                for (key, child) in map {
+                    cost = cost.saturating_add(key.len());
+                    pending.push(child);
+                }
+            }
+            _ => {}
+        }
+    }
+    cost / BYTES_PER_STEP
+}
+
+/// The part of a document that fits the budget.
+pub(super) struct Prefix {
+    /// The document up to the value where the budget ran out.
+    pub(super) value: Value,
+    /// The objects and arrays that lost members to the cut.
+    cut: Vec<InstancePath>,
+}
+
+impl Prefix {
+    /// Whether `violation` only exists because the cut removed members: a `required`
+    /// property or a `minItems` bound of a container that lost members.
+    pub(super) fn is_cut_artifact(&self, violation: &Violation) -> bool {
+        let segments = violation.path.segments();
+        let node = match violation.kind {
+            ViolationKind::Required { .. } => &segments[..segments.len().saturating_sub(1)],
+            ViolationKind::MinItems { .. } => segments,
+            _ => return false,
+        };
+        self.cut.iter().any(|cut| cut.segments() == node)
+    }
+}
+
+/// The prefix of `value` that costs at most `budget` steps, or `None` when all of it does.
+pub(super) fn prefix(value: &Value, budget: usize) -> Option<Prefix> {
+    if validation_steps(value) <= budget {
+        return None;
+    }
+    let mut left = budget.saturating_mul(BYTES_PER_STEP);
+    let mut cut = Vec::new();
+    let value = take(value, &mut left, &mut Vec::new(), &mut cut);
+    Some(Prefix { value, cut })
+}
+
+fn take(
+    value: &Value,
+    left: &mut usize,
+    path: &mut Vec<PathSegment>,
+    cut: &mut Vec<InstancePath>,
+) -> Value {
+    *left = left.saturating_sub(own_cost(value));
+    match value {
+        Value::Array(items) => {
+            let mut kept = Vec::new();
+            for (index, item) in items.iter().enumerate() {
+                if *left == 0 {
+                    break;
+                }
+                path.push(PathSegment::Index(index));
+                kept.push(take(item, left, path, cut));
+                path.pop();
+            }
+            if kept.len() < items.len() {
+                cut.push(InstancePath(path.clone()));
+            }
+            Value::Array(kept)
+        }
+        Value::Object(map) => {
+            let mut kept = Map::new();
+            for (key, child) in map {
+                if *left == 0 {
+                    break;
+                }
+                *left = left.saturating_sub(key.len());
+                path.push(PathSegment::Key(key.clone()));
+                let child = take(child, left, path, cut);
+                path.pop();
+                kept.insert(key.clone(), child);
+            }
+            if kept.len() < map.len() {
+                cut.push(InstancePath(path.clone()));
+            }
+            Value::Object(kept)
+        }
+        scalar => scalar.clone(),
+    }
+}
+
+/// The first finding of a document over the budget.
+pub(super) fn budget_hit() -> Violation {
+    let kind = ViolationKind::Other {
+        name: "workBudget".to_owned(),
+    };
+    Violation {
+        path: InstancePath::default(),
+        message: format!(
+            "the document costs more than {} validation steps (einvoice-mock's work budget): only the findings before that point are listed after this one",
+            super::MAX_VALIDATION_STEPS
+        ),
+        kind,
+    }
+}
