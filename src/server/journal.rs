@@ -112,6 +112,9 @@ pub struct Raw {
     /// Rendered as base64: decided once, on the bytes as sent, so that a prefix cut to a budget
     /// keeps its form.
     base64: bool,
+    /// What the bytes take as a JSON string's contents (quotes excluded): counted once, so that
+    /// fitting a value that fits whole (nearly every one) costs nothing more.
+    text_json: usize,
 }
 
 /// `{"base64":""}` around the encoded bytes.
@@ -120,16 +123,11 @@ const BASE64_JSON_OVERHEAD: usize = 13;
 impl Raw {
     /// A copy of `bytes`.
     pub fn new(bytes: &[u8]) -> Raw {
-        let text_json: usize = bytes
-            .utf8_chunks()
-            .map(|chunk| {
-                chunk.valid().bytes().map(json_byte_len).sum::<usize>()
-                    + chunk.invalid().len() * INVALID_BYTE_JSON_LEN
-            })
-            .sum();
+        let text_json = text_json_len(bytes);
         Raw {
             bytes: bytes.into(),
             base64: text_json > 2 * bytes.len(),
+            text_json,
         }
     }
 
@@ -171,6 +169,9 @@ impl Raw {
     /// The longest prefix whose JSON string (quotes excluded) takes at most `budget` bytes:
     /// its length in raw bytes, and in JSON.
     fn fit(&self, budget: usize) -> (usize, usize) {
+        if !self.base64 && self.text_json <= budget {
+            return (self.bytes.len(), self.text_json);
+        }
         if self.base64 {
             // 4 characters for each 3 bytes (or fewer, the last group padded).
             let groups = budget.saturating_sub(BASE64_JSON_OVERHEAD) / 4;
@@ -208,9 +209,11 @@ impl Raw {
         if len >= self.bytes.len() {
             return self.clone();
         }
+        let bytes = &self.bytes[..len];
         Raw {
-            bytes: self.bytes[..len].into(),
+            bytes: bytes.into(),
             base64: self.base64,
+            text_json: text_json_len(bytes),
         }
     }
 }
@@ -220,11 +223,40 @@ const INVALID_BYTE_JSON_LEN: usize = 5;
 
 /// What one byte of valid UTF-8 takes in a JSON string, as `serde_json` writes it.
 fn json_byte_len(byte: u8) -> usize {
-    match byte {
-        b'"' | b'\\' | 0x08 | 0x0c | b'\n' | b'\r' | b'\t' => 2,
-        0..0x20 => 6,
-        _ => 1,
+    JSON_BYTE_LEN[usize::from(byte)] as usize
+}
+
+/// [`json_byte_len`] as a table: the count runs on every header and body kept, once.
+const JSON_BYTE_LEN: [u8; 256] = {
+    let mut table = [1u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = 6;
+        byte += 1;
     }
+    table[b'"' as usize] = 2;
+    table[b'\\' as usize] = 2;
+    table[0x08] = 2;
+    table[0x0c] = 2;
+    table[b'\n' as usize] = 2;
+    table[b'\r' as usize] = 2;
+    table[b'\t' as usize] = 2;
+    table
+};
+
+/// What `bytes` take as the contents of a JSON string in text form: valid UTF-8 escaped as
+/// `serde_json` escapes it, every other byte as `\\xNN`.
+fn text_json_len(bytes: &[u8]) -> usize {
+    let escaped = |valid: &[u8]| -> usize { valid.iter().map(|&b| json_byte_len(b)).sum() };
+    if std::str::from_utf8(bytes).is_ok() {
+        return escaped(bytes);
+    }
+    bytes
+        .utf8_chunks()
+        .map(|chunk| {
+            escaped(chunk.valid().as_bytes()) + chunk.invalid().len() * INVALID_BYTE_JSON_LEN
+        })
+        .sum()
 }
 
 /// What a string takes in JSON, quotes included.
