@@ -24,6 +24,45 @@ use crate::respond::{self, credential, mask, provider_of, verify, Refusal};
 /// How much of a body the journal keeps.
 const JOURNAL_BODY_LIMIT: usize = 64 * 1024;
 
+/// Who answers a verified request, decided synchronously from the state and the verdict
+/// before any effect (a delay, the route, a fault, a webhook) takes place.
+#[derive(Debug)]
+enum Decision {
+    /// Past the rate limit: the 429, and how long until a slot frees.
+    RateLimited(std::time::Duration),
+    /// An armed scenario matched (taken: its count is spent).
+    Scenario(Scenario),
+    /// The operation's route answers, as the provider would.
+    Route,
+}
+
+/// The rate limit first, then the armed scenarios, for requests to a documented operation;
+/// everything else goes to the routes (which answer 404/405 in the provider's format).
+fn decide(
+    state: &AppState,
+    operation: Option<Operation>,
+    token: Option<&str>,
+    verdict: &respond::Verdict,
+) -> Decision {
+    let Some(operation) = operation else {
+        return Decision::Route;
+    };
+    if let Some(Err(retry_after)) = token.map(|token| state.admit_or_retry_after(token)) {
+        return Decision::RateLimited(retry_after);
+    }
+    let cufes = verdict.cufes();
+    let keys = RequestKeys {
+        operation,
+        cufes: &cufes,
+        rfc: verdict.rfc(),
+        token,
+    };
+    match state.scenarios().take(keys) {
+        Some(scenario) => Decision::Scenario(scenario),
+        None => Decision::Route,
+    }
+}
+
 /// The middleware.
 pub async fn intercept(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
@@ -129,23 +168,12 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
 
     let control = parts.extensions.get::<ConnectionControl>().cloned();
 
-    let retry_after = match (operation, token) {
-        (Some(_), Some(token)) => state.admit_or_retry_after(token).err(),
-        _ => None,
+    let (retry_after, scenario) = match decide(&state, operation, token, &verdict) {
+        Decision::RateLimited(retry_after) => (Some(retry_after), None),
+        Decision::Scenario(scenario) => (None, Some(scenario)),
+        Decision::Route => (None, None),
     };
     let rate_limited = retry_after.is_some();
-    let scenario = match (operation, rate_limited) {
-        (Some(op), false) => {
-            let cufes = verdict.cufes();
-            state.scenarios().take(RequestKeys {
-                operation: op,
-                cufes: &cufes,
-                rfc: verdict.rfc(),
-                token,
-            })
-        }
-        _ => None,
-    };
     entry.scenario = scenario.as_ref().map(|s| s.id);
     // Read from the parsed form before it moves to the handler.
     let webhook = verdict.webhook().map(str::to_owned);
