@@ -334,13 +334,22 @@ pub fn validate(args: &ValidateArgs, out: &mut impl Write) -> Result<Outcome, Cl
 /// The file's bytes as they are: decoding them is the contract's work (PHP's `json_decode`
 /// refuses what a lossy read would hide).
 fn read_input(path: &PathBuf) -> std::io::Result<Vec<u8>> {
-    if path.as_os_str() == "-" {
-        let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes)?;
-        Ok(bytes)
+    // No more than the fake would take in one request: `validate /dev/zero` must end.
+    let limit = Config::embedded_default().server.body_limit();
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin())
     } else {
-        std::fs::read(path)
+        Box::new(std::fs::File::open(path)?)
+    };
+    let mut bytes = Vec::new();
+    reader.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {limit} bytes, the most a request body may hold"),
+        ));
     }
+    Ok(bytes)
 }
 
 /// One payload judged as the fake judges a request carrying it: `verify` reads the request

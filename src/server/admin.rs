@@ -68,10 +68,13 @@ async fn json_method_not_allowed(response: Response) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let mut answer = error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        format!("method not allowed here; allowed: {allowed}"),
-    );
+    // axum adds `Allow` after this layer runs on some routes: name the methods only when known.
+    let message = if allowed.is_empty() {
+        "method not allowed here (the Allow header lists the methods)".to_owned()
+    } else {
+        format!("method not allowed here; allowed: {allowed}")
+    };
+    let mut answer = error(StatusCode::METHOD_NOT_ALLOWED, message);
     if let Some(allow) = allow {
         answer.headers_mut().insert(header::ALLOW, allow);
     }
@@ -360,7 +363,17 @@ async fn clear_scenarios(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn remove_scenario(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn remove_scenario(
+    State(state): State<AppState>,
+    id: Result<Path<String>, axum::extract::rejection::PathRejection>,
+) -> Response {
+    // An id that is not even UTF-8 names no scenario: a JSON 404 like any other.
+    let Ok(Path(id)) = id else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no armed scenario with that id".to_owned(),
+        );
+    };
     match id.parse::<u64>() {
         Ok(id) if state.scenarios().remove(id) => StatusCode::NO_CONTENT.into_response(),
         _ => error(StatusCode::NOT_FOUND, format!("no armed scenario {id}")),

@@ -115,6 +115,15 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     if let Some(refusal) = at_the_edge {
         return refused(&state, entry, refusal, started);
     }
+    // Its share of the bodies in flight, held until it is answered: partial bodies on many
+    // connections (or many HTTP/2 streams of one) wait here instead of each holding the limit.
+    let share = body_share_kib(parts.version, &parts.headers, server.body_limit());
+    let budget = state.bodies_in_flight();
+    let _share =
+        match tokio::time::timeout(server.read_timeout(), budget.acquire_many_owned(share)).await {
+            Ok(Ok(permit)) => permit,
+            _ => return refused(&state, entry, Refusal::RequestTimeout, started),
+        };
     let bytes = match read_body(body, server.body_limit(), server.read_timeout()).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(error)) => {
@@ -615,4 +624,53 @@ fn heavy_verifications() -> &'static tokio::sync::Semaphore {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         tokio::sync::Semaphore::new((cores / 2).max(1))
     })
+}
+
+/// A request's share of the bodies in flight, in KiB: its declared `Content-Length` (within
+/// the limit: a larger one is refused before this), none for an HTTP/1 request that declares
+/// no body, the limit when the length is not declared (chunked, or HTTP/2 without
+/// `content-length`).
+fn body_share_kib(
+    version: axum::http::Version,
+    headers: &axum::http::HeaderMap,
+    limit: usize,
+) -> u32 {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let http1 = version <= axum::http::Version::HTTP_11;
+    let bytes = match declared {
+        Some(length) => length.min(limit),
+        None if http1 && !headers.contains_key(header::TRANSFER_ENCODING) => 0,
+        None => limit,
+    };
+    u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{header, HeaderMap, HeaderValue, Version};
+
+    use super::body_share_kib;
+    use crate::server::state::body_budget_bytes;
+
+    #[test]
+    fn a_body_takes_its_declared_share_and_an_undeclared_one_the_whole_limit() {
+        let limit = 10 * 1024 * 1024;
+        let mut headers = HeaderMap::new();
+        assert_eq!(body_share_kib(Version::HTTP_11, &headers, limit), 0);
+        assert_eq!(body_share_kib(Version::HTTP_2, &headers, limit), 10 * 1024);
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("1025"));
+        assert_eq!(body_share_kib(Version::HTTP_11, &headers, limit), 2);
+        headers.remove(header::CONTENT_LENGTH);
+        headers.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        assert_eq!(body_share_kib(Version::HTTP_11, &headers, limit), 10 * 1024);
+        // Two bodies at the limit always fit.
+        assert_eq!(body_budget_bytes(limit), 256 * 1024 * 1024);
+        assert_eq!(body_budget_bytes(200 * 1024 * 1024), 400 * 1024 * 1024);
+    }
 }

@@ -811,6 +811,17 @@ impl Journal {
         if let Some(error) = &mut delivery.error {
             cut_text(error, DELIVERY_TEXT_LIMIT);
         }
+        // The result posted quotes what the client sent (a semantic 400 names every unknown
+        // key): past its budget only the start of it is kept, and how large it was.
+        let payload_bytes = json_size(&delivery.payload);
+        if payload_bytes > DELIVERY_PAYLOAD_LIMIT {
+            let mut excerpt = delivery.payload.to_string();
+            cut_text(&mut excerpt, DELIVERY_PAYLOAD_EXCERPT);
+            delivery.payload = serde_json::json!({
+                "payload_bytes": payload_bytes,
+                "excerpt": excerpt,
+            });
+        }
         push_bounded(&mut self.deliveries, delivery, self.capacity);
     }
 
@@ -1022,6 +1033,13 @@ const JOURNAL_TEXT_LIMIT: usize = 1024;
 
 /// How much of a webhook delivery's URL and error the journal keeps (in characters).
 const DELIVERY_TEXT_LIMIT: usize = 4096;
+
+/// The JSON a kept webhook delivery's payload may take; a larger one is kept as its first
+/// [`DELIVERY_PAYLOAD_EXCERPT`] characters and its size.
+const DELIVERY_PAYLOAD_LIMIT: usize = 16 * 1024;
+
+/// The characters of a payload past its limit that a delivery keeps.
+const DELIVERY_PAYLOAD_EXCERPT: usize = 2048;
 
 /// `text` cut at `chars` characters, ending with `…` when cut.
 fn cut_text(text: &mut String, chars: usize) {
@@ -1518,5 +1536,32 @@ mod tests {
         let cases = journal.junit().len() - Journal::with_capacity(1).junit().len();
         let (recent, _) = journal.bytes();
         assert!(cases <= recent, "{cases} > {recent}");
+    }
+
+    #[test]
+    fn a_webhook_delivery_keeps_at_most_its_payload_budget() {
+        let mut journal = Journal::with_capacity(10);
+        let keys: serde_json::Map<String, serde_json::Value> = (0..500)
+            .map(|i| (format!("{i}{}", "\u{1}".repeat(1000)), serde_json::json!(i)))
+            .collect();
+        journal.record_delivery(WebhookDelivery {
+            url: "http://127.0.0.1:1/h".into(),
+            payload: serde_json::Value::Object(keys),
+            status: None,
+            error: Some("refused".into()),
+        });
+        let kept = journal.deliveries().next().unwrap();
+        let written = serde_json::to_vec(kept).unwrap().len();
+        assert!(written <= DELIVERY_PAYLOAD_LIMIT, "{written} bytes kept");
+        assert!(kept.payload["payload_bytes"].as_u64().unwrap() > 3_000_000);
+        // A payload within the budget is kept whole.
+        let small = serde_json::json!({ "codigo_error": 0 });
+        journal.record_delivery(WebhookDelivery {
+            url: "http://127.0.0.1:1/h".into(),
+            payload: small.clone(),
+            status: Some(200),
+            error: None,
+        });
+        assert_eq!(journal.deliveries().last().unwrap().payload, small);
     }
 }

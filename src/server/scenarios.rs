@@ -224,6 +224,15 @@ impl ScenarioSpec {
                     "`{name}` is longer than {MAX_MATCH_BYTES} bytes"
                 )));
             }
+            // No CUFE, RFC or token holds one, and JSON would write each back six bytes wide.
+            if value
+                .as_ref()
+                .is_some_and(|v| v.chars().any(char::is_control))
+            {
+                return Err(ScenarioError(format!(
+                    "`{name}` holds a control character; no CUFE, RFC or token does"
+                )));
+            }
         }
         if self.times == Some(0) {
             return Err(ScenarioError(

@@ -39,6 +39,9 @@ struct Inner {
     rate_windows: Mutex<RateWindows>,
     store: Arc<Store>,
     connections: Arc<ConnectionStats>,
+    /// Request bodies being read or answered, in KiB: one budget for every connection and
+    /// stream, so that many partial bodies cannot hold more than it.
+    bodies_in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
             config.server.journal_max_bytes(),
             config.server.journal_entry_max_bytes(),
         );
+        let bodies_in_flight_kib = body_budget_bytes(config.server.body_limit()) / 1024;
         Ok(AppState {
             inner: Arc::new(Inner {
                 clock: Clock::new(config.server.fixed_clock.map(|t| t.with_timezone(&Utc))),
@@ -98,6 +102,7 @@ impl AppState {
                 rate_windows: Mutex::new(RateWindows::default()),
                 store,
                 connections: Arc::default(),
+                bodies_in_flight: Arc::new(tokio::sync::Semaphore::new(bodies_in_flight_kib)),
             }),
         })
     }
@@ -109,6 +114,11 @@ impl AppState {
             max_connections: self.inner.config.server.max_connections(),
             stats: Arc::clone(&self.inner.connections),
         }
+    }
+
+    /// The budget of request bodies in flight, in KiB ([`body_budget_bytes`]).
+    pub(crate) fn bodies_in_flight(&self) -> Arc<tokio::sync::Semaphore> {
+        Arc::clone(&self.inner.bodies_in_flight)
     }
 
     /// What the accept loop counts (open, refused, timed out) and where it listens.
@@ -444,6 +454,19 @@ fn seed_ledger(config: &Config) -> Result<EventLedger, ConfigError> {
             .map_err(|error| invalid(crate::error_text::chain(&error)))?;
     }
     Ok(ledger)
+}
+
+/// The bytes of request bodies the fake holds at once, across every connection and HTTP/2
+/// stream: 256 MiB, or two bodies at the limit when that is more. A request waits for its
+/// share (its declared length, or the limit when it declares none) before its body is read,
+/// and is answered 408 when the share does not free within the read timeout.
+pub const fn body_budget_bytes(body_limit: usize) -> usize {
+    let floor = 256 * 1024 * 1024;
+    if 2 * body_limit > floor {
+        2 * body_limit
+    } else {
+        floor
+    }
 }
 
 #[cfg(test)]

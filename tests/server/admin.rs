@@ -656,3 +656,25 @@ async fn the_journal_and_junit_word_findings_as_the_provider_never_as_the_engine
         "{journal}"
     );
 }
+
+#[tokio::test]
+async fn a_scenario_matching_control_characters_and_a_delete_of_a_non_utf8_id_get_json_refusals() {
+    let fake = deterministic_fake().await;
+    let refused = client()
+        .post(format!("{}/__admin/scenarios", fake.uri()))
+        .json(&json!({ "operation": "saldos", "respond": "401", "match": { "token": "\u{1}".repeat(4000) } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body: Value = refused.json().await.unwrap();
+    assert!(body.to_string().contains("control character"), "{body}");
+    let deleted = client()
+        .delete(format!("{}/__admin/scenarios/%ff", fake.uri()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NOT_FOUND);
+    let body: Value = deleted.json().await.unwrap();
+    assert!(body["error"].as_str().is_some(), "{body}");
+}

@@ -815,3 +815,13 @@ async fn validate_answers_a_data_file_exactly_as_the_fake_answers_its_bytes_over
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn validate_refuses_a_file_larger_than_a_request_body_may_be() {
+    let (code, _, stderr) = run(&["validate", "saldos", "/dev/zero"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("the most a request body may hold"),
+        "{stderr}"
+    );
+}
