@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use super::{block_on, BIN};
+use super::{block_on, start_serving, BIN};
 
 fn fixture_path(path: &str) -> String {
     format!("{}/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))
@@ -430,21 +430,6 @@ fn serve_tls_answers_https_with_a_self_signed_certificate_it_prints() {
         !generated.exists(),
         "a certificate generated outside a data dir is removed at shutdown"
     );
-}
-
-/// Spawns a `serve` command and reads its first stdout line: the child and its URL.
-pub(super) fn start_serving(mut command: Command) -> (std::process::Child, String) {
-    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("the first line names the address: {first:?}"))
-        .to_owned();
-    (child, url)
 }
 
 /// Runs `serve --port 0 args…` (with `RUST_LOG` set to `rust_log`, or unset), sends a

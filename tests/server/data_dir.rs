@@ -3,7 +3,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::cli::start_serving;
+use super::start_serving;
 use super::{deterministic_config, BIN};
 use einvoice_mock::AppState;
 

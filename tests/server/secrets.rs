@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::multipart::Form;
 use serde_json::{json, Value};
 
-use super::cli::start_serving;
+use super::start_serving;
 use super::{acuse, block_on, client, deterministic_config, ejemplo_1_with, BIN};
 use einvoice_mock::FakeProvider;
 

@@ -111,15 +111,19 @@ pub fn saldos(fake: &FakeProvider, body: Value) -> reqwest::RequestBuilder {
         .json(&body)
 }
 
-/// Starts the binary with `args`; its child and the URL it printed.
+/// Starts the binary with `args` (logging warnings only); its child and the URL it printed.
 pub fn start(args: &[&str]) -> (std::process::Child, String) {
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(args)
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    start_serving(command)
+}
+
+/// Spawns a `serve` command and reads its first stdout line: the child and its URL.
+pub fn start_serving(mut command: Command) -> (std::process::Child, String) {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     let mut first = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first)
@@ -127,7 +131,7 @@ pub fn start(args: &[&str]) -> (std::process::Child, String) {
     let url = first
         .trim()
         .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{first:?}"))
+        .unwrap_or_else(|| panic!("the first line names the address: {first:?}"))
         .to_owned();
     (child, url)
 }
