@@ -73,7 +73,7 @@ is committed) — that is:
   cargo build --release --locked -p einvoice-mock -p bench-baseline --bins
   cargo xtask budget --skip-build
   bash .ci/wheel-check.sh
-  cargo xtask attack --short
+  cargo xtask attack --short --binary \"$EINVOICE_MOCK_BIN\"
   bash .ci/npm-check.sh
   bash .ci/action-check.sh
   bash .ci/actionlint.sh
@@ -86,7 +86,7 @@ not installed it installs Debian's with apt-get, which needs root.
 into a fresh virtual environment and starts the installed `einvoice-mock`; it needs python3 with
 venv and network access to PyPI. The one release build is reused: `cargo xtask budget` counts
 instructions per request under valgrind's callgrind against xtask/budget.toml, the wheel packs
-it (WHEEL_PROFILE=release), `cargo xtask attack --short` finds it fresh and runs the slow
+it (WHEEL_PROFILE=release), `cargo xtask attack --short --binary` runs the slow
 attacks of issues 15 and 20 (under 2 minutes); its path is exported as EINVOICE_MOCK_BIN. The
 distribution checks reuse that binary: npm-check.sh packs and installs the npm packages
 offline, action-check.sh runs the GitHub Action's steps against a release served on loopback,
