@@ -34,6 +34,10 @@ pub struct OperationSpec {
     /// Every status the documents list, each with the response schemas that may describe it
     /// (empty: a file, checked by its content type).
     pub answers: &'static [DocumentedStatus],
+    /// The documented answers other than success, by the provider's own code (Afacturar's
+    /// `codigo_error` or error-table row, Sovos's `400-00n` or status): what a scenario may arm
+    /// and what coverage counts. Their bodies are the provider's words, in `render`.
+    pub documented_codes: &'static [&'static str],
 }
 
 /// A status an operation documents and the response schemas its body may follow.
@@ -136,6 +140,33 @@ const SALDOS_ANSWERS: [DocumentedStatus; 5] = sovos(&["sovos/saldos.success"]);
 // The reports answer a file, not JSON: checked by content type.
 const REPORT_ANSWERS: [DocumentedStatus; 5] = sovos(&[]);
 
+// Afacturar's error table (seed 003): 401 and the rows 403 to 503 answer on every operation.
+const HISTORICO_CODES: &[&str] = &[
+    "12", "401", "403", "404", "405", "409", "415", "422", "429", "500", "503",
+];
+const EVENT_CODES: &[&str] = &[
+    "15",
+    "28",
+    "400",
+    "400-datos",
+    "401",
+    "403",
+    "404",
+    "405",
+    "409",
+    "415",
+    "422",
+    "429",
+    "500",
+    "503",
+];
+const LECTOR_CODES: &[&str] = &[
+    "10", "11", "28", "401", "403", "404", "405", "409", "415", "422", "429", "500", "503",
+];
+const SALDOS_CODES: &[&str] = &["400-001", "400-002", "401", "404", "500"];
+// 400-003 (format not supported) only on the reports.
+const REPORT_CODES: &[&str] = &["400-001", "400-002", "400-003", "401", "404", "500"];
+
 /// The table, in [`Operation::ALL`] order.
 pub static OPERATIONS: [OperationSpec; 8] = [
     OperationSpec {
@@ -151,6 +182,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         registers_event: false,
         success_media_type: "application/json",
         answers: &HISTORICO_ANSWERS,
+        documented_codes: HISTORICO_CODES,
     },
     OperationSpec {
         operation: Operation::AcuseReciboFev,
@@ -165,6 +197,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         registers_event: true,
         success_media_type: "application/json",
         answers: &EVENT_ANSWERS,
+        documented_codes: EVENT_CODES,
     },
     OperationSpec {
         operation: Operation::ReciboBienServicio,
@@ -179,6 +212,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         registers_event: true,
         success_media_type: "application/json",
         answers: &EVENT_ANSWERS,
+        documented_codes: EVENT_CODES,
     },
     OperationSpec {
         operation: Operation::Reclamo,
@@ -193,6 +227,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         registers_event: true,
         success_media_type: "application/json",
         answers: &EVENT_ANSWERS,
+        documented_codes: EVENT_CODES,
     },
     OperationSpec {
         operation: Operation::LectorCufeTenedorLegitimo,
@@ -207,6 +242,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         registers_event: false,
         success_media_type: "application/json",
         answers: &LECTOR_ANSWERS,
+        documented_codes: LECTOR_CODES,
     },
     OperationSpec {
         operation: Operation::Saldos,
@@ -221,6 +257,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         registers_event: false,
         success_media_type: "application/json",
         answers: &SALDOS_ANSWERS,
+        documented_codes: SALDOS_CODES,
     },
     OperationSpec {
         operation: Operation::SaldosPdf,
@@ -235,6 +272,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         registers_event: false,
         success_media_type: "application/pdf",
         answers: &REPORT_ANSWERS,
+        documented_codes: REPORT_CODES,
     },
     OperationSpec {
         operation: Operation::SaldosCsv,
@@ -249,6 +287,7 @@ pub static OPERATIONS: [OperationSpec; 8] = [
         registers_event: false,
         success_media_type: "text/csv",
         answers: &REPORT_ANSWERS,
+        documented_codes: REPORT_CODES,
     },
 ];
 
@@ -261,6 +300,21 @@ mod tests {
         assert_eq!(OPERATIONS.len(), Operation::ALL.len());
         for (row, op) in OPERATIONS.iter().zip(Operation::ALL) {
             assert_eq!(row.operation, op);
+        }
+    }
+
+    #[test]
+    fn every_afacturar_operation_documents_the_whole_error_table() {
+        let rows = [
+            "401", "403", "404", "405", "409", "415", "422", "429", "500", "503",
+        ];
+        for row in OPERATIONS
+            .iter()
+            .filter(|r| r.provider == Provider::Afacturar)
+        {
+            for code in rows {
+                assert!(row.documented_codes.contains(&code), "{}: {code}", row.name);
+            }
         }
     }
 

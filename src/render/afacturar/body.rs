@@ -1,7 +1,5 @@
 //! Afacturar's response bodies, field for field as seeds 001 and 003 show them.
 
-use std::sync::LazyLock;
-
 use base64::Engine as _;
 use serde_json::{json, Value};
 
@@ -107,33 +105,16 @@ pub const DOCUMENTED_CODES: [&str; 17] = [
     "503",
 ];
 
-/// The codes of [`DOCUMENTED_CODES`] that `operation` documents: codigo 12 is
-/// `historico_eventos`'s (seed 001); codigos 15 and 28 and both 400s belong to the three event
-/// operations (seed 003, and the recibo_bs and reclamo pages that repeat it; `historico_eventos`
-/// documents no 400, contract note A1); 10, 11 and 28 to `lector_cufe_tenedor_legitimo` (its
-/// page, contract note A46); 401 and the rows of the error table answer on every operation
-/// (contract note A31).
+/// The codes of [`DOCUMENTED_CODES`] that `operation` documents (the operation table's):
+/// codigo 12 is `historico_eventos`'s (seed 001); codigos 15 and 28 and both 400s belong to the
+/// three event operations (seed 003, and the recibo_bs and reclamo pages that repeat it;
+/// `historico_eventos` documents no 400, contract note A1); 10, 11 and 28 to
+/// `lector_cufe_tenedor_legitimo` (its page, contract note A46); 401 and the rows of the error
+/// table answer on every operation (contract note A31).
 pub fn documented_codes(operation: Operation) -> &'static [&'static str] {
-    const HISTORICO_ONLY: [&str; 1] = ["12"];
-    const EVENTS_ONLY: [&str; 4] = ["15", "28", "400", "400-datos"];
-    const LECTOR_ONLY: [&str; 3] = ["10", "11", "28"];
-    fn only(own: &[&'static str], others: &[&[&str]]) -> Vec<&'static str> {
-        DOCUMENTED_CODES
-            .into_iter()
-            .filter(|code| own.contains(code) || !others.iter().any(|o| o.contains(code)))
-            .collect()
-    }
-    static HISTORICO: LazyLock<Vec<&str>> =
-        LazyLock::new(|| only(&HISTORICO_ONLY, &[&EVENTS_ONLY, &LECTOR_ONLY]));
-    static EVENTS: LazyLock<Vec<&str>> =
-        LazyLock::new(|| only(&EVENTS_ONLY, &[&HISTORICO_ONLY, &LECTOR_ONLY]));
-    static LECTOR: LazyLock<Vec<&str>> =
-        LazyLock::new(|| only(&LECTOR_ONLY, &[&HISTORICO_ONLY, &EVENTS_ONLY]));
-    match operation {
-        Operation::HistoricoEventos => &HISTORICO,
-        Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo => &EVENTS,
-        Operation::LectorCufeTenedorLegitimo => &LECTOR,
-        Operation::Saldos | Operation::SaldosPdf | Operation::SaldosCsv => &[],
+    match operation.provider() {
+        crate::contract::Provider::Afacturar => operation.spec().documented_codes,
+        crate::contract::Provider::Sovos => &[],
     }
 }
 

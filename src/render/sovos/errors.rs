@@ -115,12 +115,12 @@ impl SovosError {
     pub const DOCUMENTED_CODES: [&'static str; 6] =
         ["400-001", "400-002", "400-003", "401", "404", "500"];
 
-    /// The codes of [`SovosError::DOCUMENTED_CODES`] that `operation`'s table lists: 400-003
-    /// (format not supported) only on the reports.
+    /// The codes of [`SovosError::DOCUMENTED_CODES`] that `operation` lists (the operation
+    /// table's): 400-003 (format not supported) only on the reports.
     pub fn documented_codes(operation: Operation) -> &'static [&'static str] {
-        match operation {
-            Operation::Saldos => &["400-001", "400-002", "401", "404", "500"],
-            _ => &Self::DOCUMENTED_CODES,
+        match operation.provider() {
+            crate::contract::Provider::Sovos => operation.spec().documented_codes,
+            crate::contract::Provider::Afacturar => &[],
         }
     }
 
