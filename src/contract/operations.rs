@@ -140,6 +140,29 @@ const SALDOS_ANSWERS: [DocumentedStatus; 5] = sovos(&["sovos/saldos.success"]);
 // The reports answer a file, not JSON: checked by content type.
 const REPORT_ANSWERS: [DocumentedStatus; 5] = sovos(&[]);
 
+/// Every code some Afacturar operation documents, in the order the rows list them: the rows of
+/// seed 003's error table, codigo 12 of seed 001, `400-datos` for the data 400, and the
+/// legitimate-holder query's codes 10 and 11.
+pub const AFACTURAR_CODES: [&str; 17] = [
+    "10",
+    "11",
+    "12",
+    "15",
+    "28",
+    "400",
+    "400-datos",
+    "401",
+    "403",
+    "404",
+    "405",
+    "409",
+    "415",
+    "422",
+    "429",
+    "500",
+    "503",
+];
+
 // Afacturar's error table (seed 003): 401 and the rows 403 to 503 answer on every operation.
 const HISTORICO_CODES: &[&str] = &[
     "12", "401", "403", "404", "405", "409", "415", "422", "429", "500", "503",
@@ -315,6 +338,26 @@ mod tests {
             for code in rows {
                 assert!(row.documented_codes.contains(&code), "{}: {code}", row.name);
             }
+        }
+    }
+
+    #[test]
+    fn afacturars_codes_are_exactly_its_rows_codes_in_their_order() {
+        let mut union: Vec<&str> = OPERATIONS
+            .iter()
+            .filter(|r| r.provider == Provider::Afacturar)
+            .flat_map(|r| r.documented_codes.iter().copied())
+            .collect();
+        union.sort_by_key(|code| AFACTURAR_CODES.iter().position(|c| c == code));
+        union.dedup();
+        assert_eq!(union, AFACTURAR_CODES);
+        for row in OPERATIONS
+            .iter()
+            .filter(|r| r.provider == Provider::Afacturar)
+        {
+            let mut ordered = row.documented_codes.to_vec();
+            ordered.sort_by_key(|code| AFACTURAR_CODES.iter().position(|c| c == code));
+            assert_eq!(ordered, row.documented_codes, "{}", row.name);
         }
     }
 

@@ -354,19 +354,26 @@ fn verify_form(
     fields: FormFields,
     verdict: &mut Verdict,
 ) {
-    // Values that are not UTF-8 are shown with U+FFFD; `data` is decoded from its bytes.
+    // `data` is decoded from its bytes; the fields as text are needed only when the form is
+    // refused (values that are not UTF-8 shown with U+FFFD).
     let text = |value: &[u8]| String::from_utf8_lossy(value).into_owned();
-    let raw: serde_json::Map<String, Value> = fields
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(text(v))))
-        .collect();
-    let documento_obligado = fields
-        .iter()
-        .rev()
-        .find(|(name, _)| name == "documento_obligado")
-        .map(|(_, value)| text(value));
-    match parse_form_bytes(operation, fields) {
+    let parsed = parse_form_bytes(
+        operation,
+        fields
+            .iter()
+            .map(|(name, value)| (name.clone(), value.to_vec())),
+    );
+    match parsed {
         Err(error) => {
+            let raw: serde_json::Map<String, Value> = fields
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(text(v))))
+                .collect();
+            let documento_obligado = fields
+                .iter()
+                .rev()
+                .find(|(name, _)| name == "documento_obligado")
+                .map(|(_, value)| text(value));
             verdict.push("body", "form", error.to_string());
             verdict.fields = Some(Value::Object(raw));
             verdict.parsed = Some(Parsed::FormRefused {

@@ -44,15 +44,20 @@ pub(crate) fn named_authority<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Optio
     }
 }
 
-/// The `Content-Length` a request declares, when it declares one over `limit`.
-pub(crate) fn declared_over(headers: &HeaderMap, limit: usize) -> Option<u64> {
-    let declared: u64 = headers
+/// The body length a request declares (`Content-Length`), when it declares one that parses.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(header::CONTENT_LENGTH)?
         .to_str()
         .ok()?
         .trim()
         .parse()
-        .ok()?;
+        .ok()
+}
+
+/// The `Content-Length` a request declares, when it declares one over `limit`.
+pub(crate) fn declared_over(headers: &HeaderMap, limit: usize) -> Option<u64> {
+    let declared = declared_length(headers)?;
     (declared > u64::try_from(limit).unwrap_or(u64::MAX)).then_some(declared)
 }
 

@@ -635,13 +635,10 @@ fn body_share_kib(
     headers: &axum::http::HeaderMap,
     limit: usize,
 ) -> u32 {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<usize>().ok());
+    let declared = super::edge::declared_length(headers);
     let http1 = version <= axum::http::Version::HTTP_11;
     let bytes = match declared {
-        Some(length) => length.min(limit),
+        Some(length) => usize::try_from(length).unwrap_or(usize::MAX).min(limit),
         None if http1 && !headers.contains_key(header::TRANSFER_ENCODING) => 0,
         None => limit,
     };

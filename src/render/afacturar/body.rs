@@ -82,28 +82,9 @@ pub fn table_estado(codigo: u16) -> &'static str {
     }
 }
 
-/// Every response that can be armed by code (`POST /__admin/scenarios`): the rows of seed 003's
-/// error table, codigo 12 of seed 001, `400-datos` for the data 400, and the legitimate-holder
-/// query's codes 10 and 11.
-pub const DOCUMENTED_CODES: [&str; 17] = [
-    "10",
-    "11",
-    "12",
-    "15",
-    "28",
-    "400",
-    "400-datos",
-    "401",
-    "403",
-    "404",
-    "405",
-    "409",
-    "415",
-    "422",
-    "429",
-    "500",
-    "503",
-];
+/// Every response that can be armed by code (`POST /__admin/scenarios`) on some Afacturar
+/// operation, in one order: the operation table's.
+pub use crate::contract::AFACTURAR_CODES as DOCUMENTED_CODES;
 
 /// The codes of [`DOCUMENTED_CODES`] that `operation` documents (the operation table's):
 /// codigo 12 is `historico_eventos`'s (seed 001); codigos 15 and 28 and both 400s belong to the

@@ -111,12 +111,8 @@ impl SovosError {
         }
     }
 
-    /// The documented codes that can be armed (`POST /__admin/scenarios`).
-    pub const DOCUMENTED_CODES: [&'static str; 6] =
-        ["400-001", "400-002", "400-003", "401", "404", "500"];
-
-    /// The codes of [`SovosError::DOCUMENTED_CODES`] that `operation` lists (the operation
-    /// table's): 400-003 (format not supported) only on the reports.
+    /// The codes `operation` documents, which a scenario may arm (the operation table's):
+    /// 400-003 (format not supported) only on the reports.
     pub fn documented_codes(operation: Operation) -> &'static [&'static str] {
         match operation.provider() {
             crate::contract::Provider::Sovos => operation.spec().documented_codes,
