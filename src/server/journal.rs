@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::http::Method;
 use chrono::{DateTime, Utc};
@@ -204,10 +204,10 @@ impl Raw {
         (raw, json)
     }
 
-    /// Its first `len` bytes.
-    fn prefix(&self, len: usize) -> Raw {
+    /// Its first `len` bytes: itself, not a copy, when that is all of it (nearly always).
+    fn into_prefix(self, len: usize) -> Raw {
         if len >= self.bytes.len() {
-            return self.clone();
+            return self;
         }
         let bytes = &self.bytes[..len];
         Raw {
@@ -1070,12 +1070,10 @@ fn cut_to_fit(entry: &mut JournalEntry, max: usize) -> usize {
     let body = std::mem::take(&mut entry.body);
     let headers = std::mem::take(&mut entry.headers);
     let truncated = entry.truncated;
-    // Measured with the widest `truncated`, which is written only when not zero.
-    entry.truncated = u64::MAX;
     // The findings are also read as JUnit XML, where `'` takes 6 bytes: each costs the wider
     // of its two renderings, so that the budget bounds `GET /__admin/junit` too.
     let findings = std::mem::take(&mut entry.violations);
-    let mut size = json_size(entry).max(junit_case_bound(entry));
+    let mut size = fields_json_bound(entry, !findings.is_empty()).max(junit_case_bound(entry));
     let costs: Vec<usize> = findings
         .iter()
         .map(|f| {
@@ -1107,15 +1105,107 @@ fn cut_to_fit(entry: &mut JournalEntry, max: usize) -> usize {
         let (raw, json) = value.fit(room - fixed);
         cut += (value.len() - raw) as u64;
         size += fixed + json;
-        kept_headers.push((name, value.prefix(raw)));
+        kept_headers.push((name, value.into_prefix(raw)));
     }
     let (raw, json) = body.fit(max.saturating_sub(size));
     cut += (body.len() - raw) as u64;
     size += json;
-    entry.body = body.prefix(raw);
+    entry.body = body.into_prefix(raw);
     entry.headers = kept_headers;
     entry.truncated = cut;
     size
+}
+
+/// What `entry` takes as JSON without its findings, headers and body, at most about a
+/// hundred bytes above: the skeleton every entry shares (measured once, numbers at their
+/// widest), plus what each field adds to it. `truncated` is counted at its widest, since it is
+/// known only once the entry is cut, and `findings_omitted` too when there are findings to
+/// omit. Serializing each entry to measure it was an eighth of a saldos request.
+fn fields_json_bound(entry: &JournalEntry, has_findings: bool) -> usize {
+    static SKELETON: OnceLock<Skeleton> = OnceLock::new();
+    let skeleton = SKELETON.get_or_init(Skeleton::measure);
+    let text = |text: Option<&str>| text.map_or(0, json_len);
+    let omitted = if has_findings || entry.findings_omitted > 0 {
+        skeleton.findings_omitted
+    } else {
+        0
+    };
+    skeleton.fields
+        + skeleton.truncated
+        + omitted
+        + json_len(entry.method.as_str())
+        + json_len(&entry.path)
+        + text(entry.operation.map(Operation::name))
+        + text(entry.credential.as_deref())
+        + text(entry.content_type.as_deref())
+        + json_len(entry.verdict.as_str())
+        + entry.scenario.map_or(0, |_| U64_JSON_MAX)
+        + entry.near_miss.as_ref().map_or(0, json_size)
+        + F64_JSON_MAX
+        + entry.fault.as_ref().map_or(0, json_size)
+        + text(entry.refusal)
+}
+
+/// The most a `u64` takes in JSON.
+const U64_JSON_MAX: usize = 20;
+
+/// The most a finite `f64` takes in JSON (`-1.7976931348623157e308`), and then some.
+const F64_JSON_MAX: usize = 24;
+
+/// What every journal entry writes whatever its contents, and what its two counters add when
+/// they are written (they are omitted at zero).
+struct Skeleton {
+    fields: usize,
+    truncated: usize,
+    findings_omitted: usize,
+}
+
+impl Skeleton {
+    fn measure() -> Skeleton {
+        let empty = skeleton_entry();
+        let fields = json_size(&empty);
+        let truncated = json_size(&JournalEntry {
+            truncated: u64::MAX,
+            ..skeleton_entry()
+        }) - fields;
+        let findings_omitted = json_size(&JournalEntry {
+            findings_omitted: usize::MAX,
+            ..skeleton_entry()
+        }) - fields;
+        Skeleton {
+            fields,
+            truncated,
+            findings_omitted,
+        }
+    }
+}
+
+/// An entry whose every field adds nothing to [`fields_json_bound`]'s sum: texts empty,
+/// options absent, counters zero, the other numbers at their widest, the date with nine
+/// decimals.
+fn skeleton_entry() -> JournalEntry {
+    let widest_date = DateTime::from_timestamp(253_402_300_799, 999_999_999).unwrap_or_default();
+    JournalEntry {
+        id: u64::MAX,
+        received_at: widest_date,
+        method: Method::GET,
+        path: String::new(),
+        operation: None,
+        credential: None,
+        content_type: None,
+        verdict: Verdict::Unknown,
+        violations: Vec::new(),
+        findings_omitted: 0,
+        status: u16::MAX,
+        scenario: None,
+        near_miss: None,
+        duration_ms: 0.0,
+        body: Raw::default(),
+        headers: Vec::new(),
+        truncated: 0,
+        fault: None,
+        refusal: None,
+    }
 }
 
 /// Credentials in URLs (a webhook's `user:password@`) masked in what the journal keeps: the
@@ -1398,7 +1488,7 @@ mod tests {
             assert_eq!(bytes, hostile, "kept as sent");
             for budget in [0, 13, 17, 100, 1001] {
                 let (kept, written) = raw.fit(budget);
-                let prefix = serde_json::to_string(&raw.prefix(kept)).unwrap();
+                let prefix = serde_json::to_string(&raw.clone().into_prefix(kept)).unwrap();
                 assert_eq!(prefix.len(), written, "budget {budget}");
                 assert!(kept == 0 || written <= budget, "budget {budget}: {written}");
             }
@@ -1440,6 +1530,34 @@ mod tests {
             .sum::<usize>()
             + kept.body.len();
         assert_eq!(kept.truncated as usize + raw_kept, sent);
+    }
+
+    #[test]
+    fn the_size_of_an_entrys_fields_is_bounded_from_above_within_a_hundred_bytes() {
+        let plain = entry(Verdict::Conforms);
+        let mut full = entry(Verdict::Violates);
+        full.id = 123_456_789;
+        full.received_at = Utc::now();
+        full.method = Method::from_bytes(b"PROPFIND").unwrap();
+        full.path = "/api/\"quoted\"/\u{1}/ñ".to_owned();
+        full.credential = Some("****abcd".to_owned());
+        full.content_type = Some("multipart/form-data; boundary=\"x\"".to_owned());
+        full.findings_omitted = 7;
+        full.status = 429;
+        full.scenario = Some(u64::MAX);
+        full.near_miss = Some(near_miss("PUT", "/api/nope", Some("text/plain")));
+        full.duration_ms = -1.797_693_134_862_315_7e308;
+        full.truncated = 1;
+        full.fault = Some(Fault::TruncatedBody);
+        full.refusal = Some("payload_too_large");
+        for fields in [plain, full] {
+            let written = serde_json::to_vec(&fields).unwrap().len();
+            let bound = fields_json_bound(&fields, false);
+            assert!(
+                written <= bound && bound <= written + 128,
+                "{written} written, {bound} bound"
+            );
+        }
     }
 
     #[test]
