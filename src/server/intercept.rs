@@ -63,8 +63,24 @@ fn decide(
     }
 }
 
+/// Who answers what the routes would: the fake's answer core, or the routes themselves (the
+/// proxy's forwarder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answering {
+    /// The answer core, called here for a documented operation: through the routes it is the
+    /// same call after a second dispatch, a boxed future and the request's extensions (about
+    /// a sixth of a saldos request).
+    Core,
+    /// The routes, for every request.
+    Routes,
+}
+
 /// The middleware.
-pub async fn intercept(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn intercept(
+    State((state, answering)): State<(AppState, Answering)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let received_at = state.clock().now();
     let (parts, body) = request.into_parts();
@@ -203,12 +219,19 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
             path: entry.path.clone(),
             headers: parts.headers.clone(),
         });
-    let mut request = Request::from_parts(parts, Body::from(bytes.clone()));
-    request.extensions_mut().insert(Verified {
+    let verified = Verified {
         operation,
         parsed: verdict.parsed.take(),
         started,
-    });
+    };
+    let route = Route {
+        state: &state,
+        answering,
+        parts,
+        body: bytes.clone(),
+        verified,
+        next,
+    };
 
     let mut fault = None;
     let response = if let Some(retry_after) = retry_after {
@@ -226,7 +249,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
         }
         fault = scenario.spec.fault;
         match (scenario.spec.fault, scenario.respond) {
-            (Some(_), _) | (None, None) => next.run(request).await,
+            (Some(_), _) | (None, None) => route.run().await,
             (None, Some(documented)) => {
                 if documented.code() == "28" {
                     if let (Some(url), Some(replay)) = (&webhook, replay) {
@@ -237,7 +260,7 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
             }
         }
     } else {
-        next.run(request).await
+        route.run().await
     };
     if let Some(upstream) = response.extensions().get::<super::proxy::UpstreamError>() {
         entry.refusal = Some(super::journal::UPSTREAM_ERROR);
@@ -294,6 +317,46 @@ pub async fn intercept(State(state): State<AppState>, request: Request, next: Ne
     log_request(&entry);
     record(&state, entry, code, &sent_fields);
     response
+}
+
+/// A verified request on its way to what answers it.
+struct Route<'s> {
+    state: &'s AppState,
+    answering: Answering,
+    parts: axum::http::request::Parts,
+    body: Bytes,
+    verified: Verified,
+    next: Next,
+}
+
+impl Route<'_> {
+    async fn run(self) -> Response {
+        let Route {
+            state,
+            answering,
+            parts,
+            body,
+            mut verified,
+            next,
+        } = self;
+        if answering == Answering::Core && parts.method == Method::POST {
+            if let (Some(operation), Some(parsed)) = (verified.operation, verified.parsed.take()) {
+                return into_response(respond::answer(
+                    state,
+                    respond::Request {
+                        operation,
+                        method: &parts.method,
+                        headers: &parts.headers,
+                        parsed,
+                        started: verified.started,
+                    },
+                ));
+            }
+        }
+        let mut request = Request::from_parts(parts, Body::from(body));
+        request.extensions_mut().insert(verified);
+        next.run(request).await
+    }
 }
 
 /// Records `entry` in the journal, and its answer and fields in the coverage.

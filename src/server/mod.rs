@@ -42,15 +42,23 @@ pub static LOG_LINES_DROPPED: std::sync::atomic::AtomicU64 = std::sync::atomic::
 /// The application: the provider routes behind contract verification, scenarios and the
 /// journal, and the admin API under `/__admin/`.
 pub fn app(state: AppState) -> Router {
-    with_intercept_and_admin(provider_routes(state.clone()), state)
+    with_intercept_and_admin(
+        provider_routes(state.clone()),
+        intercept::Answering::Core,
+        state,
+    )
 }
 
 /// `routes` behind the `intercept` layer (verdict, scenarios, journal), merged with the admin
 /// API: what `serve` and `proxy` have in common.
-pub(crate) fn with_intercept_and_admin(routes: Router, state: AppState) -> Router {
+pub(crate) fn with_intercept_and_admin(
+    routes: Router,
+    answering: intercept::Answering,
+    state: AppState,
+) -> Router {
     routes
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            (state.clone(), answering),
             intercept::intercept,
         ))
         .merge(

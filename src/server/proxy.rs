@@ -173,7 +173,7 @@ pub fn proxy_app_to(state: AppState, targets: Targets) -> Router {
         })
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(state.clone());
-    super::with_intercept_and_admin(forwarder, state)
+    super::with_intercept_and_admin(forwarder, super::intercept::Answering::Routes, state)
 }
 
 const HOP_BY_HOP: [&str; 7] = [
