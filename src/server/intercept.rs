@@ -234,15 +234,18 @@ pub async fn intercept(
     };
 
     let mut fault = None;
-    let response = if let Some(retry_after) = retry_after {
-        into_response(respond::rate_limited(
-            &state,
-            &entry.path,
+    let (response, code) = if let Some(retry_after) = retry_after {
+        answered(
             operation,
-            documento.as_deref(),
-            retry_after,
-            started,
-        ))
+            respond::rate_limited(
+                &state,
+                &entry.path,
+                operation,
+                documento.as_deref(),
+                retry_after,
+                started,
+            ),
+        )
     } else if let (Some(scenario), Some(_)) = (&scenario, operation) {
         if let Some(delay) = scenario.spec.draw_delay() {
             tokio::time::sleep(delay).await;
@@ -256,7 +259,10 @@ pub async fn intercept(
                         schedule_webhook(&state, scenario, url, replay, bytes);
                     }
                 }
-                into_response(documented.reply(&state, documento.as_deref(), started))
+                answered(
+                    operation,
+                    documented.reply(&state, documento.as_deref(), started),
+                )
             }
         }
     } else {
@@ -276,9 +282,11 @@ pub async fn intercept(
             tracing::warn!(path = %entry.path, findings = findings.0.len(), "the provider's answer drifts from the contract");
         }
     }
-    // The answer's documented code, read from its body (complete in memory here).
-    let (response, code) = match operation {
-        Some(op) => {
+    // The answer's documented code, read from its body (complete in memory here) when the
+    // routes answered.
+    let (response, code) = match (operation, code) {
+        (_, Code::Read(code)) => (response, code),
+        (Some(op), Code::InBody) => {
             let (parts, body) = response.into_parts();
             let body = axum::body::to_bytes(body, usize::MAX)
                 .await
@@ -286,7 +294,7 @@ pub async fn intercept(
             let code = respond::answered_code(op, parts.status.as_u16(), &body);
             (Response::from_parts(parts, Body::from(body)), code)
         }
-        None => (response, None),
+        (None, Code::InBody) => (response, None),
     };
     entry.status = response.status().as_u16();
     let response = match (fault, &scenario) {
@@ -329,8 +337,23 @@ struct Route<'s> {
     next: Next,
 }
 
+/// Whether the documented code of an answer is known, or is to be read from its body.
+enum Code {
+    /// Read from the reply before it became a response.
+    Read(Option<&'static str>),
+    /// The routes answered: the code is in the response's body.
+    InBody,
+}
+
+/// A reply of the answer core as a response, with the documented code it answers.
+fn answered(operation: Option<Operation>, reply: respond::Reply) -> (Response, Code) {
+    let code =
+        operation.and_then(|op| respond::answered_code(op, reply.status.as_u16(), &reply.body));
+    (into_response(reply), Code::Read(code))
+}
+
 impl Route<'_> {
-    async fn run(self) -> Response {
+    async fn run(self) -> (Response, Code) {
         let Route {
             state,
             answering,
@@ -341,7 +364,7 @@ impl Route<'_> {
         } = self;
         if answering == Answering::Core && parts.method == Method::POST {
             if let (Some(operation), Some(parsed)) = (verified.operation, verified.parsed.take()) {
-                return into_response(respond::answer(
+                let reply = respond::answer(
                     state,
                     respond::Request {
                         operation,
@@ -350,12 +373,13 @@ impl Route<'_> {
                         parsed,
                         started: verified.started,
                     },
-                ));
+                );
+                return answered(Some(operation), reply);
             }
         }
         let mut request = Request::from_parts(parts, Body::from(body));
         request.extensions_mut().insert(verified);
-        next.run(request).await
+        (next.run(request).await, Code::InBody)
     }
 }
 
