@@ -1323,6 +1323,10 @@ pub fn near_miss(method: &str, path: &str, content_type: Option<&str>) -> NearMi
 
 /// The first `chars` characters of `text`.
 fn prefix(text: &str, chars: usize) -> &str {
+    // No more bytes than `chars`: no more characters either (the usual case, without a scan).
+    if text.len() <= chars {
+        return text;
+    }
     text.char_indices()
         .nth(chars)
         .map_or(text, |(end, _)| &text[..end])
