@@ -160,8 +160,9 @@ pub fn document() -> Result<Value, OpenApiError> {
     }))
 }
 
-/// How many operations the table has, in words (the document's summary says it).
-fn operation_count() -> String {
+/// How many operations the table has, in words (the document's summary and `openapi`'s help
+/// say it).
+pub fn operation_count() -> String {
     const WORDS: [&str; 13] = [
         "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
         "eleven", "twelve",
