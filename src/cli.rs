@@ -10,7 +10,9 @@ use serde_json::Value;
 use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method};
 
-use crate::contract::{Contract, FormError, Operation, Provider, Violations};
+use crate::contract::{
+    Contract, FormError, Operation, OperationSpec, Provider, Violations, OPERATIONS,
+};
 use crate::respond::{self, Parsed};
 use crate::server::journal::{junit_head_with, junit_properties, JunitCounts, JUNIT_TAIL};
 use crate::server::proxy::Targets;
@@ -48,22 +50,11 @@ pub enum Command {
     /// or SIGTERM.
     Serve(ServeArgs),
     /// Check payloads against the documented contract.
-    ///
-    /// Each FILE holds the payload of OPERATION: the `data` JSON document of the event
-    /// operations (acuse_recibo_fev, recibo_bien_servicio, reclamo), read as Afacturar's PHP
-    /// decodes it (or the whole form as {"documento_obligado": …, "data": "…"}: a string
-    /// `data` and neither `evento` nor `generalidades`); the form fields of historico_eventos
-    /// and lector_cufe_tenedor_legitimo as a JSON object; or the JSON body of saldos,
-    /// saldos_pdf and saldos_csv. `-` reads standard input.
-    ///
-    /// Exit status: 0 every file conforms, 1 some file breaks the contract, 2 usage or I/O
-    /// error.
+    #[command(long_about = validate_help())]
     Validate(ValidateArgs),
-    /// Print the OpenAPI 3.1 document of the eight operations (JSON), generated from the
-    /// embedded schemas and fixtures.
-    ///
-    /// `openapi/openapi.json` is its checked-in copy: `einvoice-mock openapi >
-    /// openapi/openapi.json` regenerates it.
+    /// Print the OpenAPI 3.1 document of the operations (JSON), generated from the embedded
+    /// schemas and fixtures.
+    #[command(about = openapi_about(), long_about = openapi_help())]
     Openapi,
     /// Forward requests to the real provider and report drift: each request and each real
     /// response is checked against the contract (a shape the schemas do not allow, a status
@@ -219,6 +210,62 @@ impl clap::builder::TypedValueParser for OperationParser {
                 .map(|op| clap::builder::PossibleValue::new(op.name())),
         ))
     }
+}
+
+/// The names of the operations whose row is `kind`, as a list in prose: `a`, `a and b`,
+/// `a, b and c`.
+fn operations_named(kind: impl Fn(&OperationSpec) -> bool) -> String {
+    let names: Vec<&str> = OPERATIONS
+        .iter()
+        .filter(|row| kind(row))
+        .map(|row| row.name)
+        .collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// `validate`'s long help: what a FILE holds for each kind of operation, from the operation
+/// table.
+fn validate_help() -> String {
+    let events: Vec<&str> = OPERATIONS
+        .iter()
+        .filter(|row| row.registers_event)
+        .map(|row| row.name)
+        .collect();
+    let forms = operations_named(|row| row.provider == Provider::Afacturar && !row.registers_event);
+    let bodies = operations_named(|row| row.provider == Provider::Sovos);
+    format!(
+        "Check payloads against the documented contract.\n\n\
+         Each FILE holds the payload of OPERATION: the `data` JSON document of the event \
+         operations ({}), read as Afacturar's PHP decodes it (or the whole form as \
+         {{\"documento_obligado\": …, \"data\": \"…\"}}: a string `data` and neither `evento` nor \
+         `generalidades`); the form fields of {forms} as a JSON object; or the JSON body of \
+         {bodies}. `-` reads standard input.\n\n\
+         Exit status: 0 every file conforms, 1 some file breaks the contract, 2 usage or I/O \
+         error.",
+        events.join(", ")
+    )
+}
+
+/// `openapi`'s one-line help, counting the operations as the table has them.
+fn openapi_about() -> String {
+    format!(
+        "Print the OpenAPI 3.1 document of the {} operations (JSON), generated from the \
+         embedded schemas and fixtures",
+        crate::openapi::operation_count()
+    )
+}
+
+/// `openapi`'s long help.
+fn openapi_help() -> String {
+    format!(
+        "{}.\n\n`openapi/openapi.json` is its checked-in copy: `einvoice-mock openapi > \
+         openapi/openapi.json` regenerates it.",
+        openapi_about()
+    )
 }
 
 /// Options of `validate`.

@@ -44,7 +44,7 @@ mod server;
 
 // The validator: the operations, the contract and what it finds.
 pub use contract::{
-    parse_form, parse_form_bytes, validate, validation_steps, Contract, DocumentedStatus,
+    parse_form, parse_form_bytes, validate, validation_steps, Contract, DocumentedStatus, Example,
     FormError, FormPayload, InstancePath, JsonKind, Operation, OperationSpec, PathSegment,
     Provider, SchemaError, Violation, ViolationKind, Violations, MAX_DOCUMENT_VALUES,
     MAX_REPORTED_VIOLATIONS, MAX_VALIDATION_STEPS, OPERATIONS,

@@ -1,32 +1,40 @@
-//! The OpenAPI 3.1 document of the eight operations, generated from the embedded schemas.
+//! The OpenAPI 3.1 document of the operations, generated from the operation table and the
+//! embedded schemas.
 //!
 //! `einvoice-mock openapi` prints it; `openapi/openapi.json` is the checked-in copy, kept in
-//! sync by a test. Nothing here is written by hand twice:
+//! sync by a test. Nothing here is written by hand twice, and nothing names an operation:
 //!
+//! - The paths, texts, request bodies and responses are each row of the operation table
+//!   (`contract/operations.rs`): its request schema and examples, and per documented status
+//!   its description, response schemas and examples. What is the provider's and not the
+//!   operation's is here: Afacturar's form encodings and error-table wording, its 400 (the
+//!   semantic 400 the fake answers to a form it cannot use), Sovos's JSON bodies, report
+//!   attachments and 415.
 //! - `components.schemas` are the embedded schemas ([`SCHEMA_FILES`]) converted for OpenAPI
 //!   3.1 (JSON Schema 2020-12): `$id` and `$schema` dropped, the `$defs` of
 //!   `common/defs.json` hoisted to components of their own (`common.cufe` …), and every
 //!   cross-file `$ref` (`../common/defs.json#/$defs/cufe`) rewritten to
 //!   `#/components/schemas/…`. A schema `afacturar/acuse_recibo_fev.data` becomes the component
 //!   `afacturar.acuse_recibo_fev.data`.
-//! - Examples are the fixtures (`fixtures/**/valid/*.json`, embedded with `include_str!`) and,
-//!   for the documented responses without a fixture, the bodies the fake itself answers
-//!   ([`documented_response`], [`SovosError::body`]).
+//! - Examples are the fixtures the table names (embedded there) and, for the documented codes
+//!   no fixture shows, the bodies the fake itself answers ([`documented_response`],
+//!   [`SovosError::body`]).
 //!
 //! The two reports are two concrete paths (`/api/rest/Timbre/saldos/pdf` and `…/csv`), one
 //! operation each, rather than `/saldos/{formato}`: each has exactly one success media type,
-//! the operation ids are the eight operation names, and a fuzzer cannot wander into path
-//! segments such as `..` that clients normalise away.
+//! the operation ids are the operation names, and a fuzzer cannot wander into path segments
+//! such as `..` that clients normalise away.
 
 use serde_json::{json, Map, Value};
 
-use crate::contract::FormError;
-use crate::contract::{Operation, Provider, SCHEMA_FILES};
-use crate::render::afacturar::body::{
-    documented_codes, documented_response, resultado_for_form_error, semantic_error, table_estado,
-    Meta,
+use crate::contract::{
+    DocumentedStatus, Example, FormError, Operation, OperationSpec, Provider, SCHEMA_FILES,
 };
-use crate::render::sovos::errors::SovosError;
+use crate::render::afacturar::body::{
+    answered_code as afacturar_answered_code, documented_response, resultado_for_form_error,
+    semantic_error, table_estado, Meta,
+};
+use crate::render::sovos::errors::{answered_code as sovos_answered_code, SovosError};
 
 /// The server the document points at: `einvoice-mock serve` with its default host and port.
 pub const SERVER_URL: &str = "http://127.0.0.1:8787";
@@ -66,90 +74,43 @@ pub enum OpenApiError {
     /// A documented response the provider modules do not produce.
     #[error("no documented response for code `{0}`")]
     Undocumented(String),
+    /// An answer of the operation table has no description, and its provider no wording for
+    /// its status.
+    #[error("{operation}: the answer with status {status} has no description")]
+    Undescribed {
+        /// The operation's name.
+        operation: &'static str,
+        /// The answer's status.
+        status: u16,
+    },
 }
 
-/// A fixture embedded in the binary.
-struct Fixture {
-    /// Its path under `fixtures/`.
-    path: &'static str,
-    /// Its text.
-    text: &'static str,
-}
+/// An OpenAPI Example Object, under its name among its siblings.
+type NamedExample = (String, Value);
 
-macro_rules! fixture {
-    ($path:literal) => {
-        Fixture {
-            path: $path,
-            text: include_str!(concat!("../fixtures/", $path)),
-        }
-    };
-}
-
-const HISTORICO_SUCCESS: Fixture =
-    fixture!("afacturar/historico_eventos.success/valid/seed_001_salida_exitosa.json");
-const HISTORICO_SIN_EVENTOS: Fixture =
-    fixture!("afacturar/historico_eventos.sin_eventos/valid/seed_001_sin_eventos.json");
-const ACUSE_SUCCESS: Fixture =
-    fixture!("afacturar/acuse_recibo_fev.success/valid/seed_003_salida_exitosa.json");
-const ACUSE_DIAN_ERROR: Fixture =
-    fixture!("afacturar/acuse_recibo_fev.dian_error/valid/seed_003_error_dian.json");
-const ACUSE_SEMANTIC_ERROR: Fixture =
-    fixture!("afacturar/acuse_recibo_fev.semantic_error/valid/seed_003_errores_de_semantica.json");
-const ACUSE_DATA_ERROR: Fixture =
-    fixture!("afacturar/acuse_recibo_fev.data_error/valid/seed_003_errores_de_datos.json");
-const ACUSE_FORM_CURL: Fixture =
-    fixture!("afacturar/acuse_recibo_fev.request/valid/seed_003_curl_form.json");
-const ACUSE_FORM_CSHARP: Fixture =
-    fixture!("afacturar/acuse_recibo_fev.request/valid/seed_003_csharp_form.json");
-const ACUSE_DATA_CURL: Fixture =
-    fixture!("afacturar/acuse_recibo_fev.data/valid/seed_003_curl.json");
-const RECIBO_FORM: Fixture =
-    fixture!("afacturar/recibo_bien_servicio.request/valid/formulario.json");
-const RECLAMO_FORM: Fixture = fixture!("afacturar/reclamo.request/valid/formulario.json");
-const LECTOR_FORM: Fixture =
-    fixture!("afacturar/lector_cufe_tenedor_legitimo.request/valid/un_cufe.json");
-const LECTOR_VALIDATION_ERROR: Fixture = fixture!(
-    "afacturar/lector_cufe_tenedor_legitimo.validation_error/valid/ejemplo_de_la_pagina.json"
-);
-const LECTOR_TOKEN_ERROR: Fixture =
-    fixture!("afacturar/lector_cufe_tenedor_legitimo.token_error/valid/ejemplo_de_la_pagina.json");
-const UNAUTHENTICATED: Fixture =
-    fixture!("afacturar/unauthenticated/valid/seed_001_salida_con_errores_de_datos.json");
-const HTTP_ERROR: Fixture = fixture!("afacturar/http_error/valid/seed_003_errores_http.json");
-const SALDOS_REQUEST_TODOS: Fixture =
-    fixture!("sovos/saldos.request/valid/seed_002_todos_los_rfc.json");
-const SALDOS_REQUEST_RFC: Fixture =
-    fixture!("sovos/saldos.request/valid/seed_002_rfc_especifico.json");
-const SALDOS_SUCCESS_TODOS: Fixture =
-    fixture!("sovos/saldos.success/valid/seed_002_todos_los_rfc.json");
-const SALDOS_SUCCESS_RFC: Fixture =
-    fixture!("sovos/saldos.success/valid/seed_002_rfc_especifico.json");
-const REPORTE_REQUEST: Fixture = fixture!("sovos/reporte.request/valid/seed_002_reporte.json");
-const SOVOS_400_001: Fixture = fixture!("sovos/errors/valid/seed_002_400_001.json");
-const SOVOS_400_002: Fixture = fixture!("sovos/errors/valid/seed_002_400_002.json");
-const REPORTE_CSV: Fixture = fixture!("sovos/reports/seed_002_reporte.csv");
-
-impl Fixture {
-    /// The fixture's name: its file name without the extension.
-    fn key(&self) -> &'static str {
-        let file = self.path.rsplit('/').next().unwrap_or(self.path);
-        file.split('.').next().unwrap_or(file)
-    }
-
-    fn value(&self) -> Result<Value, OpenApiError> {
-        serde_json::from_str(self.text).map_err(|source| OpenApiError::Json {
-            name: format!("fixtures/{}", self.path),
+/// An OpenAPI Example Object holding `example`, under its name: the fixture's JSON document,
+/// or its text (a CSV report).
+fn example_object(example: &Example) -> Result<NamedExample, OpenApiError> {
+    let value = if example.is_json() {
+        serde_json::from_str(example.text()).map_err(|source| OpenApiError::Json {
+            name: format!("fixtures/{}", example.fixture()),
             source,
-        })
-    }
+        })?
+    } else {
+        Value::String(example.text().to_owned())
+    };
+    let summary = example
+        .summary()
+        .map_or_else(|| format!("fixtures/{}", example.fixture()), str::to_owned);
+    Ok((
+        example.name().to_owned(),
+        json!({ "summary": summary, "value": value }),
+    ))
+}
 
-    /// An OpenAPI Example Object holding the fixture.
-    fn example(&self) -> Result<(String, Value), OpenApiError> {
-        Ok((
-            self.key().to_owned(),
-            json!({ "summary": format!("fixtures/{}", self.path), "value": self.value()? }),
-        ))
-    }
+/// The Example Objects of `examples`, in their order.
+fn example_objects(examples: &[Example]) -> Result<Vec<NamedExample>, OpenApiError> {
+    examples.iter().map(example_object).collect()
 }
 
 /// The OpenAPI document, as a JSON value.
@@ -166,7 +127,7 @@ pub fn document() -> Result<Value, OpenApiError> {
         "info": {
             "title": "einvoice-mock: Afacturar RADIAN and Sovos Mexico",
             "version": env!("CARGO_PKG_VERSION"),
-            "summary": "The eight documented operations of Afacturar (Colombia, DIAN RADIAN events) and Sovos Mexico (Reachcore stamping balance), as einvoice-mock serves them.",
+            "summary": format!("The {} documented operations of Afacturar (Colombia, DIAN RADIAN events) and Sovos Mexico (Reachcore stamping balance), as einvoice-mock serves them.", operation_count()),
             "description": format!(
                 "Generated from the JSON Schemas under `schemas/` and the fixtures under `fixtures/` by `einvoice-mock openapi`; do not edit `openapi/openapi.json` by hand, regenerate it: `{REGENERATE}`. The decisions taken where the provider documents are silent or contradict themselves are in `docs/contract-notes.md`."
             ),
@@ -197,6 +158,19 @@ pub fn document() -> Result<Value, OpenApiError> {
             }
         }
     }))
+}
+
+/// How many operations the table has, in words (the document's summary and `openapi`'s help
+/// say it).
+pub fn operation_count() -> String {
+    const WORDS: [&str; 13] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve",
+    ];
+    let count = Operation::ALL.len();
+    WORDS
+        .get(count)
+        .map_or_else(|| count.to_string(), |word| (*word).to_owned())
 }
 
 /// The document as printed by `einvoice-mock openapi`: pretty JSON and a final newline.
@@ -334,7 +308,7 @@ fn resolve(current: &str, file: &str) -> Option<String> {
 }
 
 /// A response with a JSON body that is one of `schemas`.
-fn json_response(description: &str, schemas: &[&str], examples: Vec<(String, Value)>) -> Value {
+fn json_response(description: &str, schemas: &[&str], examples: Vec<NamedExample>) -> Value {
     let schema = match schemas {
         [one] => schema_ref(one),
         many => json!({ "anyOf": many.iter().map(|s| schema_ref(s)).collect::<Vec<_>>() }),
@@ -355,84 +329,61 @@ fn json_response(description: &str, schemas: &[&str], examples: Vec<(String, Val
 
 /// The OpenAPI Operation Object of `operation`.
 fn path_item_operation(operation: Operation) -> Result<Value, OpenApiError> {
-    let (tag, security) = match operation.provider() {
+    let spec = operation.spec();
+    let (tag, security) = match spec.provider {
         Provider::Afacturar => ("Afacturar", json!([{ "afacturarBearer": [] }])),
         Provider::Sovos => ("Sovos", json!([{ "sovosApiKey": [] }])),
     };
-    let (summary, description) = texts(operation);
-    let responses = match operation.provider() {
-        Provider::Afacturar => afacturar_responses(operation)?,
-        Provider::Sovos => sovos_responses(operation)?,
-    };
     Ok(json!({
-        "operationId": operation.name(),
+        "operationId": spec.name,
         "tags": [tag],
-        "summary": summary,
-        "description": description,
+        "summary": spec.summary,
+        "description": spec.description,
         "security": security,
-        "parameters": [accept_header(operation)],
-        "requestBody": request_body(operation)?,
-        "responses": responses,
+        "parameters": [accept_header(spec)],
+        "requestBody": request_body(spec)?,
+        "responses": responses(spec)?,
     }))
-}
-
-fn texts(operation: Operation) -> (&'static str, &'static str) {
-    (operation.spec().summary, operation.spec().description)
 }
 
 /// The `Accept` header the documents' examples send. OpenAPI tools ignore a header parameter
 /// named `Accept`; it is listed for readers.
-fn accept_header(operation: Operation) -> Value {
-    let example = operation.spec().success_media_type;
+fn accept_header(spec: &OperationSpec) -> Value {
     json!({
         "name": "Accept",
         "in": "header",
         "required": false,
         "description": "What the client accepts; seed 003's curl sends `Accept: application/json`. The fake answers the documented media type whatever it says.",
         "schema": { "type": "string" },
-        "example": example,
+        "example": spec.success_media_type,
     })
 }
 
-fn request_body(operation: Operation) -> Result<Value, OpenApiError> {
-    Ok(match operation {
-        Operation::HistoricoEventos => {
-            let examples = json!({
-                "cufe": {
-                    "summary": "A CUFE (the one of seed 003's curl example)",
-                    "value": { "cufe": acuse_example_cufe()? }
-                }
-            });
-            form_body(
-                vec![schema_ref("afacturar/historico_eventos.request")],
-                examples,
-                FORM_DESCRIPTION.to_owned(),
-            )
-        }
-        Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo => {
-            let (fixtures, source): (&[&Fixture], &str) = match operation {
-                Operation::AcuseReciboFev => (
-                    &[&ACUSE_FORM_CURL, &ACUSE_FORM_CSHARP],
-                    " (seed 003 'Estructura de JSON de entrada')",
-                ),
-                Operation::Reclamo => (&[&RECLAMO_FORM], ""),
-                _ => (&[&RECIBO_FORM], ""),
-            };
-            let examples = fixtures
-                .iter()
-                .map(|fixture| fixture.example())
-                .collect::<Result<Map<String, Value>, _>>()?;
+/// The request body: Afacturar's form (with its `data` document, for an event), Sovos's JSON
+/// body; the examples are the row's.
+fn request_body(spec: &OperationSpec) -> Result<Value, OpenApiError> {
+    let examples = Value::Object(
+        example_objects(spec.request_examples)?
+            .into_iter()
+            .collect(),
+    );
+    let schema = schema_ref(spec.request_schema());
+    Ok(match spec.provider {
+        Provider::Afacturar if spec.registers_event => {
             // The form schema as embedded, plus what JSON Schema 2020-12 can say of `data`:
             // JSON text whose document is the operation's `data` schema.
-            let name = operation.name();
-            let data = schema_ref(&format!("afacturar/{name}.data"));
+            let data = schema_ref(spec.payload_schema);
+            let source = spec
+                .payload_source
+                .map(|passage| format!(" ({passage})"))
+                .unwrap_or_default();
             let description = format!(
                 "{FORM_DESCRIPTION} The field `data` holds a JSON document (as text) that must conform to `{}`{source}; the field `documento_obligado` is the NIT of the party that sends the event.",
                 data["$ref"].as_str().unwrap_or_default()
             );
             form_body(
                 vec![
-                    schema_ref(&format!("afacturar/{name}.request")),
+                    schema,
                     json!({
                         "properties": {
                             "data": {
@@ -442,47 +393,17 @@ fn request_body(operation: Operation) -> Result<Value, OpenApiError> {
                         }
                     }),
                 ],
-                Value::Object(examples),
+                examples,
                 description,
             )
         }
-        Operation::LectorCufeTenedorLegitimo => {
-            let examples: Map<String, Value> = [LECTOR_FORM.example()?].into_iter().collect();
-            form_body(
-                vec![schema_ref("afacturar/lector_cufe_tenedor_legitimo.request")],
-                Value::Object(examples),
-                FORM_DESCRIPTION.to_owned(),
-            )
-        }
-        Operation::Saldos => {
-            let examples: Map<String, Value> = [
-                SALDOS_REQUEST_TODOS.example()?,
-                SALDOS_REQUEST_RFC.example()?,
-            ]
-            .into_iter()
-            .collect();
-            json!({
-                "required": true,
-                "content": {
-                    "application/json": {
-                        "schema": schema_ref("sovos/saldos.request"),
-                        "examples": examples,
-                    }
-                }
-            })
-        }
-        Operation::SaldosPdf | Operation::SaldosCsv => {
-            let examples: Map<String, Value> = [REPORTE_REQUEST.example()?].into_iter().collect();
-            json!({
-                "required": true,
-                "content": {
-                    "application/json": {
-                        "schema": schema_ref("sovos/reporte.request"),
-                        "examples": examples,
-                    }
-                }
-            })
-        }
+        Provider::Afacturar => form_body(vec![schema], examples, FORM_DESCRIPTION.to_owned()),
+        Provider::Sovos => json!({
+            "required": true,
+            "content": {
+                "application/json": { "schema": schema, "examples": examples }
+            }
+        }),
     })
 }
 
@@ -515,11 +436,6 @@ fn form_body(schemas: Vec<Value>, examples: Value, description: String) -> Value
     })
 }
 
-/// The CUFE of seed 003's curl example, for the `historico_eventos` request example.
-fn acuse_example_cufe() -> Result<Value, OpenApiError> {
-    Ok(ACUSE_DATA_CURL.value()?["evento"][0]["informacion_documento_referencia"]["cufe"].clone())
-}
-
 /// The fixed fields of the bodies generated as examples.
 fn example_meta() -> Meta {
     Meta {
@@ -529,286 +445,211 @@ fn example_meta() -> Meta {
     }
 }
 
-/// Afacturar's responses: the fixtures, then every row of the error table
-/// that `operation` documents ([`documented_codes`]) and no fixture shows, grouped by HTTP status.
-fn afacturar_responses(operation: Operation) -> Result<Value, OpenApiError> {
-    let mut groups: Vec<(u16, Vec<(String, Value)>)> = Vec::new();
-    let mut add =
-        |status: u16, example: (String, Value)| match groups.iter_mut().find(|(s, _)| *s == status)
-        {
-            Some((_, examples)) => examples.push(example),
-            None => groups.push((status, vec![example])),
-        };
-    let fixtures: &[(u16, &Fixture)] = match operation {
-        // The recibo_bs and reclamo pages repeat seed 003's envelope and examples.
-        Operation::AcuseReciboFev | Operation::ReciboBienServicio | Operation::Reclamo => &[
-            (200, &ACUSE_SUCCESS),
-            (200, &ACUSE_DIAN_ERROR),
-            (400, &ACUSE_SEMANTIC_ERROR),
-            (400, &ACUSE_DATA_ERROR),
-            (401, &UNAUTHENTICATED),
-            (500, &HTTP_ERROR),
-        ],
-        Operation::LectorCufeTenedorLegitimo => &[
-            (200, &LECTOR_VALIDATION_ERROR),
-            (200, &LECTOR_TOKEN_ERROR),
-            (401, &UNAUTHENTICATED),
-            (500, &HTTP_ERROR),
-        ],
-        _ => &[
-            (200, &HISTORICO_SUCCESS),
-            (200, &HISTORICO_SIN_EVENTOS),
-            (401, &UNAUTHENTICATED),
-            (500, &HTTP_ERROR),
-        ],
-    };
-    if operation == Operation::HistoricoEventos {
-        // Seed 001 shows no 400; the fake answers a form it cannot use in the semantic-400
-        // shape, and acuse's examples (about `data` and `evento`) would not fit here.
-        let resultado = resultado_for_form_error(&FormError::MissingFields(vec!["cufe"]));
-        add(
-            400,
-            (
-                "form_error".to_owned(),
-                json!({
-                    "summary": "A form without `cufe` (or a body that is not a usable form): the semantic-400 shape, as the fake answers it (docs/contract-notes.md A12, A31, A33)",
-                    "value": semantic_error(resultado, &example_meta()),
-                }),
-            ),
-        );
-    }
+/// The responses: each answer of the row, by status, with the row's examples and then the
+/// provider's words for every code the operation documents that no example shows; an answer
+/// in JSON that nothing illustrates is left out. The fake's own refusals that the documents do
+/// not list are added ([`undocumented_refusals`]).
+fn responses(spec: &OperationSpec) -> Result<Value, OpenApiError> {
     let mut shown = Vec::new();
-    for (status, fixture) in fixtures {
-        let value = fixture.value()?;
-        shown.push((
-            value["codigo_error"].clone(),
-            value["descripcion_error"].clone(),
-        ));
-        add(*status, fixture.example()?);
+    for answer in spec.answers {
+        for example in answer.examples {
+            shown.extend(answered_code(spec, answer.status, example));
+        }
     }
-    let meta = example_meta();
-    for &code in documented_codes(operation) {
-        let (status, body) = documented_response(operation, code, &meta)
-            .ok_or_else(|| OpenApiError::Undocumented(code.to_owned()))?;
-        let key = (
-            body["codigo_error"].clone(),
-            body["descripcion_error"].clone(),
+    let unshown = unshown_code_examples(spec, &shown)?;
+    let mut responses = Vec::new();
+    for answer in spec.answers {
+        let mut examples = example_objects(answer.examples)?;
+        examples.extend(
+            unshown
+                .iter()
+                .filter(|(status, _)| *status == answer.status)
+                .map(|(_, example)| example.clone()),
         );
-        if shown.contains(&key) {
+        if examples.is_empty() {
+            examples.extend(form_refusal_example(spec, answer.status));
+        }
+        let is_file = answer.schemas.is_empty();
+        if examples.is_empty() && !is_file {
             continue;
         }
-        shown.push(key);
-        let codigo = body["codigo_error"]
-            .as_u64()
-            .and_then(|c| u16::try_from(c).ok())
-            .unwrap_or(status);
-        add(
-            status,
-            (
-                format!("codigo_{code}"),
-                json!({
-                    "summary": format!("Error table row {code} ({}); `POST /__admin/scenarios` with `\"respond\": \"{code}\"` arms it", table_estado(codigo)),
-                    "value": body,
-                }),
-            ),
-        );
-    }
-    groups.sort_by_key(|(status, _)| *status);
-
-    let mut responses = Map::new();
-    for (status, examples) in groups {
-        let (description, schemas): (String, &[&str]) = match status {
-            200 if operation == Operation::LectorCufeTenedorLegitimo => (
-                "Processed (HTTP 200 whatever the outcome, docs/contract-notes.md A46): each CUFE's legitimate holder (codigo_error \"0\", every value a string, as the page's template shows), the form's messages (codigo_error 10), a token that is not the obligado's (codigo_error 11), or the operation took too long (codigo_error 28).".to_owned(),
-                &[
-                    "afacturar/lector_cufe_tenedor_legitimo.success",
-                    "afacturar/lector_cufe_tenedor_legitimo.validation_error",
-                    "afacturar/lector_cufe_tenedor_legitimo.token_error",
-                ],
-            ),
-            200 if operation.registers_event() => (
-                "Processed (HTTP 200 whatever the outcome, docs/contract-notes.md A10): the event was registered (codigo_error 0, with its CUDE and XML URL), DIAN rejected it (codigo_error 15, e.g. rule LGC01 on a repeated acuse), or the operation took too long (codigo_error 28).".to_owned(),
-                &[
-                    "afacturar/acuse_recibo_fev.success",
-                    "afacturar/acuse_recibo_fev.dian_error",
-                    "afacturar/error",
-                ],
-            ),
-            200 => (
-                "Processed (HTTP 200 whatever the outcome, docs/contract-notes.md A10): the CUFE's events in order (codigo_error 0), none (codigo_error 12, \"Sin eventos\"), or the operation took too long (codigo_error 28).".to_owned(),
-                &[
-                    "afacturar/historico_eventos.success",
-                    "afacturar/historico_eventos.sin_eventos",
-                    "afacturar/error",
-                ],
-            ),
-            400 => (
-                "The form or its `data` document breaks the contract: the semantic 400 (one `resultado` entry per violation, worded as Afacturar's PHP validator words it; a missing field or a `data` that is not JSON as in docs/contract-notes.md A12), or business-rule errors (the data 400, nested arrays).".to_owned(),
-                &[
-                    "afacturar/acuse_recibo_fev.semantic_error",
-                    "afacturar/acuse_recibo_fev.data_error",
-                ],
-            ),
-            401 => (
-                "Missing or unknown Bearer token.".to_owned(),
-                &["afacturar/unauthenticated"],
-            ),
-            415 => (
-                "The body is neither `multipart/form-data` nor `application/x-www-form-urlencoded` (error table row 415).".to_owned(),
-                &["afacturar/http_error"],
-            ),
-            429 => (
-                "More requests per minute on the token than the limit (the provider documents 120; the fake applies it with `serve --rate-limit N`, docs/contract-notes.md A28).".to_owned(),
-                &["afacturar/http_error"],
-            ),
-            500 => (
-                "Internal error; the body is seed 003's 'Salida con errores HTTP', verbatim (docs/contract-notes.md A27).".to_owned(),
-                &["afacturar/http_error"],
-            ),
-            other => (
-                format!(
-                    "Error table row {other} ({}); HTTP status = codigo_error, body as in docs/contract-notes.md A10, A11.",
-                    table_estado(other)
-                ),
-                &["afacturar/http_error"],
-            ),
+        let (description, schemas) = described(spec, answer)?;
+        let response = if is_file {
+            file_response(&description, spec.success_media_type, examples)
+        } else {
+            json_response(&description, schemas, examples)
         };
-        responses.insert(
-            status.to_string(),
-            json_response(&description, schemas, examples),
+        responses.push((answer.status, response));
+    }
+    responses.extend(undocumented_refusals(spec));
+    responses.sort_by_key(|(status, _)| *status);
+    Ok(Value::Object(
+        responses
+            .into_iter()
+            .map(|(status, response)| (status.to_string(), response))
+            .collect(),
+    ))
+}
+
+/// The code a fixture of the answer with `status` shows, as a scenario names it.
+fn answered_code(spec: &OperationSpec, status: u16, example: &Example) -> Option<&'static str> {
+    let body = example.text().as_bytes();
+    match spec.provider {
+        Provider::Afacturar => afacturar_answered_code(spec.operation, status, body),
+        Provider::Sovos => sovos_answered_code(spec.operation, status, body),
+    }
+}
+
+/// The body the fake answers for each code the operation documents and no example shows
+/// (what a scenario arms), with its status.
+fn unshown_code_examples(
+    spec: &OperationSpec,
+    shown: &[&str],
+) -> Result<Vec<(u16, NamedExample)>, OpenApiError> {
+    let operation = spec.operation;
+    let unshown = spec
+        .documented_codes
+        .iter()
+        .filter(|code| !shown.contains(code));
+    let meta = example_meta();
+    let mut examples = Vec::new();
+    for &code in unshown {
+        let example = match spec.provider {
+            Provider::Afacturar => {
+                let (status, body) = documented_response(operation, code, &meta)
+                    .ok_or_else(|| OpenApiError::Undocumented(code.to_owned()))?;
+                let codigo = code.parse().unwrap_or(status);
+                (
+                    status,
+                    (
+                        format!("codigo_{code}"),
+                        json!({
+                            "summary": format!("Error table row {code} ({}); `POST /__admin/scenarios` with `\"respond\": \"{code}\"` arms it", table_estado(codigo)),
+                            "value": body,
+                        }),
+                    ),
+                )
+            }
+            Provider::Sovos => {
+                let error = SovosError::documented(code, operation)
+                    .ok_or_else(|| OpenApiError::Undocumented(code.to_owned()))?;
+                (
+                    error.status(),
+                    (
+                        format!("code_{code}"),
+                        json!({ "summary": format!("{code} ({error:?})"), "value": error.body() }),
+                    ),
+                )
+            }
+        };
+        examples.push(example);
+    }
+    Ok(examples)
+}
+
+/// Afacturar answers a form without its required fields (or a body that is no usable form)
+/// with the semantic 400 (docs/contract-notes.md A12, A31, A33): the example of a 400 nothing
+/// else shows.
+fn form_refusal_example(spec: &OperationSpec, status: u16) -> Option<NamedExample> {
+    if spec.provider != Provider::Afacturar || status != 400 || spec.required_form_fields.is_empty()
+    {
+        return None;
+    }
+    let fields = spec.required_form_fields;
+    let resultado = resultado_for_form_error(&FormError::MissingFields(fields.to_vec()));
+    let named: Vec<String> = fields.iter().map(|field| format!("`{field}`")).collect();
+    Some((
+        "form_error".to_owned(),
+        json!({
+            "summary": format!("A form without {} (or a body that is not a usable form): the semantic-400 shape, as the fake answers it (docs/contract-notes.md A12, A31, A33)", named.join(", ")),
+            "value": semantic_error(resultado, &example_meta()),
+        }),
+    ))
+}
+
+/// The schemas Afacturar's 400 is described by: the semantic 400, which the fake answers to a
+/// form it cannot use on every operation that shows a 400, and the data 400.
+const AFACTURAR_400_SCHEMAS: &[&str] = &[
+    "afacturar/acuse_recibo_fev.semantic_error",
+    "afacturar/acuse_recibo_fev.data_error",
+];
+
+/// What OpenAPI says of an answer, and the schemas it shows for its body.
+fn described(
+    spec: &OperationSpec,
+    answer: &DocumentedStatus,
+) -> Result<(String, &'static [&'static str]), OpenApiError> {
+    let status = answer.status;
+    if let Some(description) = answer.description {
+        return Ok((description.to_owned(), answer.schemas));
+    }
+    match (spec.provider, status) {
+        // The table's 400 of a query is the error table's row; the fake's answer to a form it
+        // cannot use is the semantic 400 on every form operation that shows one.
+        (Provider::Afacturar, 400) => Ok((
+            "The form or its `data` document breaks the contract: the semantic 400 (one `resultado` entry per violation, worded as Afacturar's PHP validator words it; a missing field or a `data` that is not JSON as in docs/contract-notes.md A12), or business-rule errors (the data 400, nested arrays).".to_owned(),
+            AFACTURAR_400_SCHEMAS,
+        )),
+        (Provider::Afacturar, _) => Ok((
+            format!(
+                "Error table row {status} ({}); HTTP status = codigo_error, body as in docs/contract-notes.md A10, A11.",
+                table_estado(status)
+            ),
+            answer.schemas,
+        )),
+        (Provider::Sovos, _) => Err(OpenApiError::Undescribed {
+            operation: spec.name,
+            status,
+        }),
+    }
+}
+
+/// A response with a file body of `media_type`, sent as an attachment.
+fn file_response(description: &str, media_type: &str, examples: Vec<NamedExample>) -> Value {
+    let mut media = Map::new();
+    media.insert(
+        "schema".to_owned(),
+        json!({ "type": "string", "contentMediaType": media_type }),
+    );
+    if !examples.is_empty() {
+        media.insert(
+            "examples".to_owned(),
+            Value::Object(examples.into_iter().collect()),
         );
     }
-    Ok(Value::Object(responses))
-}
-
-/// An example of a Sovos error body.
-fn sovos_example(error: SovosError) -> (String, Value) {
-    (
-        format!("code_{}", error.code()),
-        json!({ "summary": format!("{} ({error:?})", error.code()), "value": error.body() }),
-    )
-}
-
-/// Sovos's responses.
-fn sovos_responses(operation: Operation) -> Result<Value, OpenApiError> {
-    let errors = "sovos/errors";
-    let mut responses = Map::new();
-    match operation {
-        Operation::Saldos => {
-            responses.insert(
-                "200".to_owned(),
-                json_response(
-                    "The balance of the month, computed from the account (docs/contract-notes.md S9).",
-                    &["sovos/saldos.success"],
-                    vec![SALDOS_SUCCESS_TODOS.example()?, SALDOS_SUCCESS_RFC.example()?],
-                ),
-            );
-            responses.insert(
-                "400".to_owned(),
-                json_response(
-                    "400-001: `MesConsulta` missing or not a yyyy-mm month (or a body that is not JSON); 400-002: `RFCConsulta` is not registered in the API key's account.",
-                    &[errors],
-                    vec![
-                        SOVOS_400_001.example()?,
-                        sovos_example(SovosError::RfcNoRegistrado),
-                    ],
-                ),
-            );
-        }
-        _ => {
-            let (media, description, schema) = match operation {
-                Operation::SaldosPdf => (
-                    "application/pdf",
-                    "The report as a PDF attachment.",
-                    json!({ "type": "string", "contentMediaType": "application/pdf" }),
-                ),
-                _ => (
-                    "text/csv",
-                    "The report as a CSV attachment (UTF-8, `\\n` line endings).",
-                    json!({ "type": "string", "contentMediaType": "text/csv" }),
-                ),
-            };
-            let mut content = Map::new();
-            let mut media_object = json!({ "schema": schema });
-            if operation == Operation::SaldosCsv {
-                let mut examples = Map::new();
-                examples.insert(
-                    REPORTE_CSV.key().to_owned(),
-                    json!({
-                        "summary": format!("fixtures/{}", REPORTE_CSV.path),
-                        "value": REPORTE_CSV.text,
-                    }),
-                );
-                media_object["examples"] = Value::Object(examples);
+    let mut content = Map::new();
+    content.insert(media_type.to_owned(), Value::Object(media));
+    json!({
+        "description": description,
+        "headers": {
+            "Content-Disposition": {
+                "description": "`attachment; filename=\"ReporteConsumo_<yyyy-mm>.<pdf|csv>\"`.",
+                "required": true,
+                "schema": { "type": "string", "pattern": "^attachment; filename=" }
             }
-            content.insert(media.to_owned(), media_object);
-            responses.insert(
-                "200".to_owned(),
-                json!({
-                    "description": description,
-                    "headers": {
-                        "Content-Disposition": {
-                            "description": "`attachment; filename=\"ReporteConsumo_<yyyy-mm>.<pdf|csv>\"`.",
-                            "required": true,
-                            "schema": { "type": "string", "pattern": "^attachment; filename=" }
-                        }
-                    },
-                    "content": content,
-                }),
-            );
-            responses.insert(
-                "400".to_owned(),
-                json_response(
-                    "400-001: `MesConsulta` missing or not a yyyy-mm month (or a body that is not JSON); 400-002: `RFCConsulta` was sent; 400-003: a format other than pdf and csv (`/api/rest/Timbre/saldos/<format>`).",
-                    &[errors],
-                    vec![
-                        SOVOS_400_001.example()?,
-                        SOVOS_400_002.example()?,
-                        sovos_example(SovosError::FormatoNoSoportado),
-                    ],
-                ),
-            );
-        }
+        },
+        "content": content,
+    })
+}
+
+/// The fake's own refusals that the provider's documents do not list, which it answers on
+/// every operation: Sovos's 415 for a body that is not JSON (docs/contract-notes.md S4).
+/// Afacturar's 415 is a row of its error table.
+fn undocumented_refusals(spec: &OperationSpec) -> Vec<(u16, Value)> {
+    match spec.provider {
+        Provider::Afacturar => Vec::new(),
+        Provider::Sovos => vec![(
+            415,
+            json_response(
+                "The body is not `application/json` (docs/contract-notes.md S4).",
+                &["sovos/errors"],
+                vec![(
+                    "code_415".to_owned(),
+                    json!({ "summary": "415", "value": SovosError::NotJson.body() }),
+                )],
+            ),
+        )],
     }
-    responses.insert(
-        "401".to_owned(),
-        json_response(
-            "Missing or unknown `RCApiKey`.",
-            &[errors],
-            vec![sovos_example(SovosError::Unauthorized)],
-        ),
-    );
-    responses.insert(
-        "404".to_owned(),
-        json_response(
-            "The URL does not exist (documented; answered here when armed).",
-            &[errors],
-            vec![sovos_example(SovosError::NotFound)],
-        ),
-    );
-    responses.insert(
-        "415".to_owned(),
-        json_response(
-            "The body is not `application/json` (docs/contract-notes.md S4).",
-            &[errors],
-            vec![(
-                "code_415".to_owned(),
-                json!({
-                    "summary": "415",
-                    "value": SovosError::NotJson.body(),
-                }),
-            )],
-        ),
-    );
-    responses.insert(
-        "500".to_owned(),
-        json_response(
-            "Sovos platform error (documented; answered here when armed).",
-            &[errors],
-            vec![sovos_example(SovosError::Internal)],
-        ),
-    );
-    Ok(Value::Object(responses))
 }
 
 #[cfg(test)]
@@ -839,11 +680,5 @@ mod tests {
             component_ref("afacturar/x", "../common/defs.json#/properties/a"),
             None
         );
-    }
-
-    #[test]
-    fn fixture_keys_are_file_stems() {
-        assert_eq!(REPORTE_CSV.key(), "seed_002_reporte");
-        assert_eq!(ACUSE_SUCCESS.key(), "seed_003_salida_exitosa");
     }
 }

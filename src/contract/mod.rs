@@ -23,7 +23,7 @@ pub use budget::validation_steps;
 pub use engine::{SchemaError, SCHEMA_FILES};
 pub use fields::{documented_fields, field_sent, sent_field_indices};
 pub use form::{parse_form, parse_form_bytes, FormError, FormPayload};
-pub use operations::{DocumentedStatus, OperationSpec, AFACTURAR_CODES, OPERATIONS};
+pub use operations::{DocumentedStatus, Example, OperationSpec, AFACTURAR_CODES, OPERATIONS};
 pub use php::{
     json_decode as php_json_decode, json_decode_bytes as php_json_decode_bytes,
     JsonDecodeError as PhpJsonError,

@@ -11,7 +11,7 @@ use axum::Router;
 use serde_json::Value;
 
 use super::AppState;
-use crate::contract::{Contract, Operation};
+use crate::contract::{Contract, DocumentedStatus, Operation};
 use crate::respond::Finding;
 
 /// Findings about the upstream's answer, handed from the forwarder to the journal.
@@ -52,21 +52,27 @@ impl Targets {
     }
 }
 
-/// The statuses the documents list for `operation` (the operation table's).
-pub fn documented_statuses(operation: Operation) -> impl Iterator<Item = u16> {
-    operation.spec().answers.iter().map(|a| a.status)
-}
-
 /// The response schemas that may describe an answer of `operation` with `status`: the
-/// operation table's, or for a status the documents do not list, the provider's error shapes.
-pub fn response_schemas(operation: Operation, status: u16) -> &'static [&'static str] {
-    if let Some(answer) = operation.spec().answers.iter().find(|a| a.status == status) {
-        return answer.schemas;
+/// operation table's, those the documents give it first, then the shapes it tolerates; for a
+/// status the documents do not list, the provider's error shapes.
+pub fn response_schemas(operation: Operation, status: u16) -> Vec<&'static str> {
+    if let Some(answer) = documented_answer(operation, status) {
+        return answer
+            .schemas
+            .iter()
+            .chain(answer.tolerated)
+            .copied()
+            .collect();
     }
     match operation.provider() {
-        crate::contract::Provider::Afacturar => &["afacturar/http_error", "afacturar/error"],
-        crate::contract::Provider::Sovos => &["sovos/errors"],
+        crate::contract::Provider::Afacturar => vec!["afacturar/http_error", "afacturar/error"],
+        crate::contract::Provider::Sovos => vec!["sovos/errors"],
     }
+}
+
+/// The operation table's answer of `operation` with `status`.
+fn documented_answer(operation: Operation, status: u16) -> Option<&'static DocumentedStatus> {
+    operation.spec().answers.iter().find(|a| a.status == status)
 }
 
 /// Checks an upstream answer against the contract.
@@ -83,24 +89,21 @@ pub fn check_response(
         rule: rule.to_owned(),
         message,
     };
-    if !documented_statuses(operation).any(|documented| documented == status) {
+    let Some(answer) = documented_answer(operation, status) else {
         findings.push(drift(
             "status",
             format!("status {status} is not documented for {operation}"),
         ));
         return findings;
-    }
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_ascii_lowercase();
-    if matches!(operation, Operation::SaldosPdf | Operation::SaldosCsv) && status == 200 {
-        let expected = if operation == Operation::SaldosPdf {
-            "application/pdf"
-        } else {
-            "text/csv"
-        };
+    // An answer without schemas is a file (the reports), known by its media type alone.
+    if answer.schemas.is_empty() {
+        let expected = operation.spec().success_media_type;
         if !content_type.starts_with(expected) {
             findings.push(drift(
                 "content-type",
@@ -121,7 +124,7 @@ pub fn check_response(
     };
     let schemas = response_schemas(operation, status);
     let mut closest: Option<(&str, Vec<Finding>)> = None;
-    for schema in schemas {
+    for &schema in &schemas {
         let Ok(violations) = contract.validate_schema(schema, &value) else {
             continue;
         };

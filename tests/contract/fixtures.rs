@@ -1,4 +1,5 @@
-//! Every fixture against the schema its folder names, and every schema file embedded.
+//! Every fixture against the schema its folder names, every example the operation table
+//! names against the request or answer it illustrates, and every schema file embedded.
 //!
 //! Layout: `fixtures/<provider>/<schema-stem>/{valid,invalid}/*.json`, where
 //! `<provider>/<schema-stem>` is the name of an embedded schema. Files that are not JSON
@@ -8,9 +9,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use einvoice_mock::internals::contract::SCHEMA_FILES;
-use einvoice_mock::{Contract, Operation};
+use einvoice_mock::{validate, Contract, Example, Operation, OperationSpec, OPERATIONS};
+use serde_json::Value;
 
-use super::support::{fixtures_dir, read_json, schemas_dir};
+use super::support::{fixture, fixtures_dir, read_json, schemas_dir};
 
 /// Whether a fixture must conform or must not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +133,118 @@ fn every_fixture_conforms_to_its_schema_or_breaks_it_as_its_folder_says() {
     assert!(
         valid > 0 && invalid > 0,
         "found {valid} valid and {invalid} invalid fixtures"
+    );
+}
+
+/// The examples of `row`, each with what it illustrates (`request` or a status) and the schemas
+/// one of which it must conform to (none: a file of the row's success media type).
+fn examples_of(row: &OperationSpec) -> Vec<(&Example, String, Vec<&'static str>)> {
+    let requests = row
+        .request_examples
+        .iter()
+        .map(|example| (example, "request".to_owned(), vec![row.request_schema()]));
+    let answers = row.answers.iter().flat_map(|answer| {
+        answer
+            .examples
+            .iter()
+            .map(move |example| (example, answer.status.to_string(), answer.schemas.to_vec()))
+    });
+    requests.chain(answers).collect()
+}
+
+/// Why `example` does not illustrate what it is named for, if it does not: its embedded text
+/// is not the file's, it sits in no `valid/` folder of one of `schemas` (the walker above
+/// validates it there), or it breaks that schema; an event form's `data` breaks the
+/// operation's document schema; a file is not of the row's media type.
+fn misnamed(row: &OperationSpec, example: &Example, schemas: &[&str]) -> Option<String> {
+    let path = fixtures_dir().join(example.fixture());
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text == example.text() => {}
+        Ok(_) => return Some("its embedded text is not the file's".to_owned()),
+        Err(error) => return Some(format!("{error}")),
+    }
+    if schemas.is_empty() {
+        let extension = example.fixture().rsplit('.').next().unwrap_or_default();
+        let media_type = row.success_media_type;
+        return (example.is_json() || !media_type.ends_with(&format!("/{extension}")))
+            .then(|| format!("a file of {media_type} is expected"));
+    }
+    let schema = match classify(Path::new(example.fixture()), &schema_names()) {
+        Ok(Some(Fixture {
+            schema,
+            expectation: Expectation::Valid,
+        })) if schemas.contains(&schema.as_str()) => schema,
+        other => return Some(format!("not a valid fixture of {schemas:?}: {other:?}")),
+    };
+    let value = read_json(&path);
+    let violations = Contract::global()
+        .validate_schema(&schema, &value)
+        .expect("an embedded schema");
+    if !violations.is_valid() {
+        return Some(format!("breaks {schema}:\n{violations}"));
+    }
+    if let Some(data) = value.get("data").and_then(Value::as_str) {
+        let Ok(document) = serde_json::from_str::<Value>(data) else {
+            return Some("its `data` is not JSON".to_owned());
+        };
+        let violations = validate(row.operation, &document);
+        if !violations.is_valid() {
+            return Some(format!(
+                "its `data` breaks {}:\n{violations}",
+                row.payload_schema
+            ));
+        }
+    }
+    None
+}
+
+#[test]
+fn every_example_the_operation_table_names_illustrates_its_request_or_answer() {
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for row in &OPERATIONS {
+        for (example, place, schemas) in examples_of(row) {
+            checked += 1;
+            if let Some(why) = misnamed(row, example, &schemas) {
+                wrong.push(format!(
+                    "{} {place}: {}: {why}",
+                    row.name,
+                    example.fixture()
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(checked > 30, "only {checked} examples in the table");
+}
+
+#[test]
+fn an_example_is_refused_where_it_illustrates_something_else() {
+    let saldos = Operation::Saldos.spec();
+    let success = &saldos.answers[0];
+    assert_eq!(success.status, 200);
+    let csv = Operation::SaldosCsv.spec();
+    let report = &csv.answers[0].examples[0];
+    let error = &saldos.answers[1].examples[0];
+    // A Sovos error shown as saldos's success, a CSV report as saldos's JSON body, a JSON
+    // error as the CSV report.
+    assert!(misnamed(saldos, error, success.schemas).is_some());
+    assert!(misnamed(saldos, report, success.schemas).is_some());
+    assert!(misnamed(csv, error, &[]).is_some());
+    assert_eq!(misnamed(csv, report, &[]), None);
+}
+
+/// The `historico_eventos` request example says it is the CUFE of seed 003's curl example.
+#[test]
+fn the_historico_request_example_is_the_cufe_of_seed_003s_curl_example() {
+    let historico = Operation::HistoricoEventos.spec();
+    let example = &historico.request_examples[0];
+    let curl = fixture("afacturar/acuse_recibo_fev.data/valid/seed_003_curl.json");
+    let cufe = &curl["evento"][0]["informacion_documento_referencia"]["cufe"];
+    assert!(cufe.is_string());
+    assert_eq!(
+        serde_json::from_str::<Value>(example.text()).unwrap(),
+        serde_json::json!({ "cufe": cufe })
     );
 }
 

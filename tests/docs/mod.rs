@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use einvoice_mock::internals::openapi;
 use einvoice_mock::internals::respond::documented_answers;
 use einvoice_mock::Operation;
 
@@ -53,34 +54,65 @@ fn the_readme_lists_each_operations_scenario_codes_as_the_operation_table_has_th
     );
 }
 
+/// The operation counts a text states: "the N operations", "N documented operations", "of N
+/// operations" (across line breaks and comment markers), each as its number and its words.
+fn operation_counts(text: &str) -> Vec<(usize, String)> {
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| !w.starts_with("//") && *w != "*")
+        .collect();
+    let mut counts = Vec::new();
+    for triple in words.windows(3) {
+        let number = triple[0].trim_start_matches(['(', '`']).to_lowercase();
+        let Some(n) = NUMBER_WORDS.iter().position(|w| *w == number) else {
+            continue;
+        };
+        if triple[1].starts_with("operations")
+            || (triple[1] == "documented" && triple[2].starts_with("operations"))
+        {
+            counts.push((n, triple.join(" ")));
+        }
+    }
+    counts
+}
+
 #[test]
 fn every_count_of_the_operations_in_the_docs_and_help_texts_is_the_operation_tables() {
-    let count = NUMBER_WORDS[Operation::ALL.len()];
+    let count = Operation::ALL.len();
     let mut files = vec![root().join("README.md"), root().join("ARCHITECTURE.md")];
     files.extend(rust_files(&root().join("src")));
     files.extend(markdown_files(&root().join("docs")));
     let mut wrong = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        // "the N operations", "N documented operations", "of N operations" (across line breaks
-        // and comment markers).
-        let words: Vec<&str> = text
-            .split_whitespace()
-            .filter(|w| !w.starts_with("//") && *w != "*")
-            .collect();
-        for pair in words.windows(3) {
-            let number = pair[0].trim_start_matches(['(', '`']).to_lowercase();
-            let Some(n) = NUMBER_WORDS.iter().position(|w| *w == number) else {
-                continue;
-            };
-            let counted = pair[1].starts_with("operations")
-                || (pair[1] == "documented" && pair[2].starts_with("operations"));
-            if counted && NUMBER_WORDS[n] != count {
-                wrong.push(format!("{}: {}", file.display(), pair.join(" ")));
+        for (n, words) in operation_counts(&text) {
+            if n != count {
+                wrong.push(format!("{}: {words}", file.display()));
             }
         }
     }
-    assert!(wrong.is_empty(), "there are {count} operations: {wrong:#?}");
+    // Texts that state the count from the table: the OpenAPI document's summary and
+    // `openapi`'s help.
+    let document = openapi::document().unwrap();
+    let help = std::process::Command::new(env!("CARGO_BIN_EXE_einvoice-mock"))
+        .args(["openapi", "--help"])
+        .output()
+        .unwrap();
+    let generated = [
+        document["info"]["summary"].as_str().unwrap().to_owned(),
+        String::from_utf8(help.stdout).unwrap(),
+    ];
+    for text in generated {
+        let counts = operation_counts(&text);
+        if counts.is_empty() || counts.iter().any(|(n, _)| *n != count) {
+            wrong.push(format!("generated: {text}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "there are {} operations: {wrong:#?}",
+        NUMBER_WORDS[count]
+    );
 }
 
 #[test]

@@ -677,6 +677,29 @@ fn proxy_help_describes_config_and_data_dir_as_the_proxy_uses_them() {
     );
 }
 
+#[test]
+fn validate_help_says_what_each_operations_file_holds() {
+    let (code, help, _) = run(&["validate", "--help"]);
+    assert_eq!(code, 0);
+    // The long help, before the usage line and the possible values of OPERATION.
+    let about = &help[..help.find("Usage:").expect("a usage line")];
+    let named: Vec<&str> = about
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    for operation in einvoice_mock::Operation::ALL {
+        let times = named.iter().filter(|w| **w == operation.name()).count();
+        assert_eq!(times, 1, "{operation} in:\n{about}");
+    }
+    assert!(
+        about.contains("the event operations (acuse_recibo_fev, recibo_bien_servicio, reclamo)"),
+        "{about}"
+    );
+    assert!(
+        about.contains("the JSON body of saldos, saldos_pdf and saldos_csv."),
+        "{about}"
+    );
+}
+
 /// Texts of the validation engine that no user should read in a finding.
 const ENGINE_WORDS: [&str; 4] = ["(not)", "(enum)", "other candidates", "is not one of"];
 
