@@ -275,11 +275,20 @@ const LECTOR_ANSWERS: [DocumentedStatus; 12] = afacturar(
     )
     .tolerating(&["afacturar/error"])
     .described("Processed (HTTP 200 whatever the outcome, docs/contract-notes.md A46): each CUFE's legitimate holder (codigo_error \"0\", every value a string, as the page's template shows), the form's messages (codigo_error 10), a token that is not the obligado's (codigo_error 11), or the operation took too long (codigo_error 28).")
-    // Both files are named `ejemplo_de_la_pagina`: OpenAPI shows the second in the first's
-    // place, so the document has no codigo 10 example.
+    // The page's two examples share a file name: each is named by its code, so that neither
+    // takes the other's place.
     .shown_by(&[
-        fixture!("afacturar/lector_cufe_tenedor_legitimo.validation_error/valid/ejemplo_de_la_pagina.json"),
-        fixture!("afacturar/lector_cufe_tenedor_legitimo.token_error/valid/ejemplo_de_la_pagina.json"),
+        fixture!("afacturar/lector_cufe_tenedor_legitimo.success/valid/plantilla_de_la_pagina.json"),
+        fixture!(
+            "afacturar/lector_cufe_tenedor_legitimo.validation_error/valid/ejemplo_de_la_pagina.json",
+            name: "codigo_10_ejemplo_de_la_pagina",
+            summary: "fixtures/afacturar/lector_cufe_tenedor_legitimo.validation_error/valid/ejemplo_de_la_pagina.json"
+        ),
+        fixture!(
+            "afacturar/lector_cufe_tenedor_legitimo.token_error/valid/ejemplo_de_la_pagina.json",
+            name: "codigo_11_ejemplo_de_la_pagina",
+            summary: "fixtures/afacturar/lector_cufe_tenedor_legitimo.token_error/valid/ejemplo_de_la_pagina.json"
+        ),
     ]),
     None,
 );
