@@ -3,8 +3,9 @@
 //!
 //! - `ci`: runs `.ci/run`, the CI entry point — formatting, lints, the journal page in
 //!   headless Chromium, the test suite.
-//! - `bench`: the server benchmark of issue 5 — einvoice-mock against a bare-axum baseline
-//!   under `wrk` on loopback, start-up time, peak memory, and state growth (see `bench.rs`).
+//! - `bench`: the server benchmark of issues 5 and 21 — einvoice-mock (and, with `--before`,
+//!   an earlier build) against a bare-axum baseline under `wrk` on loopback, start-up time,
+//!   peak memory, and state growth (see `bench.rs`).
 //! - `bench-events`: the state-growth part alone.
 //! - `criterion`: the criterion benchmarks (`benches/validate.rs`, `benches/handlers.rs`).
 //! - `soak`: many concurrent clients on loopback for a bounded time (see `soak.rs`).
@@ -521,6 +522,8 @@ mod tests {
     /// Every `--option` a usage lists is one its parser accepts (with a value when it takes one).
     #[test]
     fn every_documented_option_parses() {
+        // An executable that exists: this test's own binary.
+        let executable = std::env::current_exe().unwrap().display().to_string();
         for (task, usage) in TASKS {
             let (_, options) = usage.split_once("\noptions:\n").expect(task);
             let documented: Vec<&str> = options
@@ -535,6 +538,7 @@ mod tests {
                     "--out" => "report.md",
                     "--duration" => "5s",
                     "--only" => "B,N",
+                    "--before" => &executable,
                     _ => "3",
                 };
                 let parsed = match parse(&[task, option]) {
@@ -563,19 +567,20 @@ mod tests {
                 options.connections,
                 options.rounds
             ),
-            (10, 2, 32, 1)
+            (10, 1, 32, 3)
         );
         assert_eq!(options.routes, wrk::Route::ALL.to_vec());
         assert_eq!(options.startup_runs, 10);
         assert_eq!(options.events, Some(vec![1_000, 100_000, 1_000_000]));
         assert_eq!(options.calibration, vec![1_000, 2_000, 4_000]);
         assert!(!options.skip_build && !options.keep_scripts && !options.only_events);
-        assert!(options.out.is_none() && options.log_level.is_none());
+        assert!(options.out.is_none() && options.log_level.is_none() && options.before.is_none());
         for default in [
             "(default 10s)",
-            "(default 2)",
+            "(default 1: issue 21's harness is `wrk -t1 -c32`)",
             "(default 32)",
-            "(default 1)",
+            "(default 3)",
+            "(default: none)",
             "(default: all four)",
             "(default 10)",
             "(default 1000,100000,1000000)",
@@ -590,6 +595,51 @@ mod tests {
         };
         assert!(events.only_events && events.skip_build);
         assert_eq!(events.events, Some(vec![10, 1_000]));
+    }
+
+    #[test]
+    fn bench_before_is_an_existing_executable_made_absolute() {
+        let dir = std::env::temp_dir().join(format!("xtask-before-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let binary = dir.join("einvoice-mock-old");
+        std::fs::write(&binary, "#!/bin/sh\n").unwrap();
+        let mode = |mode| {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+
+        mode(0o755);
+        // The path is kept canonical: absolute, without `..`.
+        let roundabout = format!(
+            "{}/../{}/einvoice-mock-old",
+            dir.display(),
+            dir.file_name().unwrap().to_string_lossy()
+        );
+        let Task::Bench(options) = run(&["bench", "--before", &roundabout, "--rounds", "1"]) else {
+            panic!("bench");
+        };
+        assert_eq!(
+            options.before.as_deref(),
+            Some(binary.canonicalize().unwrap().as_path())
+        );
+        assert_eq!(options.rounds, 1);
+
+        mode(0o644);
+        let error = usage_error(&["bench", "--before", binary.to_str().unwrap()]);
+        assert!(error.message.contains("not executable"), "{error}");
+        let missing = dir.join("nope");
+        let error = usage_error(&["bench", "--before", missing.to_str().unwrap()]);
+        assert!(
+            error.message.contains("--before") && error.message.contains("not found"),
+            "{error}"
+        );
+        let error = usage_error(&["bench", "--before", dir.to_str().unwrap()]);
+        assert!(error.message.contains("not a file"), "{error}");
+        assert!(usage_error(&["bench", "--before"])
+            .message
+            .contains("--before needs a value"));
+        assert!(bench::USAGE.contains("--before PATH"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
