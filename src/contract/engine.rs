@@ -4,7 +4,6 @@
 //! versions, so everything it returns is converted to [`Violation`] here.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
@@ -122,7 +121,6 @@ impl Engine {
                     })
             })
             .collect::<Result<Documents, _>>()?;
-        let documents = Arc::new(documents);
 
         let compile_error = |name: &str, message: String| SchemaError::Compile {
             name: name.to_owned(),
@@ -150,7 +148,7 @@ impl Engine {
             let validator = options
                 .build(document)
                 .map_err(|error| compile_error(name, error.to_string()))?;
-            let order = PropertyOrder::new(name, Arc::clone(&documents));
+            let order = PropertyOrder::new(name, &documents);
             schemas.insert(
                 *name,
                 CompiledSchema {
