@@ -26,22 +26,49 @@ fn own_cost(value: &Value) -> usize {
 /// The work of validating `value`: one step per value and per KiB of text (strings and
 /// property names). Linear in the document; what the budget is compared with.
 pub fn validation_steps(value: &Value) -> usize {
-    let mut cost = 0usize;
-    let mut pending = vec![value];
-    while let Some(value) = pending.pop() {
-        cost = cost.saturating_add(own_cost(value));
+    facts(value).steps
+}
+
+/// What one walk of a document tells the engine before it validates: the document's cost in
+/// [`validation_steps`], and whether it holds a number or a whole-number float (the checks
+/// that then walk it along the schema). One walk, where each was a walk of its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Facts {
+    pub(super) steps: usize,
+    pub(super) number: bool,
+    pub(super) whole_float: bool,
+}
+
+pub(super) fn facts(value: &Value) -> Facts {
+    // Recursive, as the engine's own walks are: decoded documents nest at most 511 levels.
+    fn walk(value: &Value, cost: &mut usize, facts: &mut Facts) {
+        *cost = cost.saturating_add(own_cost(value));
         match value {
-            Value::Array(items) => pending.extend(items),
+            Value::Number(n) => {
+                facts.number = true;
+                if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0) {
+                    facts.whole_float = true;
+                }
+            }
+            Value::Array(items) => {
+                for item in items {
+                    walk(item, cost, facts);
+                }
+            }
             Value::Object(map) => {
                 for (key, child) in map {
-                    cost = cost.saturating_add(key.len());
-                    pending.push(child);
+                    *cost = cost.saturating_add(key.len());
+                    walk(child, cost, facts);
                 }
             }
             _ => {}
         }
     }
-    cost / BYTES_PER_STEP
+    let mut facts = Facts::default();
+    let mut cost = 0usize;
+    walk(value, &mut cost, &mut facts);
+    facts.steps = cost / BYTES_PER_STEP;
+    facts
 }
 
 /// The part of a document that fits the budget.
@@ -66,15 +93,13 @@ impl Prefix {
     }
 }
 
-/// The prefix of `value` that costs at most `budget` steps, or `None` when all of it does.
-pub(super) fn prefix(value: &Value, budget: usize) -> Option<Prefix> {
-    if validation_steps(value) <= budget {
-        return None;
-    }
+/// The prefix of `value` that costs at most `budget` steps (for a value that costs more:
+/// [`facts`] says so).
+pub(super) fn prefix(value: &Value, budget: usize) -> Prefix {
     let mut left = budget.saturating_mul(BYTES_PER_STEP);
     let mut cut = Vec::new();
     let value = take(value, &mut left, &mut Vec::new(), &mut cut);
-    Some(Prefix { value, cut })
+    Prefix { value, cut }
 }
 
 fn take(

@@ -4,13 +4,13 @@
 //! versions, so everything it returns is converted to [`Violation`] here.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::paths::LocationSegment;
 use jsonschema::{Registry, ValidationError, Validator};
 use serde_json::Value;
 
+use super::budget;
 use super::order::{Documents, PropertyOrder};
 use super::php;
 use super::violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind, Violations};
@@ -122,7 +122,6 @@ impl Engine {
                     })
             })
             .collect::<Result<Documents, _>>()?;
-        let documents = Arc::new(documents);
 
         let compile_error = |name: &str, message: String| SchemaError::Compile {
             name: name.to_owned(),
@@ -150,7 +149,7 @@ impl Engine {
             let validator = options
                 .build(document)
                 .map_err(|error| compile_error(name, error.to_string()))?;
-            let order = PropertyOrder::new(name, Arc::clone(&documents));
+            let order = PropertyOrder::new(name, &documents);
             schemas.insert(
                 *name,
                 CompiledSchema {
@@ -163,86 +162,83 @@ impl Engine {
         Ok(Engine { schemas })
     }
 
-    pub(super) fn contains(&self, name: &str) -> bool {
-        self.schemas.contains_key(name)
-    }
-
-    pub(super) fn validate(&self, name: &str, instance: &Value) -> Violations {
-        if !self.schemas.contains_key(name) {
-            return Violations::default();
+    /// The violations of `instance` against the schema called `name`, if there is one.
+    pub(super) fn try_validate(&self, name: &str, instance: &Value) -> Option<Violations> {
+        let schema = self.schemas.get(name)?;
+        let facts = budget::facts(instance);
+        if facts.steps <= super::MAX_VALIDATION_STEPS {
+            return Some(validate_whole(schema, instance, facts));
         }
         // Past the work budget only a prefix of the document is judged (see `budget`).
-        match super::budget::prefix(instance, super::MAX_VALIDATION_STEPS) {
-            None => self.validate_whole(name, instance),
-            Some(prefix) => {
-                // The budget's finding comes first, so that a journal keeping only the first
-                // findings still says the document was judged in part.
-                let mut violations = vec![super::budget::budget_hit()];
-                violations.extend(
-                    self.validate_whole(name, &prefix.value)
-                        .into_iter()
-                        .filter(|violation| !prefix.is_cut_artifact(violation))
-                        .take(super::MAX_REPORTED_VIOLATIONS - 1),
-                );
-                Violations(violations)
-            }
-        }
+        let prefix = budget::prefix(instance, super::MAX_VALIDATION_STEPS);
+        // The budget's finding comes first, so that a journal keeping only the first
+        // findings still says the document was judged in part.
+        let mut violations = vec![budget::budget_hit()];
+        violations.extend(
+            validate_whole(schema, &prefix.value, budget::facts(&prefix.value))
+                .into_iter()
+                .filter(|violation| !prefix.is_cut_artifact(violation))
+                .take(super::MAX_REPORTED_VIOLATIONS - 1),
+        );
+        Some(Violations(violations))
     }
 
-    fn validate_whole(&self, name: &str, instance: &Value) -> Violations {
-        let Some(schema) = self.schemas.get(name) else {
-            return Violations::default();
-        };
-        let mut violations = Vec::new();
-        if !schema.validator.is_valid(instance) {
-            // Lazily, and no more than are reported: a document can hold hundreds of
-            // thousands of violations (contract note A47).
-            for error in schema
-                .validator
-                .iter_errors(instance)
-                .take(super::MAX_REPORTED_VIOLATIONS)
-            {
-                convert(&error, instance, &mut violations);
-            }
-        }
-        if schema.php {
-            php_library_rules(instance, &mut violations);
-        }
-        // The schema walk is only worth it when the payload holds a whole-number float.
-        if has_whole_float(instance) {
-            schema.order.float_integers(instance, &mut violations);
-        }
-        if schema.php && has_number(instance) {
-            schema.order.numeric_formats(instance, &mut violations);
-        }
-        if violations.is_empty() {
-            return Violations::default();
-        }
-        schema.order.sort(instance, &mut violations);
-        if schema.php {
-            // `Validator::validate` ends with `array_unique($errors, SORT_REGULAR)`: an error
-            // reported twice (same place, same rule) is listed once, where it came first.
-            // Kinds hold JSON values (not hashable): bucket by place and rule, compare within
-            // the bucket. A bucket holds what one schema node can say about one value, so
-            // this is linear where a scan of everything seen was quadratic.
-            let mut seen: HashMap<(&InstancePath, &str), Vec<&ViolationKind>> = HashMap::new();
-            let mut keep = Vec::with_capacity(violations.len());
-            for violation in &violations {
-                let rule = match &violation.kind {
-                    ViolationKind::Required { property }
-                    | ViolationKind::AdditionalProperties { property } => property.as_str(),
-                    _ => violation.keyword(),
-                };
-                let bucket = seen.entry((&violation.path, rule)).or_default();
-                keep.push(!bucket.contains(&&violation.kind));
-                bucket.push(&violation.kind);
-            }
-            let mut keep = keep.into_iter();
-            violations.retain(|_| keep.next().unwrap_or(true));
-        }
-        violations.truncate(super::MAX_REPORTED_VIOLATIONS);
-        Violations(violations)
+    /// [`Engine::try_validate`], with no violations for a schema that does not exist.
+    pub(super) fn validate(&self, name: &str, instance: &Value) -> Violations {
+        self.try_validate(name, instance).unwrap_or_default()
     }
+}
+
+fn validate_whole(schema: &CompiledSchema, instance: &Value, facts: budget::Facts) -> Violations {
+    let mut violations = Vec::new();
+    if !schema.validator.is_valid(instance) {
+        // Lazily, and no more than are reported: a document can hold hundreds of
+        // thousands of violations (contract note A47).
+        for error in schema
+            .validator
+            .iter_errors(instance)
+            .take(super::MAX_REPORTED_VIOLATIONS)
+        {
+            convert(&error, instance, &mut violations);
+        }
+    }
+    if schema.php {
+        php_library_rules(instance, &mut violations);
+    }
+    // The schema walk is only worth it when the payload holds a whole-number float.
+    if facts.whole_float {
+        schema.order.float_integers(instance, &mut violations);
+    }
+    if schema.php && facts.number {
+        schema.order.numeric_formats(instance, &mut violations);
+    }
+    if violations.is_empty() {
+        return Violations::default();
+    }
+    schema.order.sort(instance, &mut violations);
+    if schema.php {
+        // `Validator::validate` ends with `array_unique($errors, SORT_REGULAR)`: an error
+        // reported twice (same place, same rule) is listed once, where it came first.
+        // Kinds hold JSON values (not hashable): bucket by place and rule, compare within
+        // the bucket. A bucket holds what one schema node can say about one value, so
+        // this is linear where a scan of everything seen was quadratic.
+        let mut seen: HashMap<(&InstancePath, &str), Vec<&ViolationKind>> = HashMap::new();
+        let mut keep = Vec::with_capacity(violations.len());
+        for violation in &violations {
+            let rule = match &violation.kind {
+                ViolationKind::Required { property }
+                | ViolationKind::AdditionalProperties { property } => property.as_str(),
+                _ => violation.keyword(),
+            };
+            let bucket = seen.entry((&violation.path, rule)).or_default();
+            keep.push(!bucket.contains(&&violation.kind));
+            bucket.push(&violation.kind);
+        }
+        let mut keep = keep.into_iter();
+        violations.retain(|_| keep.next().unwrap_or(true));
+    }
+    violations.truncate(super::MAX_REPORTED_VIOLATIONS);
+    Violations(violations)
 }
 
 /// Where justinrainbow/json-schema 5.2 is more lenient than JSON Schema
@@ -260,24 +256,6 @@ fn php_library_rules(instance: &Value, violations: &mut Vec<Violation>) {
             .is_some_and(|value| php::pcre_matches_before_final_newline(pattern, value)),
         _ => true,
     });
-}
-
-fn has_number(value: &Value) -> bool {
-    match value {
-        Value::Number(_) => true,
-        Value::Array(items) => items.iter().any(has_number),
-        Value::Object(map) => map.values().any(has_number),
-        _ => false,
-    }
-}
-
-fn has_whole_float(value: &Value) -> bool {
-    match value {
-        Value::Number(n) => n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0),
-        Value::Array(items) => items.iter().any(has_whole_float),
-        Value::Object(map) => map.values().any(has_whole_float),
-        _ => false,
-    }
 }
 
 fn instance_path(error: &ValidationError<'_>) -> InstancePath {

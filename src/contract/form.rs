@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value};
 
+use super::php::Bounded;
 use super::{Contract, Operation, Violations};
 
 /// A form that cannot be checked against the schemas at all.
@@ -156,34 +157,43 @@ where
 /// The `data` field as Afacturar's PHP decodes it (`json_decode`, see [`super::php`]): PHP's
 /// number types, 511 levels of nesting, UTF-8 checked, PHP's error messages.
 pub(super) fn decode_data(bytes: &[u8]) -> Result<Value, FormError> {
-    if super::json_value_bound(bytes) > super::MAX_DOCUMENT_VALUES {
-        return Err(FormError::TooManyValues {
-            limit: super::MAX_DOCUMENT_VALUES,
-        });
-    }
-    super::php::json_decode_bytes(bytes).map_err(|error| {
-        // serde_json words the error for people, with a line and column; where it accepts
-        // what PHP refuses (a property name starting with NUL, a byte order mark), the
-        // position is PHP's.
-        let (message, line, column) = match serde_json::from_slice::<Value>(bytes) {
-            Err(serde) if serde.line() > 0 => (serde.to_string(), serde.line(), serde.column()),
-            _ => {
-                let before = String::from_utf8_lossy(bytes.get(..error.offset).unwrap_or(bytes));
-                let line = before.matches('\n').count() + 1;
-                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                (
-                    format!("{} at line {line} column {column}", error.message),
-                    line,
-                    column,
-                )
-            }
-        };
-        FormError::DataNotJson {
-            message,
-            php_message: error.message,
-            line,
-            column,
+    decode_data_within(bytes, super::MAX_DOCUMENT_VALUES)
+}
+
+/// [`decode_data`] with a bound of `limit` values.
+fn decode_data_within(bytes: &[u8], limit: usize) -> Result<Value, FormError> {
+    let too_many = || FormError::TooManyValues { limit };
+    // The decoder counts the values as it reads and stops past the bound; a text it refuses
+    // before is counted to its end here, so that the bound still comes before PHP's error.
+    let error = match super::php::json_decode_bounded(bytes, limit) {
+        Ok(value) => return Ok(value),
+        Err(Bounded::TooManyValues) => return Err(too_many()),
+        Err(Bounded::Refused(_)) if super::json_value_bound(bytes) > limit => {
+            return Err(too_many())
         }
+        Err(Bounded::Refused(error)) => error,
+    };
+    // serde_json words the error for people, with a line and column; where it accepts what
+    // PHP refuses (a property name starting with NUL, a byte order mark), the position is
+    // PHP's.
+    let (message, line, column) = match serde_json::from_slice::<Value>(bytes) {
+        Err(serde) if serde.line() > 0 => (serde.to_string(), serde.line(), serde.column()),
+        _ => {
+            let before = String::from_utf8_lossy(bytes.get(..error.offset).unwrap_or(bytes));
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            (
+                format!("{} at line {line} column {column}", error.message),
+                line,
+                column,
+            )
+        }
+    };
+    Err(FormError::DataNotJson {
+        message,
+        php_message: error.message,
+        line,
+        column,
     })
 }
 
@@ -244,6 +254,40 @@ impl Contract {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The bound counted while decoding refuses what counting the whole text first did,
+        /// and lets the rest decode as they did: PHP's error, or the document.
+        #[test]
+        fn the_bound_counted_while_decoding_is_the_bound_counted_first(
+            text in "[\\[\\]{}:, \"\\\\a0-9.e-]{0,40}|\\{\"[a-z\\\\\":,\\[{]{0,6}\":\\[[0-9,\\[\\] ]{0,30}\\]\\}",
+            limit in 1usize..12,
+        ) {
+            let bytes = text.as_bytes();
+            let counted_first = if super::super::json_value_bound(bytes) > limit {
+                Err(FormError::TooManyValues { limit })
+            } else {
+                super::super::php::json_decode_bytes(bytes).map_err(|error| error.message)
+                    .map_err(|message| FormError::DataNotJson {
+                        message: String::new(),
+                        php_message: message,
+                        line: 0,
+                        column: 0,
+                    })
+            };
+            let decoded = decode_data_within(bytes, limit).map_err(|error| match error {
+                FormError::DataNotJson { php_message, .. } => FormError::DataNotJson {
+                    message: String::new(),
+                    php_message,
+                    line: 0,
+                    column: 0,
+                },
+                other => other,
+            });
+            prop_assert_eq!(decoded, counted_first, "{}", text);
+        }
+    }
 
     #[test]
     fn data_that_is_not_json_is_reported_with_the_parsers_position_once() {

@@ -198,10 +198,9 @@ impl Contract {
     /// Validates `instance` against the embedded schema called `name`
     /// (`"afacturar/acuse_recibo_fev.success"`, `"sovos/errors"` …).
     pub fn validate_schema(&self, name: &str, instance: &Value) -> Result<Violations, SchemaError> {
-        if !self.engine.contains(name) {
-            return Err(SchemaError::Unknown(name.to_owned()));
-        }
-        Ok(self.engine.validate(name, instance))
+        self.engine
+            .try_validate(name, instance)
+            .ok_or_else(|| SchemaError::Unknown(name.to_owned()))
     }
 
     /// The names of every embedded schema.

@@ -7,7 +7,6 @@
 //! `additionalProperties`, then the value checks (lengths, pattern, format, bounds, enum, const).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -60,17 +59,187 @@ fn phase(kind: &ViolationKind) -> Phase {
 /// The index of each key of an object, by the object's path.
 type KeyPositions<'i> = HashMap<InstancePath, HashMap<&'i str, usize>>;
 
-/// One schema with every `$ref` it can reach, so that the property order of any node can be
-/// looked up while sorting.
+/// What a subtree of the schema can make the walks report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Yields(u8);
+
+impl Yields {
+    const NOTHING: Yields = Yields(0);
+    /// A node whose `type` wants an integer ([`PropertyOrder::float_integers`]).
+    const INTEGER: Yields = Yields(1);
+    /// A node with `format: uri` ([`PropertyOrder::numeric_formats`]).
+    const URI: Yields = Yields(2);
+
+    fn any(self, of: Yields) -> bool {
+        self.0 & of.0 != 0
+    }
+
+    fn with(self, other: Yields) -> Yields {
+        Yields(self.0 | other.0)
+    }
+}
+
+/// The index of the node of a schema that says nothing (an absent or unresolvable one).
+const EMPTY: usize = 0;
+
+/// One schema node with its `$ref` followed, holding what the walks and the sort read.
+#[derive(Debug, Default)]
+struct Node {
+    /// `properties`, in declared order.
+    properties: Vec<(String, usize)>,
+    /// `additionalProperties`: what the sort judges a key outside `properties` by.
+    additional: usize,
+    /// `items`.
+    items: usize,
+    /// `required`, in order (entries that are not strings keep their place).
+    required: Vec<Option<String>>,
+    /// `type` is `integer`, or a list with `integer` and without `number`.
+    wants_integer: bool,
+    /// `enum`.
+    allowed: Option<Value>,
+    /// `format: uri`.
+    uri: bool,
+    /// What the node itself yields for a scalar.
+    own: Yields,
+    /// What its `properties` and `items`, to any depth, yield.
+    below: Yields,
+}
+
+/// One schema with every `$ref` it can reach resolved once, when the engine is built: the
+/// walks run on every request whose document holds a number, and resolving references there
+/// (a path joined, documents looked up by name, JSON pointers followed) was a sixth of
+/// `acuse_recibo_fev`'s CPU. Nodes are shared by identity, so recursive schemas are finite.
 #[derive(Debug)]
 pub(super) struct PropertyOrder {
-    root: &'static str,
-    documents: Arc<Documents>,
+    /// Node [`EMPTY`] first, then the root.
+    nodes: Vec<Node>,
+    root: usize,
+}
+
+/// A step of the path to the value being walked, borrowed from the instance.
+#[derive(Debug, Clone, Copy)]
+enum Step<'i> {
+    Key(&'i str),
+    Index(usize),
+}
+
+fn instance_path(steps: &[Step<'_>]) -> InstancePath {
+    InstancePath(
+        steps
+            .iter()
+            .map(|step| match *step {
+                Step::Key(key) => PathSegment::Key(key.to_owned()),
+                Step::Index(index) => PathSegment::Index(index),
+            })
+            .collect(),
+    )
+}
+
+/// Builds a [`PropertyOrder`]: each resolved schema becomes one node, found again by its
+/// document and its address in that document.
+struct Compiler<'d> {
+    documents: &'d Documents,
+    nodes: Vec<Node>,
+    seen: HashMap<(&'static str, usize), usize>,
+}
+
+impl<'d> Compiler<'d> {
+    fn node(&mut self, (document, schema): (&'static str, Option<&'d Value>)) -> usize {
+        let Some(schema) = schema else { return EMPTY };
+        let identity = (document, std::ptr::from_ref(schema) as usize);
+        if let Some(&id) = self.seen.get(&identity) {
+            return id;
+        }
+        let id = self.nodes.len();
+        self.nodes.push(Node::default());
+        self.seen.insert(identity, id);
+
+        let mut properties = Vec::new();
+        if let Some(declared) = schema.get("properties").and_then(Value::as_object) {
+            for (name, child) in declared {
+                let child = resolve(self.documents, document, Some(child));
+                properties.push((name.clone(), self.node(child)));
+            }
+        }
+        let additional = self.node(resolve(
+            self.documents,
+            document,
+            schema.get("additionalProperties"),
+        ));
+        let items = self.node(resolve(self.documents, document, schema.get("items")));
+        let required = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().map(|p| p.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        let wants_integer = match schema.get("type") {
+            Some(Value::String(t)) => t == "integer",
+            Some(Value::Array(ts)) => {
+                ts.iter().any(|t| t == "integer") && !ts.iter().any(|t| t == "number")
+            }
+            _ => false,
+        };
+        // Only `uri` is a format that no number's text satisfies.
+        let uri = schema.get("format").and_then(Value::as_str) == Some("uri");
+        let mut own = Yields::NOTHING;
+        if wants_integer {
+            own = own.with(Yields::INTEGER);
+        }
+        if uri {
+            own = own.with(Yields::URI);
+        }
+        self.nodes[id] = Node {
+            properties,
+            additional,
+            items,
+            required,
+            wants_integer,
+            allowed: schema.get("enum").cloned(),
+            uri,
+            own,
+            below: Yields::NOTHING,
+        };
+        id
+    }
+
+    /// Fills each node's `below`, to a fixed point (references can make cycles).
+    fn propagate(&mut self) {
+        loop {
+            let mut changed = false;
+            for id in (0..self.nodes.len()).rev() {
+                let node = &self.nodes[id];
+                let children = node.properties.iter().map(|&(_, child)| child);
+                let below = children
+                    .chain([node.items])
+                    .fold(Yields::NOTHING, |below, child| {
+                        let child = &self.nodes[child];
+                        below.with(child.own).with(child.below)
+                    });
+                if below != node.below {
+                    self.nodes[id].below = below;
+                    changed = true;
+                }
+            }
+            if !changed {
+                return;
+            }
+        }
+    }
 }
 
 impl PropertyOrder {
-    pub(super) fn new(root: &'static str, documents: Arc<Documents>) -> PropertyOrder {
-        PropertyOrder { root, documents }
+    pub(super) fn new(root: &'static str, documents: &Documents) -> PropertyOrder {
+        let mut compiler = Compiler {
+            documents,
+            nodes: vec![Node::default()],
+            seen: HashMap::new(),
+        };
+        let root = compiler.node(resolve(documents, root, documents.get(root)));
+        compiler.propagate();
+        PropertyOrder {
+            nodes: compiler.nodes,
+            root,
+        }
     }
 
     /// Sorts `violations` of `instance` into document order (stable for ties).
@@ -98,38 +267,31 @@ impl PropertyOrder {
             _ => segments,
         };
         let mut key = Vec::with_capacity(node_segments.len() + 1);
-        let mut schema = self.resolve(self.root, self.documents.get(self.root));
+        let mut node = &self.nodes[self.root];
         let mut value = Some(instance);
         for segment in node_segments {
             let (index, next) = match segment {
-                PathSegment::Key(name) => {
-                    let properties = schema
-                        .1
-                        .and_then(|s| s.get("properties"))
-                        .and_then(Value::as_object);
-                    let index = properties
-                        .and_then(|p| p.keys().position(|k| k == name))
-                        .unwrap_or(usize::MAX);
-                    let next = properties
-                        .and_then(|p| p.get(name))
-                        .or_else(|| schema.1.and_then(|s| s.get("additionalProperties")));
-                    (index, next)
-                }
-                PathSegment::Index(i) => (*i, schema.1.and_then(|s| s.get("items"))),
+                PathSegment::Key(name) => node
+                    .properties
+                    .iter()
+                    .position(|(declared, _)| declared == name)
+                    .map_or((usize::MAX, node.additional), |index| {
+                        (index, node.properties[index].1)
+                    }),
+                PathSegment::Index(i) => (*i, node.items),
             };
             key.push((Phase::Children, index));
-            schema = self.resolve(schema.0, next);
+            node = &self.nodes[next];
             value = value.and_then(|v| match segment {
                 PathSegment::Key(name) => v.get(name.as_str()),
                 PathSegment::Index(i) => v.get(*i),
             });
         }
         let within = match &violation.kind {
-            ViolationKind::Required { property } => schema
-                .1
-                .and_then(|s| s.get("required"))
-                .and_then(Value::as_array)
-                .and_then(|r| r.iter().position(|p| p.as_str() == Some(property)))
+            ViolationKind::Required { property } => node
+                .required
+                .iter()
+                .position(|p| p.as_deref() == Some(property.as_str()))
                 .unwrap_or(usize::MAX),
             ViolationKind::AdditionalProperties { property } => match value {
                 Some(Value::Object(object)) => positions
@@ -159,23 +321,16 @@ impl PropertyOrder {
     /// `-0.0`), that error is not repeated.
     pub(super) fn float_integers(&self, instance: &Value, out: &mut Vec<Violation>) {
         let mut found = Vec::new();
-        self.walk(instance, &mut |schema, value, path| {
+        self.walk(Yields::INTEGER, instance, &mut |node, value, steps| {
             // Fractional values are already refused by the engine itself.
             let Value::Number(n) = value else { return };
             if !(n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0)) {
                 return;
             }
-            let wants_integer = match schema.get("type") {
-                Some(Value::String(t)) => t == "integer",
-                Some(Value::Array(ts)) => {
-                    ts.iter().any(|t| t == "integer") && !ts.iter().any(|t| t == "number")
-                }
-                _ => false,
-            };
-            if !wants_integer {
+            if !node.wants_integer {
                 return;
             }
-            let path = InstancePath(path.to_vec());
+            let path = instance_path(steps);
             let kind = ViolationKind::Type {
                 found: JsonKind::Number,
                 expected: vec![JsonKind::Integer],
@@ -185,7 +340,7 @@ impl PropertyOrder {
                 path: path.clone(),
                 kind,
             });
-            if let Some(allowed) = schema.get("enum") {
+            if let Some(allowed) = &node.allowed {
                 let kind = ViolationKind::Enum {
                     allowed: allowed.clone(),
                 };
@@ -211,16 +366,13 @@ impl PropertyOrder {
     /// well, as a string and as a number, but the two identical errors are one after
     /// `Validator`'s `array_unique`.
     pub(super) fn numeric_formats(&self, instance: &Value, out: &mut Vec<Violation>) {
-        self.walk(instance, &mut |schema, value, path| {
-            let Some(format) = schema.get("format").and_then(Value::as_str) else {
-                return;
-            };
-            if !matches!(format, "uri") || !value.is_number() {
+        self.walk(Yields::URI, instance, &mut |node, value, steps| {
+            if !node.uri || !value.is_number() {
                 return;
             }
-            let path = InstancePath(path.to_vec());
+            let path = instance_path(steps);
             let kind = ViolationKind::Format {
-                format: format.to_owned(),
+                format: "uri".to_owned(),
             };
             out.push(Violation {
                 message: kind.describe(&path),
@@ -230,72 +382,83 @@ impl PropertyOrder {
         });
     }
 
-    /// Calls `visit` with every value of `instance` that the schema describes (through
-    /// `properties` and `items`), with its schema and path.
-    fn walk(&self, instance: &Value, visit: &mut dyn FnMut(&Value, &Value, &[PathSegment])) {
-        let root = self.resolve(self.root, self.documents.get(self.root));
-        self.walk_node(root, instance, &mut Vec::new(), visit);
+    /// Calls `visit` with every scalar of `instance` that the schema describes (through
+    /// `properties` and `items`) and whose node can yield `wanted`, with its node and path.
+    /// Subtrees that cannot yield it are not entered: usually the whole document.
+    fn walk<'i>(
+        &self,
+        wanted: Yields,
+        instance: &'i Value,
+        visit: &mut dyn FnMut(&Node, &'i Value, &[Step<'i>]),
+    ) {
+        self.walk_node(self.root, wanted, instance, &mut Vec::new(), visit);
     }
 
-    fn walk_node(
+    fn walk_node<'i>(
         &self,
-        (document, schema): (&'static str, Option<&Value>),
-        value: &Value,
-        path: &mut Vec<PathSegment>,
-        visit: &mut dyn FnMut(&Value, &Value, &[PathSegment]),
+        id: usize,
+        wanted: Yields,
+        value: &'i Value,
+        path: &mut Vec<Step<'i>>,
+        visit: &mut dyn FnMut(&Node, &'i Value, &[Step<'i>]),
     ) {
-        let Some(schema) = schema else { return };
+        let node = &self.nodes[id];
         match value {
             Value::Object(map) => {
-                let properties = schema.get("properties").and_then(Value::as_object);
+                if !node.below.any(wanted) {
+                    return;
+                }
                 for (key, child) in map {
-                    let Some(child_schema) = properties.and_then(|p| p.get(key)) else {
+                    let Some(&(_, child_id)) = node.properties.iter().find(|(name, _)| name == key)
+                    else {
                         continue;
                     };
-                    path.push(PathSegment::Key(key.clone()));
-                    let resolved = self.resolve(document, Some(child_schema));
-                    self.walk_node(resolved, child, path, visit);
+                    path.push(Step::Key(key));
+                    self.walk_node(child_id, wanted, child, path, visit);
                     path.pop();
                 }
             }
             Value::Array(items) => {
-                let items_schema = schema.get("items");
+                if !node.below.any(wanted) {
+                    return;
+                }
                 for (index, item) in items.iter().enumerate() {
-                    path.push(PathSegment::Index(index));
-                    self.walk_node(self.resolve(document, items_schema), item, path, visit);
+                    path.push(Step::Index(index));
+                    self.walk_node(node.items, wanted, item, path, visit);
                     path.pop();
                 }
             }
-            scalar => visit(schema, scalar, path),
-        }
-    }
-
-    /// Follows `$ref`s from `schema` (inside document `document`) to the schema that holds the
-    /// keywords. Only references to embedded documents are followed.
-    fn resolve<'a>(
-        &'a self,
-        mut document: &'static str,
-        mut schema: Option<&'a Value>,
-    ) -> (&'static str, Option<&'a Value>) {
-        for _ in 0..16 {
-            let Some(reference) = schema.and_then(|s| s.get("$ref")).and_then(Value::as_str) else {
-                break;
-            };
-            let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
-            if !file.is_empty() {
-                let joined = join_relative(document, file);
-                match self.documents.get_key_value(joined.as_str()) {
-                    Some((name, _)) => document = name,
-                    None => return (document, None),
+            scalar => {
+                if node.own.any(wanted) {
+                    visit(node, scalar, path);
                 }
             }
-            schema = self
-                .documents
-                .get(document)
-                .and_then(|d| d.pointer(pointer));
         }
-        (document, schema)
     }
+}
+
+/// Follows `$ref`s from `schema` (inside document `document`) to the schema that holds the
+/// keywords. Only references to embedded documents are followed.
+fn resolve<'d>(
+    documents: &'d Documents,
+    mut document: &'static str,
+    mut schema: Option<&'d Value>,
+) -> (&'static str, Option<&'d Value>) {
+    for _ in 0..16 {
+        let Some(reference) = schema.and_then(|s| s.get("$ref")).and_then(Value::as_str) else {
+            break;
+        };
+        let (file, pointer) = reference.split_once('#').unwrap_or((reference, ""));
+        if !file.is_empty() {
+            let joined = join_relative(document, file);
+            match documents.get_key_value(joined.as_str()) {
+                Some((name, _)) => document = name,
+                None => return (document, None),
+            }
+        }
+        schema = documents.get(document).and_then(|d| d.pointer(pointer));
+    }
+    (document, schema)
 }
 
 /// `join_relative("afacturar/x", "../common/defs.json")` is `"common/defs"`.

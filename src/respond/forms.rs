@@ -51,45 +51,45 @@ async fn read_fields_streaming(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    match media.as_str() {
-        "multipart/form-data" => {
-            let boundary = match plain_boundary(content_type) {
-                Some(boundary) => boundary.to_owned(),
-                None => multer::parse_boundary(content_type)
-                    .map_err(|e| FormBodyError::Malformed(e.to_string()))?,
-            };
-            if let Some(fields) = plain_multipart(&body, &boundary) {
-                return Ok(fields);
-            }
-            let stream =
-                futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
-            let mut multipart = multer::Multipart::new(stream, boundary);
-            let mut fields = Vec::new();
-            while let Some(field) = multipart
-                .next_field()
-                .await
-                .map_err(|e| FormBodyError::Malformed(e.to_string()))?
-            {
-                let name = field.name().unwrap_or_default().to_owned();
-                // The bytes as sent: multer's `text()` would decode them by the part's
-                // charset, replacing what is not UTF-8 and dropping a byte order mark.
-                let value = field
-                    .bytes()
-                    .await
-                    .map_err(|e| FormBodyError::Malformed(e.to_string()))?;
-                fields.push((name, value));
-            }
-            Ok(fields)
-        }
-        "application/x-www-form-urlencoded" => Ok(urlencoded_fields(&body)),
-        _ => Err(FormBodyError::UnsupportedMediaType(media)),
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if media.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        return Ok(urlencoded_fields(&body));
     }
+    if !media.eq_ignore_ascii_case("multipart/form-data") {
+        return Err(FormBodyError::UnsupportedMediaType(
+            media.to_ascii_lowercase(),
+        ));
+    }
+    let parsed;
+    let boundary = match plain_boundary(content_type) {
+        Some(boundary) => boundary,
+        None => {
+            parsed = multer::parse_boundary(content_type)
+                .map_err(|e| FormBodyError::Malformed(e.to_string()))?;
+            parsed.as_str()
+        }
+    };
+    if let Some(fields) = plain_multipart(&body, boundary) {
+        return Ok(fields);
+    }
+    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(body) });
+    let mut multipart = multer::Multipart::new(stream, boundary.to_owned());
+    let mut fields = Vec::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| FormBodyError::Malformed(e.to_string()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        // The bytes as sent: multer's `text()` would decode them by the part's charset,
+        // replacing what is not UTF-8 and dropping a byte order mark.
+        let value = field
+            .bytes()
+            .await
+            .map_err(|e| FormBodyError::Malformed(e.to_string()))?;
+        fields.push((name, value));
+    }
+    Ok(fields)
 }
 
 /// The boundary of `multipart/form-data; boundary=…` (or `;boundary=`) written exactly so: no
@@ -166,23 +166,36 @@ fn url_decode(text: &[u8]) -> Vec<u8> {
 /// CPU of `acuse_recibo_fev` and `historico_eventos` when every body went through multer's
 /// streaming parser.
 fn plain_multipart(body: &Bytes, boundary: &str) -> Option<FormFields> {
-    let delimiter = format!("--{boundary}");
-    let next_part = format!("\r\n{delimiter}");
-    let finder = memchr::memmem::Finder::new(next_part.as_bytes());
-    let mut rest = body.strip_prefix(delimiter.as_bytes())?;
+    let boundary = boundary.as_bytes();
+    let mut rest = body.strip_prefix(b"--")?.strip_prefix(boundary)?;
     let mut fields = Vec::new();
     loop {
         if let Some(after) = rest.strip_prefix(b"--") {
             return (after.is_empty() || after == b"\r\n").then_some(fields);
         }
         rest = rest.strip_prefix(b"\r\n")?;
-        let head_end = memchr::memmem::find(rest, b"\r\n\r\n")?;
+        // Part heads are a line or two: a scan, where `memmem` builds a searcher per call.
+        let head_end = rest.windows(4).position(|w| w == b"\r\n\r\n")?;
         let name = plain_part_name(std::str::from_utf8(&rest[..head_end]).ok()?)?;
         rest = &rest[head_end + 4..];
-        let value_end = finder.find(rest)?;
+        let value_end = next_delimiter(rest, boundary)?;
         let value = body.slice_ref(&rest[..value_end]);
         fields.push((name.to_owned(), value));
-        rest = &rest[value_end + next_part.len()..];
+        rest = &rest[value_end + 4 + boundary.len()..];
+    }
+}
+
+/// Where `\r\n--{boundary}` starts in `rest`: each `\r` found by `memchr` is compared with
+/// it in place, with no searcher built and no delimiter string formatted per request.
+fn next_delimiter(rest: &[u8], boundary: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let at = from + memchr::memchr(b'\r', rest.get(from..)?)?;
+        let after = &rest[at..];
+        if after.starts_with(b"\r\n--") && after[4..].starts_with(boundary) {
+            return Some(at);
+        }
+        from = at + 1;
     }
 }
 
@@ -283,6 +296,8 @@ mod tests {
             ("cufe", "ab12"),
             ("data", "{\"a\": \"ñ\r\nx\"}"),
             ("vacio", ""),
+            // Near misses of the delimiter, found by their `\r` and passed over.
+            ("casi", "a\r\r\n--X-BOUNDARY\r\n-\r\n--\r"),
         ]);
         let fast = plain_multipart(&Bytes::from(body.clone()), BOUNDARY).unwrap();
         assert_eq!(Some(fast.clone()), by_multer(body.as_bytes()));
