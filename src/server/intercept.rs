@@ -14,7 +14,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::coverage::Coverage;
-use super::journal::{near_miss, Fitted, JournalEntry, Raw, Verdict as JournalVerdict};
+use super::journal::{near_miss, Evicted, Fitted, JournalEntry, Raw, Verdict as JournalVerdict};
 use super::listener::ConnectionControl;
 use super::scenarios::{Fault, RequestKeys, Scenario};
 use super::{into_response, AppState, Verified};
@@ -388,11 +388,16 @@ impl Route<'_> {
 fn record(state: &AppState, entry: JournalEntry, code: Option<&str>, sent_fields: &[usize]) {
     let operation = entry.operation;
     let fitted = Fitted::new(entry, state.config().server.journal_entry_max_bytes());
-    let mut journal = state.journal();
-    if let Some(operation) = operation {
-        journal.coverage_mut().count(operation, code, sent_fields);
+    let mut evicted = Evicted::default();
+    {
+        let mut journal = state.journal();
+        if let Some(operation) = operation {
+            journal.coverage_mut().count(operation, code, sent_fields);
+        }
+        journal.record_fitted_evicting(fitted, &mut evicted);
     }
-    journal.record_fitted(fitted);
+    // Freed with the lock released.
+    drop(evicted);
 }
 
 /// A request the fake answers before reading it whole (over the body limit, too slow, broken

@@ -430,12 +430,13 @@ struct Ring {
 impl Ring {
     /// Adds `kept`, dropping the oldest entries past `capacity` or `max_bytes` (the newest
     /// stays: it fits by [`cut_to_fit`]).
-    fn push(&mut self, kept: Kept, capacity: usize, max_bytes: usize) {
+    fn push(&mut self, kept: Kept, capacity: usize, max_bytes: usize, evicted: &mut Evicted) {
         self.bytes += kept.size;
         self.entries.push_back(kept);
         while self.entries.len() > capacity || (self.bytes > max_bytes && self.entries.len() > 1) {
             if let Some(old) = self.entries.pop_front() {
                 self.bytes -= old.size;
+                evicted.0.push(old.entry);
             }
         }
     }
@@ -445,6 +446,10 @@ impl Ring {
         self.bytes = 0;
     }
 }
+
+/// Entries dropped from the journal's rings, to be freed once its lock is released.
+#[derive(Debug, Default)]
+pub struct Evicted(Vec<Arc<JournalEntry>>);
 
 /// Where a page of the journal starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -583,6 +588,14 @@ impl Journal {
     /// Records an entry already cut to its budget (out of the journal's lock), assigning its
     /// id. Cut again when it was cut to a larger budget than this journal's.
     pub fn record_fitted(&mut self, fitted: Fitted) -> u64 {
+        let mut evicted = Evicted::default();
+        self.record_fitted_evicting(fitted, &mut evicted)
+    }
+
+    /// [`Journal::record_fitted`], handing over the entries it drops from the rings, so that
+    /// the caller frees them after releasing the journal's lock: freeing an entry (its
+    /// headers, body and findings) under the lock held the other workers back.
+    pub fn record_fitted_evicting(&mut self, fitted: Fitted, evicted: &mut Evicted) -> u64 {
         let Fitted {
             mut entry,
             mut size,
@@ -607,9 +620,10 @@ impl Journal {
         };
         let (capacity, max_bytes) = (self.capacity, self.ring_max_bytes);
         if !kept.entry.conforms() {
-            self.violating.push(kept.clone(), capacity, max_bytes);
+            self.violating
+                .push(kept.clone(), capacity, max_bytes, evicted);
         }
-        self.recent.push(kept, capacity, max_bytes);
+        self.recent.push(kept, capacity, max_bytes, evicted);
         self.next_id
     }
 
