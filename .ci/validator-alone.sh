@@ -41,6 +41,10 @@ fn main() {
     println!("validator alone: {} violations, worded as seed 003 words them", violations.len());
 }
 RUST
+# The project's lock file (so the same versions are resolved) and target directory (so the
+# dependencies CI already built without default features are reused, not built again).
+cp "$root/Cargo.lock" "$work/Cargo.lock"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 cd "$work"
 # Nothing of the server stack may be in the build.
 tree="$(cargo tree -e normal --prefix none)"

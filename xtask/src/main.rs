@@ -69,8 +69,8 @@ is committed) — that is:
   cargo clippy -p einvoice-mock --no-default-features --features fake --all-targets --locked -- -D warnings
   cargo clippy -p einvoice-mock --no-default-features --features wiremock --all-targets --locked -- -D warnings
   bash .ci/validator-alone.sh
-  bash .ci/ui-check.sh
   cargo test --workspace --locked
+  bash .ci/ui-check.sh
   cargo build --release --locked -p einvoice-mock -p bench-baseline --bins
   cargo xtask budget --skip-build
   bash .ci/wheel-check.sh
