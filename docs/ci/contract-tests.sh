@@ -6,6 +6,8 @@ command -v einvoice-mock >/dev/null || {
   echo "contract-tests: einvoice-mock is not on PATH (install it: see the README)" >&2
   exit 127
 }
+# A previous run's lines must not be read as this one's.
+rm -f fake.out fake.log
 einvoice-mock serve --port 0 --junit contract.xml --fail-on-violation >fake.out 2>fake.log &
 fake_pid=$!
 stop_fake() {

@@ -137,12 +137,18 @@ pub fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.to_canonical().is_loopback())
 }
 
-/// The DIAN event an event operation registers.
-fn event_code(operation: Operation) -> EventCode {
+/// The DIAN event an operation registers, if it registers one. Exhaustive, so that a new
+/// operation is placed here by the compiler.
+fn event_code(operation: Operation) -> Option<EventCode> {
     match operation {
-        Operation::ReciboBienServicio => EventCode::ReciboBien,
-        Operation::Reclamo => EventCode::Reclamo,
-        _ => EventCode::AcuseRecibo,
+        Operation::AcuseReciboFev => Some(EventCode::AcuseRecibo),
+        Operation::ReciboBienServicio => Some(EventCode::ReciboBien),
+        Operation::Reclamo => Some(EventCode::Reclamo),
+        Operation::HistoricoEventos
+        | Operation::LectorCufeTenedorLegitimo
+        | Operation::Saldos
+        | Operation::SaldosPdf
+        | Operation::SaldosCsv => None,
     }
 }
 
@@ -150,7 +156,10 @@ fn event_code(operation: Operation) -> EventCode {
 /// one envelope, one answer, the event registered under DIAN's ordering rules.
 pub fn register_event(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Reply {
     let started = request.started;
-    let code = event_code(request.operation);
+    let Some(code) = event_code(request.operation) else {
+        // `answer` sends only the operations the table says register an event.
+        return super::refuse(request.operation.path(), super::Refusal::NotFound);
+    };
     let Accepted {
         form,
         form_violations,
@@ -315,4 +324,20 @@ pub fn refuse_violation(
     }
     let meta = meta(context, documento.as_deref(), started);
     Reply::json(400, &body::semantic_error(resultado, &meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{event_code, Operation};
+
+    #[test]
+    fn the_operations_that_register_an_event_are_those_the_table_says() {
+        for operation in Operation::ALL {
+            assert_eq!(
+                event_code(operation).is_some(),
+                operation.registers_event(),
+                "{operation}"
+            );
+        }
+    }
 }

@@ -276,9 +276,15 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 /// The journal page: the requests, live, with their verdicts and violations, and the armed
 /// scenarios. With an admin token, open it as `/__admin/ui?token=…`.
 async fn ui() -> Response {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    // The operation filter lists the table's operations: the page names none itself.
+    let page = PAGE.get_or_init(|| {
+        let names: Vec<&str> = Operation::ALL.iter().map(|op| op.name()).collect();
+        include_str!("ui/journal.html").replace("@OPERATIONS@", &names.join("\", \""))
+    });
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        include_str!("ui/journal.html"),
+        page.as_str(),
     )
         .into_response()
 }

@@ -158,13 +158,11 @@ fn every_repository_path_the_docs_and_comments_name_exists_and_none_points_outsi
         sources.push((file, comments));
     }
     for (file, text) in sources {
-        let in_docs = file.starts_with(root().join("docs"));
         for path in backticked_paths(&text) {
             checked += 1;
             if path.starts_with("../") {
-                // The contract notes cite the provider documents by their own names; other
-                // `../` paths are schema `$ref`s, relative to a schema.
-                if path.starts_with("../shared") && !in_docs {
+                // Other `../` paths are schema `$ref`s, relative to a schema.
+                if path.starts_with("../shared") {
                     missing.push(format!(
                         "{}: `{path}` points outside the repository",
                         file.display()
@@ -226,6 +224,33 @@ fn backticked_paths(text: &str) -> Vec<&str> {
         )
         .map(|w| w.split(['#', ':']).next().unwrap_or(w))
         .collect()
+}
+
+/// What users of the repository read or run never relies on the provider documents' folder,
+/// which only the project's own workspace has beside the clone.
+#[test]
+fn no_document_source_or_script_names_the_folder_beside_the_clone() {
+    let outside = ["..", "shared"].join("/");
+    let mut files: Vec<PathBuf> = [
+        "README.md",
+        "ARCHITECTURE.md",
+        "BENCHMARKS.md",
+        "Cargo.toml",
+    ]
+    .iter()
+    .map(|f| root().join(f))
+    .collect();
+    files.extend(markdown_files(&root().join("docs")));
+    files.extend(rust_files(&root().join("src")));
+    files.extend(files_with(&root().join(".ci"), "sh"));
+    files.push(root().join(".ci/run"));
+    let naming: Vec<String> = files
+        .iter()
+        .filter(|f| std::fs::read_to_string(f).is_ok_and(|text| text.contains(&outside)))
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(naming.is_empty(), "{naming:#?}");
+    assert!(files.len() > 50, "only {} files read", files.len());
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

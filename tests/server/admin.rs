@@ -599,6 +599,14 @@ async fn the_journal_page_is_served_and_reads_the_admin_api() {
         .starts_with("text/html"));
     let page = response.text().await.unwrap();
     assert!(page.contains("/__admin/requests") && page.contains("/__admin/scenarios"));
+    // The operation filter lists the operation table's operations, filled in by the server.
+    let names: Vec<String> = Operation::ALL
+        .iter()
+        .map(|op| format!("\"{}\"", op.name()))
+        .collect();
+    let filter = format!("const OPERATIONS = [{}];", names.join(", "));
+    assert!(page.contains(&filter), "no `{filter}` in the page");
+    assert!(!page.contains("@OPERATIONS@"));
     let favicon = client()
         .get(format!("{}/favicon.ico", fake.uri()))
         .send()
