@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use http::{HeaderMap, Method};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::{record_event, Context, Parsed, ProviderState, Reply, Request};
 use crate::contract::{FormPayload, Operation, Violation, Violations};
@@ -79,7 +79,7 @@ fn front(context: &(impl Context + ?Sized), request: Request<'_>) -> Result<Acce
             Err(error_reply(AfacturarError::Table(415)))
         }
         Parsed::MalformedForm => Err(semantic(
-            vec![json!({ "propiedad": "", "descripcion": "Malformed form body" })],
+            vec![body::resultado_entry("", "Malformed form body")],
             None,
         )),
         Parsed::FormRefused {
@@ -319,7 +319,7 @@ pub fn refuse_violation(
     if resultado.is_empty() {
         resultado = findings
             .iter()
-            .map(|finding| json!({ "propiedad": finding.location, "descripcion": finding.message }))
+            .map(|finding| body::resultado_entry(&finding.location, &finding.message))
             .collect();
     }
     let meta = meta(context, documento.as_deref(), started);

@@ -54,6 +54,7 @@ const PROVIDER_WORDS: &[(&str, &str)] = &[
     ("codigo_error", "render/afacturar"),
     ("descripcion_error", "render/afacturar"),
     ("ErrorMessage_DIAN", "render/afacturar"),
+    ("\"propiedad\"", "render/afacturar"),
     ("\"Code\"", "render/sovos"),
     ("\"Message\"", "render/sovos"),
     ("\"errors\"", "render/sovos"),

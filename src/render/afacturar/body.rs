@@ -283,6 +283,11 @@ pub fn resultado(violations: &Violations, instance: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// One `resultado` entry of a semantic 400: where, and what is wrong there.
+pub fn resultado_entry(propiedad: &str, descripcion: &str) -> Value {
+    json!({ "propiedad": propiedad, "descripcion": descripcion })
+}
+
 /// The `resultado` entries of a form that could not be read.
 pub fn resultado_for_form_error(error: &FormError) -> Vec<Value> {
     match error {
