@@ -567,13 +567,6 @@ fn form_refusal_example(spec: &OperationSpec, status: u16) -> Option<NamedExampl
     ))
 }
 
-/// The schemas Afacturar's 400 is described by: the semantic 400, which the fake answers to a
-/// form it cannot use on every operation that shows a 400, and the data 400.
-const AFACTURAR_400_SCHEMAS: &[&str] = &[
-    "afacturar/acuse_recibo_fev.semantic_error",
-    "afacturar/acuse_recibo_fev.data_error",
-];
-
 /// What OpenAPI says of an answer, and the schemas it shows for its body.
 fn described(
     spec: &OperationSpec,
@@ -584,12 +577,6 @@ fn described(
         return Ok((description.to_owned(), answer.schemas));
     }
     match (spec.provider, status) {
-        // The table's 400 of a query is the error table's row; the fake's answer to a form it
-        // cannot use is the semantic 400 on every form operation that shows one.
-        (Provider::Afacturar, 400) => Ok((
-            "The form or its `data` document breaks the contract: the semantic 400 (one `resultado` entry per violation, worded as Afacturar's PHP validator words it; a missing field or a `data` that is not JSON as in docs/contract-notes.md A12), or business-rule errors (the data 400, nested arrays).".to_owned(),
-            AFACTURAR_400_SCHEMAS,
-        )),
         (Provider::Afacturar, _) => Ok((
             format!(
                 "Error table row {status} ({}); HTTP status = codigo_error, body as in docs/contract-notes.md A10, A11.",
