@@ -1,4 +1,5 @@
-//! The command line: `serve` and `validate`. `main.rs` only maps the outcome to an exit code.
+//! The command line: `serve`, `validate`, `openapi` and `proxy`. `main.rs` only maps the
+//! outcome to an exit code.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

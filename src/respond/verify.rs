@@ -132,12 +132,13 @@ impl Verdict {
         self.payload()?.get("RFCConsulta")?.as_str()
     }
 
-    /// The webhook of an `acuse_recibo_fev` request, if given.
+    /// The webhook of an event request (`acuse_recibo_fev`, `recibo_bien_servicio`, `reclamo`), if
+    /// given.
     pub fn webhook(&self) -> Option<&str> {
         self.data()?.get("generalidades")?.get("webhook")?.as_str()
     }
 
-    /// The parsed `data` document of `acuse_recibo_fev`, while the verdict still holds it.
+    /// The parsed `data` document of an event request, while the verdict still holds it.
     fn data(&self) -> Option<&Value> {
         match &self.parsed {
             Some(Parsed::Form { form, .. }) => form.data.as_ref(),
@@ -230,7 +231,6 @@ pub fn verify_as(
         operation: Some(operation),
         ..Verdict::default()
     };
-    {}
     if method != Method::POST {
         verdict.push(
             "method",
