@@ -12,11 +12,16 @@ if ! command -v chromium >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 
-cargo build --quiet --bin einvoice-mock
+# The binary CI already built (EINVOICE_MOCK_BIN), else a debug build of this checkout.
+binary="${EINVOICE_MOCK_BIN:-}"
+if [ -z "$binary" ]; then
+  cargo build --quiet --bin einvoice-mock
+  binary="${CARGO_TARGET_DIR:-target}/debug/einvoice-mock"
+fi
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-"${CARGO_TARGET_DIR:-target}/debug/einvoice-mock" serve --port 0 >"$work/stdout" 2>"$work/stderr" &
+"$binary" serve --port 0 >"$work/stdout" 2>"$work/stderr" &
 server=$!
 for _ in $(seq 100); do grep -q '^listening on ' "$work/stdout" && break; sleep 0.1; done
 url=$(sed -n 's/^listening on //p' "$work/stdout" | head -n 1)

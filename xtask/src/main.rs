@@ -70,8 +70,8 @@ is committed) — that is:
   cargo clippy -p einvoice-mock --no-default-features --features wiremock --all-targets --locked -- -D warnings
   bash .ci/validator-alone.sh
   cargo test --workspace --locked
-  bash .ci/ui-check.sh
   cargo build --release --locked -p einvoice-mock -p bench-baseline --bins
+  bash .ci/ui-check.sh
   cargo xtask budget --skip-build
   bash .ci/wheel-check.sh
   cargo xtask attack --short --binary \"$EINVOICE_MOCK_BIN\"
