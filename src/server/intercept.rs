@@ -219,17 +219,14 @@ pub async fn intercept(
             path: entry.path.clone(),
             headers: parts.headers.clone(),
         });
-    let verified = Verified {
-        operation,
-        parsed: verdict.parsed.take(),
-        started,
-    };
     let route = Route {
         state: &state,
         answering,
         parts,
         body: bytes.clone(),
-        verified,
+        operation,
+        parsed: verdict.parsed.take(),
+        started,
         next,
     };
 
@@ -333,7 +330,9 @@ struct Route<'s> {
     answering: Answering,
     parts: axum::http::request::Parts,
     body: Bytes,
-    verified: Verified,
+    operation: Option<Operation>,
+    parsed: Option<respond::Parsed>,
+    started: Instant,
     next: Next,
 }
 
@@ -359,11 +358,13 @@ impl Route<'_> {
             answering,
             parts,
             body,
-            mut verified,
+            operation,
+            parsed,
+            started,
             next,
         } = self;
         if answering == Answering::Core && parts.method == Method::POST {
-            if let (Some(operation), Some(parsed)) = (verified.operation, verified.parsed.take()) {
+            if let (Some(operation), Some(parsed)) = (operation, parsed) {
                 let reply = respond::answer(
                     state,
                     respond::Request {
@@ -371,14 +372,14 @@ impl Route<'_> {
                         method: &parts.method,
                         headers: &parts.headers,
                         parsed,
-                        started: verified.started,
+                        started,
                     },
                 );
                 return answered(Some(operation), reply);
             }
         }
         let mut request = Request::from_parts(parts, Body::from(body));
-        request.extensions_mut().insert(verified);
+        request.extensions_mut().insert(Verified::at(started));
         (next.run(request).await, Code::InBody)
     }
 }

@@ -73,7 +73,7 @@ pub(crate) fn with_intercept_and_admin(
 
 /// The provider routes: every documented endpoint, with unknown paths and methods answered
 /// in the format of the provider whose path prefix they share. Only behind `intercept`, which
-/// verifies each request and hands the result over as [`Verified`].
+/// verifies each request and answers the documented operations itself ([`Verified`]).
 fn provider_routes(state: AppState) -> Router {
     // The reports share one route, which also answers undocumented formats (400-003).
     let routes = Operation::ALL
@@ -91,16 +91,19 @@ fn provider_routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// What `intercept` verified, handed to the route in the request's extensions and taken out
-/// of them (not cloned): a request is parsed and validated once.
-#[derive(Debug, Clone)]
+/// What `intercept` hands to the routes in the request's extensions: when the request
+/// arrived. A documented operation is answered by `intercept` itself (through the answer core),
+/// so the routes answer only the rest: 404, 405 and the report formats Sovos does not document.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Verified {
-    /// The operation the path names, if any.
-    operation: Option<Operation>,
-    /// The body as verification parsed it.
-    parsed: Option<Parsed>,
     /// When the request arrived.
     started: Instant,
+}
+
+impl Verified {
+    pub(crate) fn at(started: Instant) -> Verified {
+        Verified { started }
+    }
 }
 
 /// A reply of the answer core as an axum response.
@@ -121,29 +124,11 @@ pub(crate) fn into_response(reply: Reply) -> Response {
     response
 }
 
-/// A documented operation: the answer core's reply to what `intercept` verified.
-async fn operation(State(state): State<AppState>, request: Request) -> Response {
-    let (mut parts, _body) = request.into_parts();
-    let Some(Verified {
-        operation: Some(operation),
-        parsed: Some(parsed),
-        started,
-    }) = parts.extensions.remove::<Verified>()
-    else {
-        // Every route sits behind `intercept`, which always verifies: not reached.
-        tracing::error!(path = %parts.uri.path(), "a request reached its route unverified");
-        return into_response(respond::refuse(parts.uri.path(), Refusal::NotFound));
-    };
-    into_response(respond::answer(
-        &state,
-        respond::Request {
-            operation,
-            method: &parts.method,
-            headers: &parts.headers,
-            parsed,
-            started,
-        },
-    ))
+/// A documented operation's route: `intercept` answers every `POST` to it before it gets
+/// here (other methods are 405), so reaching it means a request went round the answer core.
+async fn operation(request: Request) -> Response {
+    tracing::error!(path = %request.uri().path(), "a documented operation reached its route");
+    into_response(respond::refuse(request.uri().path(), Refusal::NotFound))
 }
 
 /// `POST /api/rest/Timbre/saldos/{formato}`: `pdf` and `csv` in any case; any other format is
@@ -155,36 +140,30 @@ async fn report(
     request: Request,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
-    let verified = parts.extensions.remove::<Verified>();
-    let started = verified.as_ref().map_or_else(Instant::now, |v| v.started);
+    let started = parts
+        .extensions
+        .remove::<Verified>()
+        .map_or_else(Instant::now, |v| v.started);
     let as_operation = match formato.to_ascii_lowercase().as_str() {
         "pdf" => Some(Operation::SaldosPdf),
         "csv" => Some(Operation::SaldosCsv),
         _ => None,
     };
-    // An undocumented format is verified as a report request, then answered 400-003.
+    // An undocumented format is verified as a report request, then answered 400-003. The body
+    // is in memory (intercept read it): this completes at once.
     let operation = as_operation.unwrap_or(Operation::SaldosCsv);
-    let parsed = match verified {
-        Some(Verified {
-            operation: Some(verified),
-            parsed: Some(parsed),
-            ..
-        }) if Some(verified) == as_operation => parsed,
-        _ => {
-            // The body is in memory (intercept read it): this completes at once.
-            let bytes = axum::body::to_bytes(body, usize::MAX)
-                .await
-                .unwrap_or_default();
-            let verdict = respond::verify_as(
-                state.contract(),
-                operation,
-                &parts.method,
-                &parts.headers,
-                &bytes,
-            );
-            verdict.parsed.unwrap_or(Parsed::NotJson)
-        }
-    };
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let parsed = respond::verify_as(
+        state.contract(),
+        operation,
+        &parts.method,
+        &parts.headers,
+        &bytes,
+    )
+    .parsed
+    .unwrap_or(Parsed::NotJson);
     let request = respond::Request {
         operation,
         method: &parts.method,
