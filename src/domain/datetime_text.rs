@@ -84,7 +84,7 @@ impl fmt::Display for DateTime {
 impl DateTime {
     /// The 19 bytes of the text, when the year has four digits and `between` is ASCII (every
     /// date the providers write).
-    fn ascii(&self) -> Option<[u8; 19]> {
+    pub fn ascii(&self) -> Option<[u8; 19]> {
         let DateTime(at, between) = *self;
         let between = u8::try_from(between).ok().filter(u8::is_ascii)?;
         let year = u16::try_from(at.year()).ok().filter(|&y| y <= 9999)?;

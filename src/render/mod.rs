@@ -3,4 +3,5 @@
 //! its module here and nowhere else.
 
 pub mod afacturar;
+pub mod json;
 pub mod sovos;

@@ -211,7 +211,7 @@ pub fn register_event(state: &(impl ProviderState + ?Sized), request: Request<'_
                 numero_evento: row.numero,
                 fecha_evento: row.fecha,
             };
-            Reply::json(200, &body::AcuseSuccess::new(&resultado, &meta))
+            Reply::json_bytes(200, body::AcuseSuccess::new(&resultado, &meta).to_json())
         }
         Some(Err(RecordError::Storage(error))) => {
             let error = crate::error_text::chain(&error);

@@ -46,6 +46,16 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A JSON body already written (`render::json`).
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            content_type: "application/json",
+            headers: Vec::new(),
+            body,
+        }
+    }
+
     /// A JSON body, serialized straight to bytes (no `Value` built on the hot path).
     pub fn json(status: u16, body: &impl serde::Serialize) -> Reply {
         // Room for a few history rows up front instead of growing from 128 bytes.

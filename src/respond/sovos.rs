@@ -73,7 +73,10 @@ pub fn saldos(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Re
         let now = state.clock().mexico();
         let saldos = with_account(state, &key, |account| account.saldos(month, rfc, now))
             .ok_or(SovosError::Unauthorized)??;
-        Ok(Reply::json(200, &saldos))
+        Ok(Reply::json_bytes(
+            200,
+            crate::render::sovos::saldos::saldos_json(&saldos),
+        ))
     };
     answer().unwrap_or_else(error_reply)
 }

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use super::php_validator::{descripcion, propiedad};
 use crate::contract::{FormError, Operation, Violations};
 use crate::domain::afacturar::history::{HistoricoEvento, HistoryList};
+use crate::render::json::JsonText;
 
 /// The fields every processed request carries besides its result.
 #[derive(Debug, Clone, PartialEq)]
@@ -393,6 +394,33 @@ impl<'a> AcuseSuccess<'a> {
             error_message_dian: "",
         }
     }
+
+    /// The body as serde_json writes it, written by hand (`render::json`): every event
+    /// registered answers it.
+    pub fn to_json(&self) -> Vec<u8> {
+        let resultado = &self.resultado;
+        let mut text = JsonText::with_capacity(512);
+        text.raw("{\"codigo_error\":")
+            .unsigned(self.codigo_error.into())
+            .raw(",\"descripcion_error\":")
+            .string(self.descripcion_error)
+            .raw(",\"tiempo_ejecucion\":")
+            .float(self.tiempo_ejecucion)
+            .raw(",\"transaccion\":")
+            .string(self.transaccion)
+            .raw(",\"resultado\":{\"cude\":")
+            .string(resultado.cude)
+            .raw(",\"numero_evento\":")
+            .string(resultado.numero_evento)
+            .raw(",\"url_representacion_xml\":")
+            .string(resultado.url_representacion_xml)
+            .raw("},\"entorno\":")
+            .string(&self.entorno)
+            .raw(",\"ErrorMessage_DIAN\":")
+            .string(self.error_message_dian)
+            .raw("}");
+        text.into_bytes()
+    }
 }
 
 /// The DIAN rejection (codigo 15) of `acuse_recibo_fev`.
@@ -503,8 +531,33 @@ pub fn upstream_error(cause: &str) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        #[test]
+        fn an_events_success_body_is_what_serde_json_writes_for_it(
+            strings in any::<[String; 5]>(),
+            tiempo_ejecucion in any::<f64>(),
+        ) {
+            let [cude, numero_evento, url_representacion_xml, transaccion, entorno] = strings;
+            let resultado = AcuseResultado {
+                cude,
+                numero_evento,
+                url_representacion_xml,
+                fecha_evento: String::new(),
+            };
+            let meta = Meta { tiempo_ejecucion, transaccion, entorno };
+            let success = AcuseSuccess::new(&resultado, &meta);
+            prop_assert_eq!(
+                String::from_utf8(success.to_json()).unwrap(),
+                serde_json::to_string(&success).unwrap()
+            );
+        }
+    }
 
     #[test]
     fn transaccion_is_base64_of_the_nit_then_a_uniqid() {

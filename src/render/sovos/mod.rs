@@ -5,3 +5,4 @@ pub mod errors;
 pub mod report_csv;
 #[cfg(feature = "pdf")]
 pub mod report_pdf;
+pub mod saldos;
