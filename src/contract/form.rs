@@ -163,6 +163,13 @@ pub(super) fn decode_data(bytes: &[u8]) -> Result<Value, FormError> {
 /// [`decode_data`] with a bound of `limit` values.
 fn decode_data_within(bytes: &[u8], limit: usize) -> Result<Value, FormError> {
     let too_many = || FormError::TooManyValues { limit };
+    // serde_json where it reads the text as PHP does. A text holds at most one value more
+    // than its bytes, so one shorter than the bound cannot pass it.
+    if bytes.len() < limit {
+        if let Some(value) = super::php::json_decode_plain(bytes) {
+            return Ok(value);
+        }
+    }
     // The decoder counts the values as it reads and stops past the bound; a text it refuses
     // before is counted to its end here, so that the bound still comes before PHP's error.
     let error = match super::php::json_decode_bounded(bytes, limit) {
