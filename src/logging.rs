@@ -25,6 +25,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::domain::datetime_text;
+use crate::server::RequestLine;
 
 /// How long a line may wait in the buffer.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(25);
@@ -171,15 +172,29 @@ impl BatchedWriter {
     }
 }
 
-impl Write for BatchedWriter {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+impl BatchedWriter {
+    /// Appends the request's line as [`RequestLines`] writes the request event (no colours):
+    /// what `main` hands to `server::log_request_lines_with` for the text format.
+    pub fn write_request_line(&self, line: &RequestLine<'_>) {
+        thread_local! {
+            /// Each thread's line, kept for its capacity.
+            static TEXT: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        TEXT.with_borrow_mut(|text| {
+            text.clear();
+            request_line_text(line, text);
+            self.append(text);
+        });
+    }
+
+    fn append(&self, bytes: &[u8]) {
         let held = {
             let mut buffer = lock(&self.shared.buffer);
             if buffer.len() + bytes.len() > BLOCK_SIZE {
                 // The sink does not keep up: the line goes, the request does not wait.
                 drop(buffer);
                 count_dropped(bytes);
-                return Ok(bytes.len());
+                return;
             }
             buffer.extend_from_slice(bytes);
             buffer.len()
@@ -189,6 +204,12 @@ impl Write for BatchedWriter {
             // line until the flusher ran used to make one.
             self.shared.wake.notify_one();
         }
+    }
+}
+
+impl Write for BatchedWriter {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.append(bytes);
         Ok(bytes.len())
     }
 
@@ -249,43 +270,100 @@ thread_local! {
 
 impl FormatTime for LogTime {
     fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-        let Ok(since_epoch) = std::time::SystemTime::now().duration_since(UNIX_EPOCH) else {
-            return SystemTime.format_time(w);
-        };
-        let seconds = since_epoch.as_secs();
-        let cached = SECOND.with(|second| {
-            let (at, text) = second.get();
-            if at == seconds {
-                return Some(text);
-            }
-            let at = i64::try_from(seconds).ok()?;
-            let formatted =
-                datetime_text::DateTime(chrono::DateTime::from_timestamp(at, 0)?.naive_utc(), 'T')
-                    .to_string();
-            // Years past 9999 take more room: the default writes those.
-            let text: [u8; 19] = formatted.as_bytes().try_into().ok()?;
-            second.set((seconds, text));
-            Some(text)
-        });
-        let Some(prefix) = cached else {
-            return SystemTime.format_time(w);
-        };
-        let mut line = [0u8; 27];
-        line[..19].copy_from_slice(&prefix);
-        line[19] = b'.';
-        datetime_text::digits(&mut line[20..26], since_epoch.subsec_micros());
-        line[26] = b'Z';
-        // Only ASCII digits and separators were written.
-        w.write_str(std::str::from_utf8(&line).unwrap_or_default())
+        match now_text() {
+            // Only ASCII digits and separators were written.
+            Some(text) => w.write_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => SystemTime.format_time(w),
+        }
     }
+}
+
+/// The time now as [`LogTime`] writes it, unless the clock is before 1970 or past 9999 (then
+/// tracing-subscriber's own timer writes it).
+fn now_text() -> Option<[u8; 27]> {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?;
+    let seconds = since_epoch.as_secs();
+    let prefix = SECOND.with(|second| {
+        let (at, text) = second.get();
+        if at == seconds {
+            return Some(text);
+        }
+        let at = i64::try_from(seconds).ok()?;
+        let formatted =
+            datetime_text::DateTime(chrono::DateTime::from_timestamp(at, 0)?.naive_utc(), 'T')
+                .to_string();
+        // Years past 9999 take more room: the default writes those.
+        let text: [u8; 19] = formatted.as_bytes().try_into().ok()?;
+        second.set((seconds, text));
+        Some(text)
+    })?;
+    let mut line = [0u8; 27];
+    line[..19].copy_from_slice(&prefix);
+    line[19] = b'.';
+    datetime_text::digits(&mut line[20..26], since_epoch.subsec_micros());
+    line[26] = b'Z';
+    Some(line)
+}
+
+/// The target of the request event (`server::intercept`).
+const REQUEST_TARGET: &str = "einvoice_mock::server::intercept";
+
+/// `line` as [`RequestLines`] writes the request event, time and newline included.
+fn request_line_text(line: &RequestLine<'_>, out: &mut Vec<u8>) {
+    match now_text() {
+        Some(time) => out.extend_from_slice(&time),
+        None => {
+            let mut time = String::new();
+            if SystemTime.format_time(&mut Writer::new(&mut time)).is_err() {
+                time = "<unknown time>".to_owned();
+            }
+            out.extend_from_slice(time.as_bytes());
+        }
+    }
+    out.extend_from_slice(b"  INFO ");
+    out.extend_from_slice(REQUEST_TARGET.as_bytes());
+    out.extend_from_slice(b": request method=");
+    out.extend_from_slice(line.method.as_bytes());
+    out.extend_from_slice(b" path=");
+    out.extend_from_slice(line.path.as_bytes());
+    out.extend_from_slice(b" operation=");
+    quoted(line.operation, out);
+    out.extend_from_slice(b" status=");
+    out.extend_from_slice(itoa::Buffer::new().format(line.status).as_bytes());
+    out.extend_from_slice(b" verdict=");
+    quoted(line.verdict, out);
+    out.extend_from_slice(b" latency_ms=");
+    // `Debug`, as the event's field: `0.5`, `12.0`.
+    let _ = write!(out, "{:?}", line.latency_ms);
+    out.push(b'\n');
+}
+
+/// A string field as `{:?}` writes it (see [`PlainFields`]'s `record_str`).
+fn quoted(value: &str, out: &mut Vec<u8>) {
+    if is_plain(value) {
+        out.push(b'"');
+        out.extend_from_slice(value.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = write!(out, "{value:?}");
+    }
+}
+
+/// Whether `{:?}` writes `value` between quotes as it is.
+fn is_plain(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
 }
 
 /// tracing-subscriber's default text format (`inner`), with a shorter way to the same bytes for
 /// the one line logged per request (`intercept`'s `request` event): the default paints every
 /// field name and `=` through its colour machinery and goes through `write!` for each piece,
 /// about a tenth of the fake's own work per request (issue 5). Any other event, any event in a
-/// span, and any line with colours goes to `inner`; a test in `server::intercept` checks that
-/// both write the request line identically.
+/// span, and any line with colours goes to `inner`. [`BatchedWriter::write_request_line`]
+/// writes the same line without the event; a test checks that the three write the same bytes.
 #[derive(Debug, Clone)]
 pub struct RequestLines<F, T> {
     inner: F,
@@ -311,7 +389,7 @@ fn is_request_line(metadata: &Metadata<'_>) -> bool {
         "latency_ms",
     ];
     *metadata.level() == Level::INFO
-        && metadata.target() == "einvoice_mock::server::intercept"
+        && metadata.target() == REQUEST_TARGET
         && metadata.fields().len() == FIELDS.len()
         && metadata
             .fields()
@@ -385,11 +463,8 @@ impl Visit for PlainFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.name(field);
         // What `{:?}` writes for a string that needs no escape, without going through it.
-        let plain = value
-            .bytes()
-            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
         self.result = self.result.and_then(|()| {
-            if plain {
+            if is_plain(value) {
                 self.writer.write_char('"')?;
                 self.writer.write_str(value)?;
                 self.writer.write_char('"')
@@ -600,6 +675,103 @@ mod tests {
                     "byte {i}: {ours} vs {before}"
                 );
             }
+        }
+    }
+
+    /// What a subscriber with `format` writes for the request event of `line`, emitted as
+    /// `server::intercept` emits it.
+    fn event_line<F>(line: &RequestLine<'_>, format: F) -> String
+    where
+        F: FormatEvent<
+                tracing_subscriber::Registry,
+                tracing_subscriber::fmt::format::DefaultFields,
+            > + Send
+            + Sync
+            + 'static,
+    {
+        let collected = Collected::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(collected.clone())
+            .with_ansi(false)
+            .event_format(format)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(
+                target: "einvoice_mock::server::intercept",
+                method = %line.method,
+                path = %line.path,
+                operation = line.operation,
+                status = line.status,
+                verdict = line.verdict,
+                latency_ms = line.latency_ms,
+                "request"
+            );
+        });
+        collected.text()
+    }
+
+    /// A line without its time, which the three take at different moments.
+    fn after_time(line: &str) -> &str {
+        &line[line.find("  INFO ").unwrap()..]
+    }
+
+    #[test]
+    fn the_request_line_is_written_alike_by_the_default_format_the_event_shortcut_and_the_direct_writer(
+    ) {
+        let lines = [
+            RequestLine {
+                method: "POST",
+                path: "/api/rest/Timbre/saldos",
+                operation: "saldos",
+                status: 200,
+                verdict: "conforms",
+                latency_ms: 0.123,
+            },
+            RequestLine {
+                method: "GET",
+                path: "/a path/with \"quotes\"/ñ",
+                operation: "-",
+                status: 404,
+                verdict: "unknown",
+                latency_ms: 12.0,
+            },
+            RequestLine {
+                method: "DELETE",
+                path: "/",
+                operation: "say \"hi\"\tñ",
+                status: 65535,
+                verdict: "violates",
+                latency_ms: 4_294_967.295,
+            },
+            RequestLine {
+                method: "POST",
+                path: "/api/radian/acuse_recibo_fev",
+                operation: "acuse_recibo_fev",
+                status: 400,
+                verdict: "violates",
+                latency_ms: 0.0,
+            },
+        ];
+        for line in &lines {
+            let default = event_line(line, tracing_subscriber::fmt::format().with_timer(LogTime));
+            let shortcut = event_line(
+                line,
+                RequestLines::new(
+                    tracing_subscriber::fmt::format().with_timer(LogTime),
+                    LogTime,
+                ),
+            );
+            let mut direct = Vec::new();
+            request_line_text(line, &mut direct);
+            let direct = String::from_utf8(direct).unwrap();
+            assert!(
+                default.ends_with('\n') && default.lines().count() == 1,
+                "{default}"
+            );
+            assert_eq!(after_time(&shortcut), after_time(&default));
+            assert_eq!(after_time(&direct), after_time(&default));
+            // The time is LogTime's in all three.
+            assert_eq!(direct.find("  INFO "), default.find("  INFO "));
         }
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use einvoice_mock::cli::{self, Cli, Command, LogFormat, Outcome};
 use einvoice_mock::internals::logging::{BatchedWriter, LogTime, RequestLines};
+use einvoice_mock::internals::server::log_request_lines_with;
 
 /// mimalloc rather than glibc's allocator: a request allocates a few dozen small blocks (the
 /// decoded document, the journal entry, the answer), and glibc's malloc and free were a fifth
@@ -18,21 +19,29 @@ fn main() -> ExitCode {
     // One line per request, written to stderr in batches (see `logging`); the guard writes
     // what is left at exit.
     let (writer, flush_on_exit) = BatchedWriter::stderr();
+    let ansi = std::io::stderr().is_terminal();
+    let request_lines = writer.clone();
     let logs = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(ansi)
         .with_timer(LogTime)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         );
     match cli.log_format {
-        LogFormat::Text => logs
-            .event_format(RequestLines::new(
+        LogFormat::Text => {
+            logs.event_format(RequestLines::new(
                 tracing_subscriber::fmt::format().with_timer(LogTime),
                 LogTime,
             ))
-            .init(),
+            .init();
+            // The request line in plain text, written as the format above writes it, without
+            // the event (colours are the format's own).
+            if !ansi {
+                log_request_lines_with(move |line| request_lines.write_request_line(line));
+            }
+        }
         LogFormat::Json => logs.json().init(),
     }
     let outcome = run(cli);

@@ -512,18 +512,33 @@ async fn read_body(
     }
 }
 
-/// The one line logged per request. `logging::RequestLines` writes it by a shorter way and
-/// recognises it by its target and fields: keep them in step.
+/// The one line logged per request: to the writer the command line set
+/// ([`super::log_request_lines_with`]), or as a tracing event. `logging::RequestLines` writes
+/// both alike and recognises the event by its target and fields: keep them in step.
 fn log_request(entry: &JournalEntry) {
-    tracing::info!(
-        method = %entry.method,
-        path = %entry.path,
-        operation = entry.operation.map_or("-", Operation::name),
-        status = entry.status,
-        verdict = entry.verdict.as_str(),
-        latency_ms = entry.duration_ms,
-        "request"
-    );
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return;
+    }
+    let line = super::RequestLine {
+        method: entry.method.as_str(),
+        path: &entry.path,
+        operation: entry.operation.map_or("-", Operation::name),
+        status: entry.status,
+        verdict: entry.verdict.as_str(),
+        latency_ms: entry.duration_ms,
+    };
+    match super::REQUEST_LINES.get() {
+        Some(write) => write(&line),
+        None => tracing::info!(
+            method = %line.method,
+            path = %line.path,
+            operation = line.operation,
+            status = line.status,
+            verdict = line.verdict,
+            latency_ms = line.latency_ms,
+            "request"
+        ),
+    }
 }
 
 /// Milliseconds since `started`, to the microsecond (`0.649`, not `0.6490779999999999`).
