@@ -2,6 +2,7 @@
 //! where Afacturar files their XML (`docs/provider-facts.md`, "DIAN RADIAN events").
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::str::FromStr;
 
 use chrono::{Datelike as _, NaiveDate};
@@ -240,12 +241,28 @@ pub const FILE_NAME_PROVIDER_CODE: &str = "055";
 /// `sequence` are left-padded with zeros, never truncated. The sequence is `00000001` on
 /// success and the event id (`PAR170` → `00PAR170`) on a DIAN rejection.
 pub fn url_representacion_xml(base: &str, date: NaiveDate, nit: &str, sequence: &str) -> String {
-    format!(
-        "{base}/eventos/{path}/ar{nit:0>10}{FILE_NAME_PROVIDER_CODE}{yy:02}{sequence:0>8}.xml",
-        base = base.trim_end_matches('/'),
-        path = crate::domain::datetime_text::Date(date, '/'),
-        yy = date.year().rem_euclid(100),
-    )
+    // Piece by piece rather than `format!` with widths: every event registered writes one.
+    let zero_padded = |url: &mut String, text: &str, width: usize| {
+        url.extend(std::iter::repeat_n(
+            '0',
+            width.saturating_sub(text.chars().count()),
+        ));
+        url.push_str(text);
+    };
+    let base = base.trim_end_matches('/');
+    let mut url = String::with_capacity(base.len() + 64 + nit.len() + sequence.len());
+    url.push_str(base);
+    url.push_str("/eventos/");
+    let _ = write!(url, "{}", crate::domain::datetime_text::Date(date, '/'));
+    url.push_str("/ar");
+    zero_padded(&mut url, nit, 10);
+    url.push_str(FILE_NAME_PROVIDER_CODE);
+    let mut yy = [0u8; 2];
+    crate::domain::datetime_text::digits(&mut yy, date.year().rem_euclid(100).unsigned_abs());
+    url.extend(yy.map(char::from));
+    zero_padded(&mut url, sequence, 8);
+    url.push_str(".xml");
+    url
 }
 
 #[cfg(test)]
@@ -623,5 +640,22 @@ mod tests {
             date.map(|date| url_representacion_xml("https://x/", date, "9", "00000012")),
             Some("https://x/eventos/2023/01/02/ar00000000090552300000012.xml".to_owned())
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_url_pads_as_the_format_string_of_its_rule_pads(
+            nit in "[0-9ñ]{0,12}",
+            sequence in "[0-9A-Zé]{0,10}",
+            days in -800_000i64..800_000,
+        ) {
+            let date = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap() + chrono::Duration::days(days);
+            let expected = format!(
+                "https://x/eventos/{path}/ar{nit:0>10}{FILE_NAME_PROVIDER_CODE}{yy:02}{sequence:0>8}.xml",
+                path = crate::domain::datetime_text::Date(date, '/'),
+                yy = date.year().rem_euclid(100),
+            );
+            proptest::prop_assert_eq!(url_representacion_xml("https://x", date, &nit, &sequence), expected);
+        }
     }
 }

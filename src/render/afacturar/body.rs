@@ -38,20 +38,32 @@ pub const JSON_SYNTAX_ERROR: &str = "Syntax error";
 /// A PHP `uniqid()` for a moment given in microseconds since the Unix epoch: 8 hex digits of
 /// seconds and 5 of microseconds.
 pub fn uniqid(micros_since_epoch: u64) -> String {
-    format!(
-        "{:08x}{:05x}",
-        micros_since_epoch / 1_000_000,
-        micros_since_epoch % 1_000_000
-    )
+    let mut text = String::with_capacity(13);
+    push_uniqid(&mut text, micros_since_epoch);
+    text
 }
 
-/// `transaccion` of `acuse_recibo_fev`: base64 of the NIT, then a `uniqid()`.
+/// [`uniqid`] at the end of `out`: 8 hex digits of seconds (more past 2106), 5 of microseconds.
+fn push_uniqid(out: &mut String, micros_since_epoch: u64) {
+    // At most 16 digits: the shifts stay below 64.
+    let hex = |out: &mut String, value: u64, width: usize| {
+        let digits = ((64 - value.leading_zeros()).div_ceil(4) as usize).max(width);
+        for place in (0..digits).rev() {
+            let nibble = ((value >> (4 * place)) & 0xf) as u32;
+            out.push(char::from_digit(nibble, 16).unwrap_or('0'));
+        }
+    };
+    hex(out, micros_since_epoch / 1_000_000, 8);
+    hex(out, micros_since_epoch % 1_000_000, 5);
+}
+
+/// `transaccion` of `acuse_recibo_fev`: base64 of the NIT, then a `uniqid()`. Written piece by
+/// piece: every event registered answers one.
 pub fn transaccion_for(documento_obligado: &str, micros_since_epoch: u64) -> String {
-    format!(
-        "{}{}",
-        base64::engine::general_purpose::STANDARD.encode(documento_obligado),
-        uniqid(micros_since_epoch)
-    )
+    let mut text = String::with_capacity(documento_obligado.len().div_ceil(3) * 4 + 13);
+    base64::engine::general_purpose::STANDARD.encode_string(documento_obligado, &mut text);
+    push_uniqid(&mut text, micros_since_epoch);
+    text
 }
 
 /// The stock body of a missing or unknown Bearer token.
@@ -555,6 +567,16 @@ mod tests {
             prop_assert_eq!(
                 String::from_utf8(success.to_json()).unwrap(),
                 serde_json::to_string(&success).unwrap()
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn uniqid_writes_what_phps_format_writes(micros in any::<u64>()) {
+            prop_assert_eq!(
+                uniqid(micros),
+                format!("{:08x}{:05x}", micros / 1_000_000, micros % 1_000_000)
             );
         }
     }
