@@ -458,7 +458,7 @@ fn refused(
 /// `limit` bytes of names and values copied (the journal cuts them to its budget when it
 /// records them); also how many bytes were not copied.
 fn journal_headers(headers: &axum::http::HeaderMap, limit: usize) -> (Vec<(String, Raw)>, u64) {
-    let mut kept = Vec::new();
+    let mut kept = Vec::with_capacity(headers.len());
     let mut copied = 0;
     let mut cut = 0u64;
     for (name, value) in headers {

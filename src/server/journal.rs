@@ -1107,20 +1107,23 @@ fn cut_to_fit(entry: &mut JournalEntry, max: usize) -> usize {
     entry.violations = findings;
     entry.violations.truncate(kept);
     let mut cut = truncated;
-    let mut kept_headers = Vec::new();
-    for (name, value) in headers {
-        // `["name","value"]` and a comma.
-        let fixed = json_len(&name) + 2 + 4;
-        let room = max.saturating_sub(size);
-        if fixed >= room {
-            cut += (name.len() + value.len()) as u64;
-            continue;
-        }
-        let (raw, json) = value.fit(room - fixed);
-        cut += (value.len() - raw) as u64;
-        size += fixed + json;
-        kept_headers.push((name, value.into_prefix(raw)));
-    }
+    // In place: the kept headers reuse the vector they came in.
+    let kept_headers = headers
+        .into_iter()
+        .filter_map(|(name, value)| {
+            // `["name","value"]` and a comma.
+            let fixed = json_len(&name) + 2 + 4;
+            let room = max.saturating_sub(size);
+            if fixed >= room {
+                cut += (name.len() + value.len()) as u64;
+                return None;
+            }
+            let (raw, json) = value.fit(room - fixed);
+            cut += (value.len() - raw) as u64;
+            size += fixed + json;
+            Some((name, value.into_prefix(raw)))
+        })
+        .collect();
     let (raw, json) = body.fit(max.saturating_sub(size));
     cut += (body.len() - raw) as u64;
     size += json;
