@@ -50,6 +50,11 @@ fn decide(
     if let Some(Err(retry_after)) = token.map(|token| state.admit_or_retry_after(token)) {
         return Decision::RateLimited(retry_after);
     }
+    let mut scenarios = state.scenarios();
+    // The keys are looked up in the document only when a scenario could match them.
+    if scenarios.is_empty() {
+        return Decision::Route;
+    }
     let cufes = verdict.cufes();
     let keys = RequestKeys {
         operation,
@@ -57,7 +62,7 @@ fn decide(
         rfc: verdict.rfc(),
         token,
     };
-    match state.scenarios().take(keys) {
+    match scenarios.take(keys) {
         Some(scenario) => Decision::Scenario(scenario),
         None => Decision::Route,
     }

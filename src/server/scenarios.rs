@@ -404,6 +404,11 @@ impl Scenarios {
         )
     }
 
+    /// Whether no scenario is armed.
+    pub fn is_empty(&self) -> bool {
+        self.armed.is_empty()
+    }
+
     /// The first scenario matching `keys`, consumed once; exhausted scenarios are disarmed.
     pub fn take(&mut self, keys: RequestKeys<'_>) -> Option<Scenario> {
         let index = self.armed.iter().position(|s| matches(&s.spec, keys))?;
