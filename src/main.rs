@@ -8,12 +8,6 @@ use einvoice_mock::cli::{self, Cli, Command, LogFormat, Outcome};
 use einvoice_mock::internals::logging::{BatchedWriter, LogTime, RequestLines};
 use einvoice_mock::internals::server::log_request_lines_with;
 
-/// mimalloc rather than glibc's allocator: a request allocates a few dozen small blocks (the
-/// decoded document, the journal entry, the answer), and glibc's malloc and free were a fifth
-/// of the server's instructions per request (BENCHMARKS.md, "Allocator").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // One line per request, written to stderr in batches (see `logging`); the guard writes

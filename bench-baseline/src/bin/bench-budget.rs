@@ -18,11 +18,6 @@
 
 use std::path::Path;
 
-/// The allocator of the `einvoice-mock` binary (src/main.rs): the budget counts what the
-/// shipped fake pays, allocations included.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use axum::body::{Body, Bytes};
 use axum::http::Request;
 use axum::Router;
