@@ -269,3 +269,93 @@ fn proxy_accepts_only_http_and_https_targets() {
         "{stderr}"
     );
 }
+
+/// What the proxy's client kept of reqwest's (server/client.rs): the target's credentials as
+/// basic auth, `accept: */*` when the client sent none, a 302 to a POST followed as a GET
+/// without its body and payload headers, with a `referer`; a redirect loop is an upstream
+/// error after 10.
+#[tokio::test]
+async fn the_proxy_follows_redirects_and_sends_the_targets_credentials_as_reqwest_did() {
+    let echo = |request: axum::extract::Request| async move {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        let headers: serde_json::Map<String, Value> = parts
+            .headers
+            .keys()
+            .map(|name| {
+                let all: Vec<&str> = parts
+                    .headers
+                    .get_all(name)
+                    .iter()
+                    .map(|v| v.to_str().unwrap())
+                    .collect();
+                (name.to_string(), json!(all))
+            })
+            .collect();
+        axum::Json(json!({
+            "method": parts.method.as_str(),
+            "uri": parts.uri.to_string(),
+            "headers": headers,
+            "body": String::from_utf8_lossy(&body),
+        }))
+    };
+    let upstream_app = axum::Router::new()
+        .route(
+            "/api/rest/Timbre/saldos",
+            post(|| async {
+                (
+                    axum::http::StatusCode::FOUND,
+                    [(axum::http::header::LOCATION, "/final?x=1")],
+                )
+            }),
+        )
+        .route(
+            "/loop",
+            axum::routing::get(|| async {
+                (
+                    axum::http::StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, "/loop")],
+                )
+            }),
+        )
+        .fallback(echo);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, upstream_app).await });
+    let (proxy, _state) = start_proxy(&format!("http://us%20er:pw@{address}")).await;
+
+    let answer: Value = client()
+        .post(format!("{proxy}/api/rest/Timbre/saldos"))
+        .header("RCApiKey", "k")
+        .json(&json!({ "MesConsulta": "2019-11" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["method"], "GET", "{answer}");
+    assert_eq!(answer["uri"], "/final?x=1", "{answer}");
+    assert_eq!(answer["body"], "", "{answer}");
+    let headers = &answer["headers"];
+    // base64("us er:pw")
+    assert_eq!(
+        headers["authorization"],
+        json!(["Basic dXMgZXI6cHc="]),
+        "{answer}"
+    );
+    assert_eq!(headers["rcapikey"], json!(["k"]), "{answer}");
+    assert_eq!(headers["accept"], json!(["*/*"]), "{answer}");
+    assert_eq!(
+        headers["referer"],
+        json!([format!("http://{address}/api/rest/Timbre/saldos")]),
+        "{answer}"
+    );
+    assert!(headers.get("content-type").is_none(), "{answer}");
+
+    let looping = client().get(format!("{proxy}/loop")).send().await.unwrap();
+    assert_eq!(looping.status(), 502);
+    let text = looping.text().await.unwrap();
+    assert!(text.contains("too many redirects"), "{text}");
+    assert!(!text.contains("us%20er"), "{text}");
+}

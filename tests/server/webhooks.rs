@@ -99,6 +99,46 @@ async fn a_webhook_that_redirects_is_not_followed() {
     );
 }
 
+/// A webhook named by host (the name resolved once, its addresses pinned) is delivered as
+/// reqwest delivered it: a JSON POST with `accept: */*` and the URL's credentials as basic auth.
+#[tokio::test]
+async fn a_webhook_named_by_host_is_delivered_to_the_addresses_checked() {
+    let (seen, mut received) = tokio::sync::mpsc::unbounded_channel();
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = target.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let seen = seen.clone();
+            async move {
+                let (parts, body) = request.into_parts();
+                let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                let _ = seen.send((parts, body));
+                StatusCode::ACCEPTED
+            }
+        });
+        axum::serve(target, app).await
+    });
+    let fake = FakeProvider::start_with(deterministic_config()).await;
+    let hook = format!("http://hook:s3cret@localhost:{port}/hook");
+    let delivery = code_28_delivery(&fake, &hook).await;
+    assert_eq!(delivery["status"], 202, "{delivery}");
+    assert_eq!(
+        delivery["url"],
+        format!("http://****@localhost:{port}/hook")
+    );
+    let (parts, body) = received.recv().await.unwrap();
+    assert_eq!(parts.method, "POST");
+    assert_eq!(parts.uri, "/hook");
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    assert_eq!(header("content-type"), Some("application/json"));
+    assert_eq!(header("accept"), Some("*/*"));
+    // base64("hook:s3cret")
+    assert_eq!(header("authorization"), Some("Basic aG9vazpzM2NyZXQ="));
+    assert_eq!(header("host"), Some(format!("localhost:{port}").as_str()));
+    let payload: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(payload, delivery["payload"], "{delivery}");
+}
+
 #[tokio::test]
 async fn pending_code_28_replays_are_bounded_and_freed_when_their_scenario_is_disarmed() {
     use einvoice_mock::internals::server::scenarios::MAX_PENDING_REPLAYS;
