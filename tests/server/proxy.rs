@@ -270,12 +270,12 @@ fn proxy_accepts_only_http_and_https_targets() {
     );
 }
 
-/// What the proxy's client kept of reqwest's (server/client.rs): the target's credentials as
-/// basic auth, `accept: */*` when the client sent none, a 302 to a POST followed as a GET
+/// What the proxy's client (reqwest, as configured in `server/proxy.rs`) does: the target's
+/// credentials as basic auth, `accept: */*` when the client sent none, a 302 to a POST followed as a GET
 /// without its body and payload headers, with a `referer`; a redirect loop is an upstream
 /// error after 10.
 #[tokio::test]
-async fn the_proxy_follows_redirects_and_sends_the_targets_credentials_as_reqwest_did() {
+async fn the_proxy_follows_redirects_and_sends_the_targets_credentials() {
     let echo = |request: axum::extract::Request| async move {
         let (parts, body) = request.into_parts();
         let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();

@@ -99,8 +99,8 @@ async fn a_webhook_that_redirects_is_not_followed() {
     );
 }
 
-/// A webhook named by host (the name resolved once, its addresses pinned) is delivered as
-/// reqwest delivered it: a JSON POST with `accept: */*` and the URL's credentials as basic auth.
+/// A webhook named by host (the name resolved once, its addresses pinned) is delivered as a
+/// JSON POST with `accept: */*` and the URL's credentials as basic auth.
 #[tokio::test]
 async fn a_webhook_named_by_host_is_delivered_to_the_addresses_checked() {
     let (seen, mut received) = tokio::sync::mpsc::unbounded_channel();
