@@ -64,8 +64,8 @@ static REQUEST_LINES: std::sync::OnceLock<WriteRequestLine> = std::sync::OnceLoc
 /// From now on, each request's line is handed to `write` instead of being emitted as a tracing
 /// event (when that event is enabled: the log filter still decides). For the command line,
 /// whose text format writes the line itself (`logging`): tracing's dispatch and its visit of
-/// the six fields cost about as much as the rest of the line's way to stderr, a fifteenth of
-/// a `saldos` over HTTP. Once per process: `false` when a writer was already set.
+/// the six fields were 2,600 of the line's 4,300 instructions, 4% of a `saldos` over HTTP.
+/// Once per process: `false` when a writer was already set.
 pub fn log_request_lines_with(write: impl Fn(&RequestLine<'_>) + Send + Sync + 'static) -> bool {
     REQUEST_LINES.set(Box::new(write)).is_ok()
 }
