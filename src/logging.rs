@@ -678,8 +678,8 @@ mod tests {
         }
     }
 
-    /// What a subscriber with `format` writes for the request event of `line`, emitted as
-    /// `server::intercept` emits it.
+    /// What a subscriber with `format` writes for the request event of `line`, emitted by
+    /// `server::intercept` itself.
     fn event_line<F>(line: &RequestLine<'_>, format: F) -> String
     where
         F: FormatEvent<
@@ -696,16 +696,7 @@ mod tests {
             .event_format(format)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            tracing::info!(
-                target: "einvoice_mock::server::intercept",
-                method = %line.method,
-                path = %line.path,
-                operation = line.operation,
-                status = line.status,
-                verdict = line.verdict,
-                latency_ms = line.latency_ms,
-                "request"
-            );
+            crate::server::emit_request_event(line);
         });
         collected.text()
     }

@@ -61,12 +61,7 @@ impl Reply {
         // Room for a few history rows up front instead of growing from 128 bytes.
         let mut bytes = Vec::with_capacity(2048);
         match serde_json::to_writer(&mut bytes, body) {
-            Ok(()) => Reply {
-                status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                content_type: "application/json",
-                headers: Vec::new(),
-                body: bytes,
-            },
+            Ok(()) => Reply::json_bytes(status, bytes),
             // Only a map with non-string keys fails to serialize; no body here has one.
             Err(error) => {
                 tracing::error!(%error, "a response body could not be serialized");

@@ -534,16 +534,21 @@ fn log_request(entry: &JournalEntry) {
     };
     match super::REQUEST_LINES.get() {
         Some(write) => write(&line),
-        None => tracing::info!(
-            method = %line.method,
-            path = %line.path,
-            operation = line.operation,
-            status = line.status,
-            verdict = line.verdict,
-            latency_ms = line.latency_ms,
-            "request"
-        ),
+        None => emit_request_event(&line),
     }
+}
+
+/// The request line as a tracing event (target `einvoice_mock::server::intercept`).
+pub(crate) fn emit_request_event(line: &super::RequestLine<'_>) {
+    tracing::info!(
+        method = %line.method,
+        path = %line.path,
+        operation = line.operation,
+        status = line.status,
+        verdict = line.verdict,
+        latency_ms = line.latency_ms,
+        "request"
+    );
 }
 
 /// Milliseconds since `started`, to the microsecond (`0.649`, not `0.6490779999999999`).
