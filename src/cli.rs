@@ -729,9 +729,9 @@ async fn run_server(args: &ServeArgs, target: Option<Targets>) -> Result<Outcome
                     tracing::info!(provider, target = %shown, "proxying to the provider");
                 }
             }
-            crate::server::proxy::proxy_app_to(state.clone(), targets)
+            crate::server::Served::from(crate::server::proxy::proxy_app_to(state.clone(), targets))
         }
-        None => crate::server::app(state.clone()),
+        None => crate::server::Served::fake(state.clone()),
     };
     crate::server::serve_router_until(listener, router, &state, tls, shutdown).await?;
     drop(temporary_tls_dir);

@@ -19,7 +19,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 
-pub use verify::{credential, mask, verify, verify_as, Finding, Parsed, Verdict};
+pub use verify::{credential, mask, mask_into, verify, verify_as, Finding, Parsed, Verdict};
 
 use crate::config::Config;
 use crate::contract::{Operation, Provider};

@@ -178,12 +178,30 @@ pub fn credential(provider: Provider, headers: &HeaderMap) -> Option<&str> {
 /// a secret shorter than 12 characters is masked whole (four characters of a short one are
 /// most of it). At most 16 `*` are written: a 60 KB token costs the journal 20 characters.
 pub fn mask(secret: &str) -> String {
+    let (stars, tail) = masked(secret);
+    let mut out = String::with_capacity(stars + tail.len());
+    out.extend(std::iter::repeat_n('*', stars));
+    out.push_str(tail);
+    out
+}
+
+/// [`mask`], appended to `out`.
+pub fn mask_into(secret: &str, out: &mut Vec<u8>) {
+    let (stars, tail) = masked(secret);
+    out.extend(std::iter::repeat_n(b'*', stars));
+    out.extend_from_slice(tail.as_bytes());
+}
+
+/// How many `*` mask `secret`, and the end of it left as it is.
+fn masked(secret: &str) -> (usize, &str) {
     const STARS: usize = 16;
     let count = secret.chars().count();
     let keep = if count >= 12 { 4 } else { 0 };
-    let mut masked = "*".repeat((count - keep).min(STARS));
-    masked.extend(secret.chars().skip(count - keep));
-    masked
+    let tail = secret
+        .char_indices()
+        .nth(count - keep)
+        .map_or("", |(at, _)| &secret[at..]);
+    ((count - keep).min(STARS), tail)
 }
 
 /// The media type of `Content-Type`, as sent (compared without case; lowercased only for a

@@ -14,7 +14,9 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 use super::coverage::Coverage;
-use super::journal::{near_miss, Evicted, Fitted, JournalEntry, Raw, Verdict as JournalVerdict};
+use super::journal::{
+    near_miss, Evicted, Fitted, Headers, JournalEntry, Raw, Verdict as JournalVerdict,
+};
 use super::listener::ConnectionControl;
 use super::scenarios::{Fault, RequestKeys, Scenario};
 use super::{into_response, AppState, Verified};
@@ -86,6 +88,52 @@ pub async fn intercept(
     request: Request,
     next: Next,
 ) -> Response {
+    let arrival = Arrival {
+        control: request.extensions().get::<ConnectionControl>().cloned(),
+        bad_host: request.extensions().get::<super::edge::BadHost>().is_some(),
+    };
+    handle(state, answering, request, Onward::Next(next), arrival).await
+}
+
+/// What the accept loop knows of a request beyond the request itself.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Arrival {
+    /// The connection it arrived on (none in-process).
+    pub(crate) control: Option<ConnectionControl>,
+    /// Whether its `Host` breaks HTTP's rules (`edge`).
+    pub(crate) bad_host: bool,
+}
+
+/// Where a request goes when the answer core does not answer it.
+pub(crate) enum Onward {
+    /// The rest of the router, behind this layer.
+    Next(Next),
+    /// The provider routes themselves (the accept loop's direct path, which skips the router
+    /// and this layer's boxing for the documented operations).
+    Routes(axum::Router),
+}
+
+impl Onward {
+    async fn run(self, request: Request) -> Response {
+        match self {
+            Onward::Next(next) => next.run(request).await,
+            Onward::Routes(routes) => match tower::ServiceExt::oneshot(routes, request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+        }
+    }
+}
+
+/// Verifies, answers and journals one request: the layer's work, called by the layer or
+/// directly by the accept loop.
+pub(crate) async fn handle(
+    state: AppState,
+    answering: Answering,
+    request: Request,
+    onward: Onward,
+    arrival: Arrival,
+) -> Response {
     let started = Instant::now();
     let received_at = state.clock().now();
     let (parts, body) = request.into_parts();
@@ -128,10 +176,11 @@ pub async fn intercept(
     let server = &state.config().server;
     // HTTP's own rules first, from the head alone: a declared body over the limit is refused
     // before hyper would tell the client `100 Continue` (it does so on the first read).
-    let at_the_edge = match parts.extensions.get::<super::edge::BadHost>() {
-        Some(_) => Some(Refusal::BadHost),
-        None => super::edge::declared_over(&parts.headers, server.body_limit())
-            .map(|_| Refusal::PayloadTooLarge),
+    let at_the_edge = if arrival.bad_host {
+        Some(Refusal::BadHost)
+    } else {
+        super::edge::declared_over(&parts.headers, server.body_limit())
+            .map(|_| Refusal::PayloadTooLarge)
     };
     if let Some(refusal) = at_the_edge {
         return refused(&state, entry, refusal, started);
@@ -196,7 +245,7 @@ pub async fn intercept(
         .map(|op| Coverage::sent_fields(op, &verdict.documents()))
         .unwrap_or_default();
 
-    let control = parts.extensions.get::<ConnectionControl>().cloned();
+    let control = arrival.control;
 
     let (retry_after, scenario) = match decide(&state, operation, token, &verdict) {
         Decision::RateLimited(retry_after) => (Some(retry_after), None),
@@ -232,7 +281,7 @@ pub async fn intercept(
         operation,
         parsed: verdict.parsed.take(),
         started,
-        next,
+        onward,
     };
 
     let mut fault = None;
@@ -338,7 +387,7 @@ struct Route<'s> {
     operation: Option<Operation>,
     parsed: Option<respond::Parsed>,
     started: Instant,
-    next: Next,
+    onward: Onward,
 }
 
 /// Whether the documented code of an answer is known, or is to be read from its body.
@@ -366,7 +415,7 @@ impl Route<'_> {
             operation,
             parsed,
             started,
-            next,
+            onward,
         } = self;
         if answering == Answering::Core && parts.method == Method::POST {
             if let (Some(operation), Some(parsed)) = (operation, parsed) {
@@ -385,7 +434,7 @@ impl Route<'_> {
         }
         let mut request = Request::from_parts(parts, Body::from(body));
         request.extensions_mut().insert(Verified::at(started));
-        (next.run(request).await, Code::InBody)
+        (onward.run(request).await, Code::InBody)
     }
 }
 
@@ -462,41 +511,49 @@ fn refused(
 /// The request headers as the journal keeps them: credentials masked, values as sent, at most
 /// `limit` bytes of names and values copied (the journal cuts them to its budget when it
 /// records them); also how many bytes were not copied.
-fn journal_headers(headers: &axum::http::HeaderMap, limit: usize) -> (Vec<(String, Raw)>, u64) {
-    let mut kept = Vec::with_capacity(headers.len());
+fn journal_headers(headers: &axum::http::HeaderMap, limit: usize) -> (Headers, u64) {
+    // One pass to size the buffers (a masked value is about as long as the value sent).
+    let (mut names, mut values) = (0, 0);
+    for (name, value) in headers {
+        names += name.as_str().len();
+        values += value.len();
+    }
+    let mut kept = Headers::with_capacity(headers.len(), names.min(limit), values.min(limit));
     let mut copied = 0;
     let mut cut = 0u64;
     for (name, value) in headers {
+        let name = name.as_str();
         let bytes = value.as_bytes();
-        let room = limit.saturating_sub(copied + name.as_str().len());
+        let room = limit.saturating_sub(copied + name.len());
         if room == 0 {
-            cut += (name.as_str().len() + bytes.len()) as u64;
+            cut += (name.len() + bytes.len()) as u64;
             continue;
         }
-        let shown = match name.as_str() {
+        let before = kept.value_bytes();
+        match name {
             "authorization"
             | "proxy-authorization"
             | "rcapikey"
             | "cookie"
             | "x-admin-token"
-            | "x-api-key" => {
+            | "x-api-key" => kept.push_written(name, |out| {
                 let text = String::from_utf8_lossy(bytes);
-                let masked = match (name.as_str(), text.split_once(' ')) {
+                match (name, text.split_once(' ')) {
                     ("authorization" | "proxy-authorization", Some((scheme, secret))) => {
-                        format!("{scheme} {}", mask(secret))
+                        out.extend_from_slice(scheme.as_bytes());
+                        out.push(b' ');
+                        respond::mask_into(secret, out);
                     }
-                    _ => mask(&text),
-                };
-                Raw::from(masked.as_str())
-            }
+                    _ => respond::mask_into(&text, out),
+                }
+            }),
             _ => {
                 let end = bytes.len().min(room);
                 cut += (bytes.len() - end) as u64;
-                Raw::new(&bytes[..end])
+                kept.push(name, &bytes[..end]);
             }
-        };
-        copied += name.as_str().len() + shown.len();
-        kept.push((name.as_str().to_owned(), shown));
+        }
+        copied += name.len() + kept.value_bytes() - before;
     }
     (kept, cut)
 }

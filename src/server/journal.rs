@@ -73,7 +73,7 @@ pub struct JournalEntry {
     pub body: Raw,
     /// The request headers, credentials masked (all but their last 4 characters), values as
     /// sent, cut at the entry's byte budget.
-    pub headers: Vec<(String, Raw)>,
+    pub headers: Headers,
     /// Bytes of the request's headers and body the journal did not keep (past the 64 KiB body
     /// excerpt or the entry's byte budget).
     #[serde(skip_serializing_if = "is_zero_u64")]
@@ -126,7 +126,7 @@ impl Raw {
         let text_json = text_json_len(bytes);
         Raw {
             bytes: bytes.into(),
-            base64: text_json > 2 * bytes.len(),
+            base64: shown_as_base64(text_json, bytes.len()),
             text_json,
         }
     }
@@ -153,55 +153,13 @@ impl Raw {
 
     /// As text: borrowed when valid UTF-8, otherwise with each invalid byte as `\xNN`.
     pub fn text(&self) -> Cow<'_, str> {
-        if let Ok(text) = std::str::from_utf8(&self.bytes) {
-            return Cow::Borrowed(text);
-        }
-        let mut out = String::with_capacity(self.bytes.len() + 16);
-        for chunk in self.bytes.utf8_chunks() {
-            out.push_str(chunk.valid());
-            for byte in chunk.invalid() {
-                let _ = write!(out, "\\x{byte:02x}");
-            }
-        }
-        out.into()
+        text_of(&self.bytes)
     }
 
     /// The longest prefix whose JSON string (quotes excluded) takes at most `budget` bytes:
     /// its length in raw bytes, and in JSON.
     fn fit(&self, budget: usize) -> (usize, usize) {
-        if !self.base64 && self.text_json <= budget {
-            return (self.bytes.len(), self.text_json);
-        }
-        if self.base64 {
-            // 4 characters for each 3 bytes (or fewer, the last group padded).
-            let groups = budget.saturating_sub(BASE64_JSON_OVERHEAD) / 4;
-            let raw = (groups * 3).min(self.bytes.len());
-            return (raw, BASE64_JSON_OVERHEAD + raw.div_ceil(3) * 4);
-        }
-        let mut raw = 0;
-        let mut json = 0;
-        for chunk in self.bytes.utf8_chunks() {
-            let valid = chunk.valid();
-            let mut char_start = (raw, json);
-            for (i, &byte) in valid.as_bytes().iter().enumerate() {
-                if valid.is_char_boundary(i) {
-                    char_start = (raw, json);
-                }
-                json += json_byte_len(byte);
-                raw += 1;
-                if json > budget {
-                    return char_start;
-                }
-            }
-            for _ in chunk.invalid() {
-                if json + INVALID_BYTE_JSON_LEN > budget {
-                    return (raw, json);
-                }
-                json += INVALID_BYTE_JSON_LEN;
-                raw += 1;
-            }
-        }
-        (raw, json)
+        fit(&self.bytes, self.base64, self.text_json, budget)
     }
 
     /// Its first `len` bytes: itself, not a copy, when that is all of it (nearly always).
@@ -215,6 +173,265 @@ impl Raw {
             base64: self.base64,
             text_json: text_json_len(bytes),
         }
+    }
+}
+
+/// `bytes` as text: borrowed when valid UTF-8, otherwise with each invalid byte as `\xNN`.
+fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(bytes.len() + 16);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            let _ = write!(out, "\\x{byte:02x}");
+        }
+    }
+    out.into()
+}
+
+/// The longest prefix of `bytes` (rendered as base64 or not, taking `text_json` as a whole)
+/// whose JSON string (quotes excluded) takes at most `budget` bytes: its length in raw bytes,
+/// and in JSON.
+fn fit(bytes: &[u8], base64: bool, text_json: usize, budget: usize) -> (usize, usize) {
+    if !base64 && text_json <= budget {
+        return (bytes.len(), text_json);
+    }
+    if base64 {
+        // 4 characters for each 3 bytes (or fewer, the last group padded).
+        let groups = budget.saturating_sub(BASE64_JSON_OVERHEAD) / 4;
+        let raw = (groups * 3).min(bytes.len());
+        return (raw, BASE64_JSON_OVERHEAD + raw.div_ceil(3) * 4);
+    }
+    let mut raw = 0;
+    let mut json = 0;
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid();
+        let mut char_start = (raw, json);
+        for (i, &byte) in valid.as_bytes().iter().enumerate() {
+            if valid.is_char_boundary(i) {
+                char_start = (raw, json);
+            }
+            json += json_byte_len(byte);
+            raw += 1;
+            if json > budget {
+                return char_start;
+            }
+        }
+        for _ in chunk.invalid() {
+            if json + INVALID_BYTE_JSON_LEN > budget {
+                return (raw, json);
+            }
+            json += INVALID_BYTE_JSON_LEN;
+            raw += 1;
+        }
+    }
+    (raw, json)
+}
+
+/// Writes `bytes` as a JSON string (text form) or as `{"base64": …}`.
+fn serialize_bytes<S: Serializer>(
+    bytes: &[u8],
+    base64: bool,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    if base64 {
+        use base64::Engine as _;
+        use serde::ser::SerializeMap as _;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(
+            "base64",
+            &base64::engine::general_purpose::STANDARD.encode(bytes),
+        )?;
+        return map.end();
+    }
+    serializer.serialize_str(&text_of(bytes))
+}
+
+/// Whether bytes whose text form takes `text_json` are shown as base64: when escaping would
+/// take more than twice their size.
+fn shown_as_base64(text_json: usize, len: usize) -> bool {
+    text_json > 2 * len
+}
+
+/// The request headers as the journal keeps them, in the order sent, each value as a [`Raw`]
+/// would keep it: the names in one string, the values in one buffer. Three allocations an
+/// entry, where a `(String, Raw)` per header took two per header.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    names: String,
+    values: Vec<u8>,
+    spans: Vec<HeaderSpan>,
+}
+
+/// Where one header ends in [`Headers`]' buffers, and what a [`Raw`] knows of its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HeaderSpan {
+    name_end: usize,
+    value_end: usize,
+    base64: bool,
+    text_json: usize,
+}
+
+/// One header of [`Headers`], borrowed.
+#[derive(Debug, Clone, Copy)]
+struct HeaderRef<'h> {
+    name: &'h str,
+    value: &'h [u8],
+    base64: bool,
+    text_json: usize,
+}
+
+impl Headers {
+    /// Room for `count` headers of `bytes` bytes of names and values in all.
+    pub fn with_capacity(count: usize, names: usize, values: usize) -> Headers {
+        Headers {
+            names: String::with_capacity(names),
+            values: Vec::with_capacity(values),
+            spans: Vec::with_capacity(count),
+        }
+    }
+
+    /// Appends a header, its value as sent.
+    pub fn push(&mut self, name: &str, value: &[u8]) {
+        self.values.extend_from_slice(value);
+        let text_json = text_json_len(value);
+        self.push_span(name, text_json, shown_as_base64(text_json, value.len()));
+    }
+
+    /// Appends a header whose value `write` appends to the buffer it is given (a masked
+    /// credential, written in place).
+    pub fn push_written(&mut self, name: &str, write: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.values.len();
+        write(&mut self.values);
+        let value = &self.values[start..];
+        let text_json = text_json_len(value);
+        let base64 = shown_as_base64(text_json, value.len());
+        self.push_span(name, text_json, base64);
+    }
+
+    fn push_span(&mut self, name: &str, text_json: usize, base64: bool) {
+        self.names.push_str(name);
+        self.spans.push(HeaderSpan {
+            name_end: self.names.len(),
+            value_end: self.values.len(),
+            base64,
+            text_json,
+        });
+    }
+
+    /// Bytes of values kept, all headers together.
+    pub fn value_bytes(&self) -> usize {
+        self.values.len()
+    }
+
+    /// How many headers.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Each header's name and value, as kept.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.each().map(|header| (header.name, header.value))
+    }
+
+    fn each(&self) -> impl Iterator<Item = HeaderRef<'_>> {
+        let mut name_start = 0;
+        let mut value_start = 0;
+        self.spans.iter().map(move |span| {
+            let header = HeaderRef {
+                name: &self.names[name_start..span.name_end],
+                value: &self.values[value_start..span.value_end],
+                base64: span.base64,
+                text_json: span.text_json,
+            };
+            name_start = span.name_end;
+            value_start = span.value_end;
+            header
+        })
+    }
+
+    /// Appends the first `len` bytes of `header`'s value, rendered as the whole was.
+    fn push_prefix(&mut self, header: HeaderRef<'_>, len: usize) {
+        let value = &header.value[..len.min(header.value.len())];
+        self.values.extend_from_slice(value);
+        let text_json = if value.len() == header.value.len() {
+            header.text_json
+        } else {
+            text_json_len(value)
+        };
+        self.push_span(header.name, text_json, header.base64);
+    }
+
+    /// The headers cut to what fits in `max` bytes of JSON after the `size` already taken,
+    /// in the order sent: each takes `["name","value"],` whole or a prefix of its value, and
+    /// a header whose name does not fit is left out. Adds what they take to `size` and the
+    /// bytes not kept to `cut`. Kept as they came (no copy) when every one fits whole.
+    fn cut_to(self, max: usize, size: &mut usize, cut: &mut u64) -> Headers {
+        let mut rebuilt: Option<Headers> = None;
+        for (index, header) in self.each().enumerate() {
+            // `["name","value"]` and a comma.
+            let fixed = json_len(header.name) + 2 + 4;
+            let room = max.saturating_sub(*size);
+            let kept = (fixed < room)
+                .then(|| fit(header.value, header.base64, header.text_json, room - fixed));
+            let whole = kept.is_some_and(|(raw, _)| raw == header.value.len());
+            if !whole && rebuilt.is_none() {
+                let mut before = Headers::with_capacity(self.len(), self.names.len(), 0);
+                for earlier in self.each().take(index) {
+                    before.push_prefix(earlier, earlier.value.len());
+                }
+                rebuilt = Some(before);
+            }
+            match kept {
+                Some((raw, json)) => {
+                    *cut += (header.value.len() - raw) as u64;
+                    *size += fixed + json;
+                    if let Some(rebuilt) = &mut rebuilt {
+                        rebuilt.push_prefix(header, raw);
+                    }
+                }
+                None => *cut += (header.name.len() + header.value.len()) as u64,
+            }
+        }
+        rebuilt.unwrap_or(self)
+    }
+}
+
+impl Serialize for HeaderRef<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple as _;
+        struct Value<'v>(&'v [u8], bool);
+        impl Serialize for Value<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serialize_bytes(self.0, self.1, serializer)
+            }
+        }
+        let mut pair = serializer.serialize_tuple(2)?;
+        pair.serialize_element(self.name)?;
+        pair.serialize_element(&Value(self.value, self.base64))?;
+        pair.end()
+    }
+}
+
+impl Serialize for Headers {
+    /// `[["name", value], …]`, each value as a [`Raw`] is written.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.each())
+    }
+}
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(name, value)| (name, text_of(value))))
+            .finish()
     }
 }
 
@@ -266,17 +483,7 @@ fn json_len(text: &str) -> usize {
 
 impl Serialize for Raw {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if self.base64 {
-            use base64::Engine as _;
-            use serde::ser::SerializeMap as _;
-            let mut map = serializer.serialize_map(Some(1))?;
-            map.serialize_entry(
-                "base64",
-                &base64::engine::general_purpose::STANDARD.encode(&self.bytes),
-            )?;
-            return map.end();
-        }
-        serializer.serialize_str(&self.text())
+        serialize_bytes(&self.bytes, self.base64, serializer)
     }
 }
 
@@ -400,7 +607,7 @@ impl JournalEntry {
             near_miss: None,
             duration_ms: 0.0,
             body: Raw::default(),
-            headers: Vec::new(),
+            headers: Headers::default(),
             truncated: 0,
             fault: None,
             refusal: None,
@@ -1107,23 +1314,7 @@ fn cut_to_fit(entry: &mut JournalEntry, max: usize) -> usize {
     entry.violations = findings;
     entry.violations.truncate(kept);
     let mut cut = truncated;
-    // In place: the kept headers reuse the vector they came in.
-    let kept_headers = headers
-        .into_iter()
-        .filter_map(|(name, value)| {
-            // `["name","value"]` and a comma.
-            let fixed = json_len(&name) + 2 + 4;
-            let room = max.saturating_sub(size);
-            if fixed >= room {
-                cut += (name.len() + value.len()) as u64;
-                return None;
-            }
-            let (raw, json) = value.fit(room - fixed);
-            cut += (value.len() - raw) as u64;
-            size += fixed + json;
-            Some((name, value.into_prefix(raw)))
-        })
-        .collect();
+    let kept_headers = headers.cut_to(max, &mut size, &mut cut);
     let (raw, json) = body.fit(max.saturating_sub(size));
     cut += (body.len() - raw) as u64;
     size += json;
@@ -1218,7 +1409,7 @@ fn skeleton_entry() -> JournalEntry {
         near_miss: None,
         duration_ms: 0.0,
         body: Raw::default(),
-        headers: Vec::new(),
+        headers: Headers::default(),
         truncated: 0,
         fault: None,
         refusal: None,
@@ -1518,9 +1709,9 @@ mod tests {
 
     fn hostile(headers: usize, value: usize, body: usize) -> JournalEntry {
         let mut entry = entry(Verdict::Conforms);
-        entry.headers = (0..headers)
-            .map(|i| (format!("x-h{i}"), Raw::new(&vec![0xff; value])))
-            .collect();
+        for i in 0..headers {
+            entry.headers.push(&format!("x-h{i}"), &vec![0xff; value]);
+        }
         entry.body = Raw::new(&vec![0x01; body]);
         entry
     }

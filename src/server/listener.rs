@@ -11,6 +11,7 @@
 //! admin guard. At most `max_connections` are open at once; past that new ones are closed as
 //! soon as they are accepted, and the established ones go on being served.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -20,16 +21,17 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
+
+use super::intercept::{self, Answering, Arrival, Onward};
+use super::Served;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -117,10 +119,10 @@ impl ConnectionControl {
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves `served` on `listener` until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    served: Served,
     limits: Limits,
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -180,24 +182,10 @@ pub async fn serve(
             progress: Arc::clone(&progress),
             reset: Arc::clone(&control.reset),
         };
-        let service = app.clone().map_request({
-            let control = control.clone();
-            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(control.clone());
-                // HTTP's `Host` rules, judged on what came off the wire (`edge`).
-                if let Some(problem) =
-                    super::edge::host_problem(request.version(), request.headers())
-                {
-                    request
-                        .extensions_mut()
-                        .insert(super::edge::BadHost(problem));
-                }
-                request
-            }
-        });
-        let service = Handling {
-            inner: service,
+        let service = Connection {
+            served: served.clone(),
             progress: Arc::clone(&progress),
+            control: control.clone(),
         };
         let builder = builder.clone();
         let watcher = graceful.watcher();
@@ -247,17 +235,15 @@ async fn drive<I, S>(
     control: ConnectionControl,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: tower::Service<
+    S: hyper::service::Service<
             axum::extract::Request<hyper::body::Incoming>,
             Response = axum::response::Response,
             Error = std::convert::Infallible,
-        > + Clone
-        + Send
+        > + Send
         + 'static,
     S::Future: Send + 'static,
 {
-    let connection =
-        builder.serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service));
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     let connection = watcher.watch(connection.into_owned());
     tokio::select! {
         result = connection => {
@@ -271,12 +257,14 @@ async fn drive<I, S>(
     }
 }
 
-/// The service of one connection: counts the requests being handled, during which the
-/// connection's idle deadline does not apply (a handler may take its time: a delay scenario).
-#[derive(Debug, Clone)]
-struct Handling<S> {
-    inner: S,
+/// The service of one connection. It counts the requests being handled, during which the
+/// connection's idle deadline does not apply (a handler may take its time: a delay scenario);
+/// hands a `POST` to a documented operation of the fake to `intercept` directly; and gives every
+/// other request its connection and `Host` verdict as extensions, for the router.
+struct Connection {
+    served: Served,
     progress: Arc<Progress>,
+    control: ConnectionControl,
 }
 
 /// Decrements the count of requests being handled when the response (or its failure) is in.
@@ -289,28 +277,48 @@ impl Drop for Active {
     }
 }
 
-impl<S, R> tower::Service<R> for Handling<S>
-where
-    S: tower::Service<R>,
-    S::Future: Send + 'static,
-    S::Response: 'static,
-    S::Error: 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+type Answer = Pin<Box<dyn Future<Output = Result<axum::response::Response, Infallible>> + Send>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
+impl hyper::service::Service<axum::extract::Request<hyper::body::Incoming>> for Connection {
+    type Response = axum::response::Response;
+    type Error = Infallible;
+    type Future = Answer;
 
-    fn call(&mut self, request: R) -> Self::Future {
+    fn call(&self, request: axum::extract::Request<hyper::body::Incoming>) -> Answer {
         self.progress.active.fetch_add(1, Ordering::Relaxed);
-        let guard = Active(Arc::clone(&self.progress));
-        let future = self.inner.call(request);
+        let active = Active(Arc::clone(&self.progress));
+        // HTTP's `Host` rules, judged on what came off the wire (`edge`).
+        let bad_host = super::edge::host_problem(request.version(), request.headers());
+        let mut request = request.map(axum::body::Body::new);
+        if let Some((state, routes)) = self.served.direct_for(&request) {
+            let (state, routes) = (state.clone(), routes.clone());
+            let arrival = Arrival {
+                control: Some(self.control.clone()),
+                bad_host: bad_host.is_some(),
+            };
+            return Box::pin(async move {
+                let response = intercept::handle(
+                    state,
+                    Answering::Core,
+                    request,
+                    Onward::Routes(routes),
+                    arrival,
+                )
+                .await;
+                drop(active);
+                Ok(response)
+            });
+        }
+        request.extensions_mut().insert(self.control.clone());
+        if let Some(problem) = bad_host {
+            request
+                .extensions_mut()
+                .insert(super::edge::BadHost(problem));
+        }
+        let answer = self.served.router().oneshot(request);
         Box::pin(async move {
-            let response = future.await;
-            drop(guard);
+            let response = answer.await;
+            drop(active);
             response
         })
     }
