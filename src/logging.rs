@@ -335,9 +335,41 @@ fn request_line_text(line: &RequestLine<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b" verdict=");
     quoted(line.verdict, out);
     out.extend_from_slice(b" latency_ms=");
-    // `Debug`, as the event's field: `0.5`, `12.0`.
-    let _ = write!(out, "{:?}", line.latency_ms);
+    millis_debug(line.latency_ms, out);
     out.push(b'\n');
+}
+
+/// `ms` as `{:?}` writes it, as the event's field: `0.5`, `12.0`. A latency is whole
+/// microseconds (`intercept`'s `elapsed_ms`), written here from the integer: `{:?}` on the
+/// float was a third of the line's cost. Any other value goes to `{:?}`.
+fn millis_debug(ms: f64, out: &mut Vec<u8>) {
+    let micros = (ms * 1000.0).round();
+    if (0.0..=f64::from(u32::MAX)).contains(&micros) {
+        // In range and integral: exact.
+        let whole = micros as u32;
+        // Only when the float is that many microseconds to the bit (and not, say, -0.0).
+        if (f64::from(whole) / 1000.0).to_bits() == ms.to_bits() {
+            let mut digits = itoa::Buffer::new();
+            out.extend_from_slice(digits.format(whole / 1000).as_bytes());
+            out.push(b'.');
+            let fraction = whole % 1000;
+            if fraction == 0 {
+                out.push(b'0');
+            } else {
+                let three = [fraction / 100, fraction / 10 % 10, fraction % 10];
+                let shown = if three[2] != 0 {
+                    3
+                } else if three[1] != 0 {
+                    2
+                } else {
+                    1
+                };
+                out.extend(three[..shown].iter().map(|&d| b'0' + d as u8));
+            }
+            return;
+        }
+    }
+    let _ = write!(out, "{ms:?}");
 }
 
 /// A string field as `{:?}` writes it (see [`PlainFields`]'s `record_str`).
@@ -699,6 +731,17 @@ mod tests {
             crate::server::emit_request_event(line);
         });
         collected.text()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_latency_is_written_as_debug_writes_the_float(micros in proptest::prelude::any::<u32>(), other in proptest::prelude::any::<f64>()) {
+            for ms in [f64::from(micros) / 1000.0, other, -f64::from(micros) / 1000.0] {
+                let mut written = Vec::new();
+                millis_debug(ms, &mut written);
+                proptest::prop_assert_eq!(String::from_utf8(written).unwrap(), format!("{ms:?}"));
+            }
+        }
     }
 
     /// A line without its time, which the three take at different moments.

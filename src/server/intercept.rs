@@ -176,18 +176,20 @@ pub(crate) async fn handle(
     let server = &state.config().server;
     // HTTP's own rules first, from the head alone: a declared body over the limit is refused
     // before hyper would tell the client `100 Continue` (it does so on the first read).
+    let declared = super::edge::declared_length(&parts.headers);
     let at_the_edge = if arrival.bad_host {
         Some(Refusal::BadHost)
     } else {
-        super::edge::declared_over(&parts.headers, server.body_limit())
-            .map(|_| Refusal::PayloadTooLarge)
+        declared
+            .is_some_and(|length| length > u64::try_from(server.body_limit()).unwrap_or(u64::MAX))
+            .then_some(Refusal::PayloadTooLarge)
     };
     if let Some(refusal) = at_the_edge {
         return refused(&state, entry, refusal, started);
     }
     // Its share of the bodies in flight, held until it is answered: partial bodies on many
     // connections (or many HTTP/2 streams of one) wait here instead of each holding the limit.
-    let share = body_share_kib(parts.version, &parts.headers, server.body_limit());
+    let share = body_share_kib(parts.version, declared, &parts.headers, server.body_limit());
     let budget = state.bodies_in_flight();
     let _share =
         match tokio::time::timeout(server.read_timeout(), budget.acquire_many_owned(share)).await {
@@ -801,16 +803,16 @@ fn heavy_verifications() -> &'static tokio::sync::Semaphore {
     })
 }
 
-/// A request's share of the bodies in flight, in KiB: its declared `Content-Length` (within
+/// A request's share of the bodies in flight, in KiB: its `declared` `Content-Length` (within
 /// the limit: a larger one is refused before this), none for an HTTP/1 request that declares
 /// no body, the limit when the length is not declared (chunked, or HTTP/2 without
 /// `content-length`).
 fn body_share_kib(
     version: axum::http::Version,
+    declared: Option<u64>,
     headers: &axum::http::HeaderMap,
     limit: usize,
 ) -> u32 {
-    let declared = super::edge::declared_length(headers);
     let http1 = version <= axum::http::Version::HTTP_11;
     let bytes = match declared {
         Some(length) => usize::try_from(length).unwrap_or(usize::MAX).min(limit),
@@ -825,22 +827,35 @@ mod tests {
     use axum::http::{header, HeaderMap, HeaderValue, Version};
 
     use super::body_share_kib;
+    use crate::server::edge::declared_length;
     use crate::server::state::body_budget_bytes;
 
     #[test]
     fn a_body_takes_its_declared_share_and_an_undeclared_one_the_whole_limit() {
         let limit = 10 * 1024 * 1024;
         let mut headers = HeaderMap::new();
-        assert_eq!(body_share_kib(Version::HTTP_11, &headers, limit), 0);
-        assert_eq!(body_share_kib(Version::HTTP_2, &headers, limit), 10 * 1024);
+        assert_eq!(
+            body_share_kib(Version::HTTP_11, declared_length(&headers), &headers, limit),
+            0
+        );
+        assert_eq!(
+            body_share_kib(Version::HTTP_2, declared_length(&headers), &headers, limit),
+            10 * 1024
+        );
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("1025"));
-        assert_eq!(body_share_kib(Version::HTTP_11, &headers, limit), 2);
+        assert_eq!(
+            body_share_kib(Version::HTTP_11, declared_length(&headers), &headers, limit),
+            2
+        );
         headers.remove(header::CONTENT_LENGTH);
         headers.insert(
             header::TRANSFER_ENCODING,
             HeaderValue::from_static("chunked"),
         );
-        assert_eq!(body_share_kib(Version::HTTP_11, &headers, limit), 10 * 1024);
+        assert_eq!(
+            body_share_kib(Version::HTTP_11, declared_length(&headers), &headers, limit),
+            10 * 1024
+        );
         // Two bodies at the limit always fit.
         assert_eq!(body_budget_bytes(limit), 256 * 1024 * 1024);
         assert_eq!(body_budget_bytes(200 * 1024 * 1024), 400 * 1024 * 1024);
