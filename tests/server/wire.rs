@@ -571,3 +571,122 @@ fn validate_reads_a_file_as_bytes_and_answers_what_php_says_of_them() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+// ---------------------------------------------------------------------------------------
+// The accept loop hands a POST to a documented operation straight to `intercept`; in
+// process, the same request goes through the router and the layer.
+
+/// A multipart form of these text fields, with its `Content-Type`.
+fn multipart(fields: &[(&str, &str)]) -> (String, Vec<u8>) {
+    let boundary = "----einvoicewire";
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+        ));
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (
+        format!("multipart/form-data; boundary={boundary}"),
+        body.into_bytes(),
+    )
+}
+
+#[tokio::test]
+async fn a_documented_operation_is_answered_over_a_socket_as_the_router_answers_it_in_process() {
+    use tower::ServiceExt as _;
+
+    let served = deterministic_fake().await;
+    let state = einvoice_mock::AppState::new(super::deterministic_config()).unwrap();
+    let in_process = einvoice_mock::app(state.clone());
+    let cufe = "d".repeat(96);
+    let (event_form, event) = multipart(&[
+        ("data", &ejemplo_1_with(&cufe, None)),
+        ("documento_obligado", "830020470"),
+    ]);
+    let (lookup_form, lookup) = multipart(&[("cufe", &cufe)]);
+    let afacturar = |form: &str| {
+        vec![
+            ("Authorization", "Bearer t".to_owned()),
+            ("Accept", "application/json".to_owned()),
+            ("Content-Type", form.to_owned()),
+        ]
+    };
+    let sovos = vec![
+        ("RCApiKey", "k".to_owned()),
+        ("Content-Type", "application/json".to_owned()),
+    ];
+    let month = |m: &str| format!("{{\"MesConsulta\":\"{m}\"}}").into_bytes();
+    // In an order that moves the state: the second acuse of a CUFE is DIAN's rejection.
+    let cases = [
+        ("/api/rest/Timbre/saldos", sovos.clone(), month("2019-11")),
+        ("/api/rest/Timbre/saldos", sovos.clone(), month("2019-13")),
+        (
+            "/api/rest/Timbre/saldos",
+            sovos[1..].to_vec(),
+            month("2019-11"),
+        ),
+        (
+            "/api/rest/Timbre/saldos/pdf",
+            sovos.clone(),
+            month("2019-11"),
+        ),
+        (
+            "/api/rest/Timbre/saldos/csv",
+            sovos.clone(),
+            month("2019-11"),
+        ),
+        (ACUSE, afacturar(&event_form), event.clone()),
+        (ACUSE, afacturar(&event_form), event.clone()),
+        (ACUSE, afacturar("application/json"), event),
+        (
+            "/api/radian/historico_eventos",
+            afacturar(&lookup_form),
+            lookup,
+        ),
+    ];
+    for (path, headers, body) in cases {
+        let mut over_socket = client().post(format!("{}{path}", served.uri()));
+        let mut routed = axum::http::Request::post(path);
+        for (name, value) in &headers {
+            over_socket = over_socket.header(*name, value);
+            routed = routed.header(*name, value);
+        }
+        let socket = over_socket.body(body.clone()).send().await.unwrap();
+        let (status, content_type) = (socket.status(), socket.headers()["content-type"].clone());
+        let socket_body = socket.bytes().await.unwrap();
+        let routed = in_process
+            .clone()
+            .oneshot(routed.body(axum::body::Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(status.as_u16(), routed.status().as_u16(), "{path}");
+        assert_eq!(content_type, routed.headers()["content-type"], "{path}");
+        let routed_body = axum::body::to_bytes(routed.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(socket_body, routed_body, "{path}");
+    }
+    // Journaled and counted alike (the socket's requests carry more headers).
+    let (served, routed) = (served.state().journal(), state.journal());
+    assert_eq!(served.summary().requests, 9);
+    assert_eq!(served.summary(), routed.summary());
+    assert_eq!(
+        serde_json::to_value(served.coverage()).unwrap(),
+        serde_json::to_value(routed.coverage()).unwrap()
+    );
+    let outline = |entry: &einvoice_mock::internals::server::JournalEntry| {
+        (
+            entry.path.clone(),
+            entry.operation,
+            entry.verdict,
+            entry.status,
+            entry.violations.clone(),
+            entry.body.clone(),
+        )
+    };
+    assert_eq!(
+        served.entries().map(outline).collect::<Vec<_>>(),
+        routed.entries().map(outline).collect::<Vec<_>>()
+    );
+}
