@@ -70,15 +70,15 @@ is committed) — that is:
   cargo clippy -p einvoice-mock --no-default-features --features wiremock --all-targets --locked -- -D warnings
   bash .ci/validator-alone.sh
   cargo test --workspace --locked
-  cargo build --release --locked -p einvoice-mock -p bench-baseline --bins
+  cargo build --release --locked -p einvoice-mock -p bench-baseline --bin einvoice-mock --bin bench-budget
+  cargo xtask budget --skip-build >\"$budget_log\" 2>&1 &
   bash .ci/ui-check.sh
-  cargo xtask budget --skip-build
   bash .ci/wheel-check.sh
-  cargo xtask attack --short --binary \"$EINVOICE_MOCK_BIN\"
   bash .ci/npm-check.sh
   bash .ci/action-check.sh
   bash .ci/actionlint.sh
   bash .ci/image-check.sh
+  cargo xtask attack --short --binary \"$EINVOICE_MOCK_BIN\"
 The validator alone (--no-default-features) is linted, tested, and used from a crate outside
 the workspace (.ci/validator-alone.sh).
 .ci/ui-check.sh renders the journal page (/__admin/ui) in headless Chromium; when `chromium` is
@@ -89,7 +89,9 @@ venv and network access to PyPI. The one release build is reused: `cargo xtask b
 instructions per request under valgrind's callgrind against xtask/budget.toml, the wheel packs
 it (WHEEL_PROFILE=release), `cargo xtask attack --short --binary` runs the slow
 attacks of issues 15 and 20 (under 2 minutes); its path is exported as EINVOICE_MOCK_BIN. The
-distribution checks reuse that binary: npm-check.sh packs and installs the npm packages
+budget runs in the background beside the page, wheel and distribution checks (it is
+deterministic; they mostly wait) and is awaited, its output printed, before the attacks, which
+measure latency. The distribution checks reuse that binary: npm-check.sh packs and installs the npm packages
 offline, action-check.sh runs the GitHub Action's steps against a release served on loopback,
 actionlint.sh lints the workflows, image-check.sh builds and runs the container image with
 buildah (installing buildah and debootstrap with apt-get).
