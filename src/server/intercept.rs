@@ -341,7 +341,7 @@ pub(crate) async fn handle(
         (_, Code::Read(code)) => (response, code),
         (Some(op), Code::InBody) => {
             let (parts, body) = response.into_parts();
-            let body = axum::body::to_bytes(body, usize::MAX)
+            let body = Box::pin(axum::body::to_bytes(body, usize::MAX))
                 .await
                 .unwrap_or_default();
             let code = respond::answered_code(op, parts.status.as_u16(), &body);
@@ -353,7 +353,7 @@ pub(crate) async fn handle(
     let response = match (fault, &scenario) {
         (Some(fault), Some(scenario)) => {
             entry.fault = Some(fault);
-            match apply_fault(fault, response, control.as_ref(), scenario.spec.status).await {
+            match Box::pin(apply_fault(fault, response, control.as_ref(), scenario.spec.status)).await {
                 Ok(response) => response,
                 Err(Dropped) => {
                     // The client receives no answer at all.
@@ -436,7 +436,9 @@ impl Route<'_> {
         }
         let mut request = Request::from_parts(parts, Body::from(body));
         request.extensions_mut().insert(Verified::at(started));
-        (onward.run(request).await, Code::InBody)
+        // Boxed: the router's future is large and this path rare (404, 405, an undocumented
+        // report format, the proxy); inline, it made every request's future larger.
+        (Box::pin(onward.run(request)).await, Code::InBody)
     }
 }
 
