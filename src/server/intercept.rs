@@ -353,7 +353,14 @@ pub(crate) async fn handle(
     let response = match (fault, &scenario) {
         (Some(fault), Some(scenario)) => {
             entry.fault = Some(fault);
-            match Box::pin(apply_fault(fault, response, control.as_ref(), scenario.spec.status)).await {
+            match Box::pin(apply_fault(
+                fault,
+                response,
+                control.as_ref(),
+                scenario.spec.status,
+            ))
+            .await
+            {
                 Ok(response) => response,
                 Err(Dropped) => {
                     // The client receives no answer at all.
