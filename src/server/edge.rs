@@ -12,7 +12,8 @@
 use axum::http::{header, HeaderMap, Uri, Version};
 
 /// A request off a connection whose `Host` breaks RFC 9112 §3.2, and how: noted by the accept
-/// loop in the request's extensions, refused by `intercept` and the admin guard.
+/// loop in the request's extensions for the router (on the direct path, in `intercept`'s
+/// `Arrival`), refused by `intercept` and the admin guard.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BadHost(pub(crate) &'static str);
 

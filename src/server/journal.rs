@@ -284,7 +284,7 @@ struct HeaderRef<'h> {
 }
 
 impl Headers {
-    /// Room for `count` headers of `bytes` bytes of names and values in all.
+    /// Room for `count` headers whose names take `names` bytes and values `values` bytes.
     pub fn with_capacity(count: usize, names: usize, values: usize) -> Headers {
         Headers {
             names: String::with_capacity(names),

@@ -1,6 +1,7 @@
 //! The accept loop. axum's own `serve` cannot drop one connection on purpose; the
 //! `connection_reset` and `empty_response` faults need to, so each connection gets a
-//! [`ConnectionControl`] in its requests' extensions.
+//! [`ConnectionControl`]: handed to `intercept` with a request on the direct path
+//! ([`Served`]), in the request's extensions for the router.
 //!
 //! Every connection has a deadline in every phase (issue 15): its socket is wrapped in a
 //! [`Deadline`] that notes each byte read or written, and a watchdog beside the connection

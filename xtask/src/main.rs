@@ -89,9 +89,9 @@ venv and network access to PyPI. The one release build is reused: `cargo xtask b
 instructions per request under valgrind's callgrind against xtask/budget.toml, the wheel packs
 it (WHEEL_PROFILE=release), `cargo xtask attack --short --binary` runs the slow
 attacks of issues 15 and 20 (under 2 minutes); its path is exported as EINVOICE_MOCK_BIN. The
-budget runs in the background beside the page, wheel and distribution checks (it is
+budget runs in the background beside the page, wheel and distribution checks (its counts are
 deterministic; they mostly wait) and is awaited, its output printed, before the attacks, which
-measure latency. The distribution checks reuse that binary: npm-check.sh packs and installs the npm packages
+measure latency; valgrind is installed before it starts. The distribution checks reuse that binary: npm-check.sh packs and installs the npm packages
 offline, action-check.sh runs the GitHub Action's steps against a release served on loopback,
 actionlint.sh lints the workflows, image-check.sh builds and runs the container image with
 buildah (installing buildah and debootstrap with apt-get).
