@@ -444,22 +444,35 @@ fn json_byte_len(byte: u8) -> usize {
 }
 
 /// [`json_byte_len`] as a table: the count runs on every header and body kept, once.
-const JSON_BYTE_LEN: [u8; 256] = {
+const JSON_BYTE_LEN: [u8; 256] = byte_lengths(
+    6,
+    &[
+        (b'"', 2),
+        (b'\\', 2),
+        (0x08, 2),
+        (0x0c, 2),
+        (b'\n', 2),
+        (b'\r', 2),
+        (b'\t', 2),
+    ],
+);
+
+/// A table of what each byte takes once escaped: `controls` for the bytes below 0x20, one for
+/// the others, then the `exceptions` (byte, length).
+const fn byte_lengths(controls: u8, exceptions: &[(u8, u8)]) -> [u8; 256] {
     let mut table = [1u8; 256];
     let mut byte = 0;
     while byte < 0x20 {
-        table[byte] = 6;
+        table[byte] = controls;
         byte += 1;
     }
-    table[b'"' as usize] = 2;
-    table[b'\\' as usize] = 2;
-    table[0x08] = 2;
-    table[0x0c] = 2;
-    table[b'\n' as usize] = 2;
-    table[b'\r' as usize] = 2;
-    table[b'\t' as usize] = 2;
+    let mut i = 0;
+    while i < exceptions.len() {
+        table[exceptions[i].0 as usize] = exceptions[i].1;
+        i += 1;
+    }
     table
-};
+}
 
 /// What `bytes` take as the contents of a JSON string in text form: valid UTF-8 escaped as
 /// `serde_json` escapes it, every other byte as `\\xNN`.
@@ -1452,23 +1465,19 @@ fn xml_len(text: &str) -> usize {
 }
 
 /// [`xml_len`] of each byte.
-const XML_BYTE_LEN: [u8; 256] = {
-    let mut table = [1u8; 256];
-    let mut byte = 0;
-    while byte < 0x20 {
-        table[byte] = 0;
-        byte += 1;
-    }
-    table[b'\n' as usize] = 1;
-    table[b'\t' as usize] = 1;
-    table[b'\r' as usize] = 1;
-    table[b'&' as usize] = 5;
-    table[b'<' as usize] = 4;
-    table[b'>' as usize] = 4;
-    table[b'"' as usize] = 6;
-    table[b'\'' as usize] = 6;
-    table
-};
+const XML_BYTE_LEN: [u8; 256] = byte_lengths(
+    0,
+    &[
+        (b'\n', 1),
+        (b'\t', 1),
+        (b'\r', 1),
+        (b'&', 5),
+        (b'<', 4),
+        (b'>', 4),
+        (b'"', 6),
+        (b'\'', 6),
+    ],
+);
 
 /// `raw` with the userinfo of its URLs masked, in each run of valid UTF-8 (the other bytes are
 /// kept as they are); `None` when there is nothing to mask.
