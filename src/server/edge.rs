@@ -58,8 +58,12 @@ pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
 
 /// The `Content-Length` a request declares, when it declares one over `limit`.
 pub(crate) fn declared_over(headers: &HeaderMap, limit: usize) -> Option<u64> {
-    let declared = declared_length(headers)?;
-    (declared > u64::try_from(limit).unwrap_or(u64::MAX)).then_some(declared)
+    over_limit(declared_length(headers), limit)
+}
+
+/// A `declared` length, when it is over `limit`.
+pub(crate) fn over_limit(declared: Option<u64>, limit: usize) -> Option<u64> {
+    declared.filter(|&length| length > u64::try_from(limit).unwrap_or(u64::MAX))
 }
 
 /// `host[:port]` as RFC 3986 writes an authority without userinfo: an IP literal in brackets,

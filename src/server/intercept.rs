@@ -180,9 +180,7 @@ pub(crate) async fn handle(
     let at_the_edge = if arrival.bad_host {
         Some(Refusal::BadHost)
     } else {
-        declared
-            .is_some_and(|length| length > u64::try_from(server.body_limit()).unwrap_or(u64::MAX))
-            .then_some(Refusal::PayloadTooLarge)
+        super::edge::over_limit(declared, server.body_limit()).map(|_| Refusal::PayloadTooLarge)
     };
     if let Some(refusal) = at_the_edge {
         return refused(&state, entry, refusal, started);

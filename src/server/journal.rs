@@ -295,9 +295,7 @@ impl Headers {
 
     /// Appends a header, its value as sent.
     pub fn push(&mut self, name: &str, value: &[u8]) {
-        self.values.extend_from_slice(value);
-        let text_json = text_json_len(value);
-        self.push_span(name, text_json, shown_as_base64(text_json, value.len()));
+        self.push_written(name, |out| out.extend_from_slice(value));
     }
 
     /// Appends a header whose value `write` appends to the buffer it is given (a masked

@@ -76,11 +76,7 @@ pub fn log_request_lines_with(write: impl Fn(&RequestLine<'_>) + Send + Sync + '
 /// The application: the provider routes behind contract verification, scenarios and the
 /// journal, and the admin API under `/__admin/`.
 pub fn app(state: AppState) -> Router {
-    with_intercept_and_admin(
-        provider_routes(state.clone()),
-        intercept::Answering::Core,
-        state,
-    )
+    Served::fake(state).router
 }
 
 /// What the accept loop serves: an application's router and, for the fake, the documented
@@ -94,7 +90,7 @@ pub struct Served {
 }
 
 impl Served {
-    /// The fake on `state`: [`app`], with the direct path.
+    /// The fake on `state`: its router (what [`app`] returns), with the direct path.
     pub fn fake(state: AppState) -> Served {
         let routes = provider_routes(state.clone());
         Served {
@@ -115,9 +111,7 @@ impl Served {
             && Operation::from_path(request.uri().path()).is_some())
         .then_some(direct)
     }
-}
 
-impl Served {
     /// The router, for every request not answered directly.
     fn router(&self) -> Router {
         self.router.clone()
