@@ -35,8 +35,6 @@ mod store;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod cli;
-#[cfg(feature = "cli")]
-mod logging;
 #[cfg(feature = "wiremock")]
 mod mocks;
 #[cfg(feature = "server")]
@@ -85,10 +83,6 @@ pub mod internals {
     #[cfg(feature = "fake")]
     pub mod respond {
         pub use crate::respond::*;
-    }
-    #[cfg(feature = "cli")]
-    pub mod logging {
-        pub use crate::logging::*;
     }
     #[cfg(feature = "wiremock")]
     pub mod mocks {

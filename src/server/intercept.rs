@@ -584,7 +584,7 @@ async fn read_body(
 }
 
 /// The one line logged per request: to the writer the command line set
-/// ([`super::log_request_lines_with`]), or as a tracing event. `logging::RequestLines` writes
+/// ([`super::log_request_lines_with`]), or as a tracing event. `cli::logging::RequestLines` writes
 /// both alike and recognises the event by its target and fields: keep them in step.
 fn log_request(entry: &JournalEntry) {
     if !tracing::enabled!(tracing::Level::INFO) {

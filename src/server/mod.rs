@@ -26,8 +26,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use crate::config::{Config, ConfigError};
-/// For `logging`'s test that the request line is written alike every way.
-#[cfg(test)]
+/// For `cli::logging`'s test that the request line is written alike every way.
+#[cfg(all(test, feature = "cli"))]
 pub(crate) use intercept::emit_request_event;
 pub use journal::JournalEntry;
 pub use listener::{ConnectionControl, ConnectionStats};

@@ -19,7 +19,6 @@ const LAYERS: &[(&str, u8)] = &[
     ("server", 5),
     ("mocks", 5),
     ("openapi", 5),
-    ("logging", 6),
     ("cli", 6),
 ];
 
@@ -40,7 +39,7 @@ const CONFINED_CRATES: &[(&str, &[&str])] = &[
     ("rusqlite", &["store"]),
     ("wiremock", &["mocks"]),
     ("clap", &["cli"]),
-    ("tracing_subscriber", &["logging", "cli"]),
+    ("tracing_subscriber", &["cli"]),
     ("pdf_writer", &["render/sovos/report_pdf.rs"]),
     ("multer", &["respond/forms.rs"]),
     ("http", &["respond", "server", "mocks", "cli"]),

@@ -1,5 +1,11 @@
-//! The command line: `serve`, `validate`, `openapi` and `proxy`. `main.rs` only maps the
-//! outcome to an exit code.
+//! The command line: `serve`, `validate`, `openapi` and `proxy`. `main.rs` only parses the
+//! arguments and maps the outcome to an exit code.
+//!
+//! The runtime, the logs and every command are set up here rather than in `main.rs`: what
+//! `main.rs` names generically (a future it polls, a subscriber it builds) is compiled again
+//! in the binary, the last step of a first build, which no other step runs beside.
+
+mod logging;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -18,7 +24,8 @@ use crate::respond::{self, Parsed};
 use crate::server::journal::{junit_head_with, junit_properties, JunitCounts, JUNIT_TAIL};
 use crate::server::proxy::Targets;
 use crate::server::tls::Tls;
-use crate::server::{AppState, Config};
+use crate::server::{log_request_lines_with, AppState, Config};
+use logging::{BatchedWriter, FlushGuard, LogTime, RequestLines};
 
 /// Contract testing for e-invoicing provider APIs: Afacturar (Colombia, DIAN RADIAN) and
 /// Sovos Mexico (Reachcore).
@@ -597,6 +604,61 @@ fn validate_headers(provider: Provider) -> HeaderMap {
         }
     }
     headers
+}
+
+/// Sets up the logs on standard error in `format`: one line per request, written in batches
+/// (see `logging`). Dropping the guard writes what is left.
+pub fn init_logs(format: LogFormat) -> FlushGuard {
+    use std::io::IsTerminal as _;
+    let (writer, flush_on_exit) = BatchedWriter::stderr();
+    let ansi = std::io::stderr().is_terminal();
+    let request_lines = writer.clone();
+    let logs = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(ansi)
+        .with_timer(LogTime)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        );
+    match format {
+        LogFormat::Text => {
+            logs.event_format(RequestLines::new(
+                tracing_subscriber::fmt::format().with_timer(LogTime),
+                LogTime,
+            ))
+            .init();
+            // The request line in plain text, written as the format above writes it, without
+            // the event (colours are the format's own).
+            if !ansi {
+                log_request_lines_with(move |line| request_lines.write_request_line(line));
+            }
+        }
+        LogFormat::Json => logs.json().init(),
+    }
+    flush_on_exit
+}
+
+/// Runs the command `cli` names; `serve` and `proxy` on a runtime of their own.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Validate(args) => Ok(validate(&args, &mut std::io::stdout().lock())?),
+        Command::Serve(args) => Ok(runtime()?.block_on(serve(&args))?),
+        Command::Proxy(args) => Ok(runtime()?.block_on(proxy(&args))?),
+        Command::Openapi => {
+            let document = crate::openapi::render()?;
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(document.as_bytes())?;
+            stdout.flush()?;
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 /// Runs the fake provider until SIGINT or SIGTERM; then writes the JUnit report and judges

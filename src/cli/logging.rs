@@ -6,7 +6,7 @@
 //! shared buffer under a lock, and a thread writes the whole buffer every
 //! [`FLUSH_INTERVAL`] or as soon as it holds [`FLUSH_SIZE`] bytes. Logging never blocks
 //! serving (issue 15): when stderr cannot keep up (a pipe nobody reads), the buffer stops at
-//! [`BLOCK_SIZE`] and the lines that do not fit are dropped and counted ([`dropped_lines`],
+//! [`BLOCK_SIZE`] and the lines that do not fit are dropped and counted (`LOG_LINES_DROPPED`,
 //! shown by `/__admin/health` and at shutdown). Dropping the [`FlushGuard`] writes what is
 //! left, waiting at most [`EXIT_WAIT`] for a sink that does not take it.
 
@@ -41,7 +41,8 @@ pub const EXIT_WAIT: Duration = Duration::from_secs(2);
 use crate::server::LOG_LINES_DROPPED as DROPPED;
 
 /// How many log lines were dropped because stderr did not take them in time.
-pub fn dropped_lines() -> u64 {
+#[cfg(test)]
+fn dropped_lines() -> u64 {
     DROPPED.load(Ordering::Relaxed)
 }
 
