@@ -60,8 +60,8 @@ tasks:
 
 const CI_USAGE: &str = "usage: cargo xtask ci
 
-Runs .ci/run, the CI entry point, with CI=true and INSTA_UPDATE=no (snapshots must match what
-is committed) — that is:
+Runs .ci/run, the CI entry point, with CI=true, INSTA_UPDATE=no (snapshots must match what
+is committed) and CARGO_INCREMENTAL=0 (a clean clone never reads the caches) — that is:
   cargo fmt --all -- --check
   cargo clippy --workspace --all-targets --locked -- -D warnings
   cargo clippy -p einvoice-mock --no-default-features --all-targets --locked -- -D warnings
@@ -814,7 +814,7 @@ mod tests {
                 .collect()
         };
         assert_eq!(commands(CI_USAGE), commands(script));
-        for variable in ["CI=true", "INSTA_UPDATE=no"] {
+        for variable in ["CI=true", "INSTA_UPDATE=no", "CARGO_INCREMENTAL=0"] {
             assert!(script.contains(&format!("export {variable}")), "{variable}");
             assert!(CI_USAGE.contains(variable), "{variable}");
         }
