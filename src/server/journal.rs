@@ -1854,6 +1854,17 @@ mod tests {
 
     proptest::proptest! {
         #[test]
+        fn what_text_json_len_counts_is_what_a_read_writes(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            text in ".*",
+        ) {
+            let written = |bytes: &[u8]| serde_json::to_string(&text_of(bytes)).unwrap().len() - 2;
+            proptest::prop_assert_eq!(text_json_len(&bytes), written(&bytes));
+            proptest::prop_assert_eq!(text_json_len(text.as_bytes()), written(text.as_bytes()));
+            proptest::prop_assert_eq!(json_len(&text), serde_json::to_string(&text).unwrap().len());
+        }
+
+        #[test]
         fn what_xml_len_counts_is_what_escape_writes(text in ".*") {
             proptest::prop_assert_eq!(xml_len(&text), escape(&text).len());
         }
