@@ -9,6 +9,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let flush_on_exit = cli::init_logs(cli.log_format);
     let outcome = cli::run(cli);
+    // The last log lines go out before the error line.
     drop(flush_on_exit);
     match outcome {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

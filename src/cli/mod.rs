@@ -1,5 +1,4 @@
-//! The command line: `serve`, `validate`, `openapi` and `proxy`. `main.rs` only parses the
-//! arguments and maps the outcome to an exit code.
+//! The command line: `serve`, `validate`, `openapi` and `proxy`, and where log lines go.
 //!
 //! The runtime, the logs and every command are set up here rather than in `main.rs`: what
 //! `main.rs` names generically (a future it polls, a subscriber it builds) is compiled again

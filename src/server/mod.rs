@@ -38,7 +38,7 @@ use crate::contract::Operation;
 use crate::respond::{self, Parsed, Refusal, Reply};
 
 /// Log lines dropped because stderr did not take them in time, since the process started: the
-/// writer that drops them (`logging`, in the command line) counts them here, and
+/// writer that drops them (`cli::logging`) counts them here, and
 /// `/__admin/health` and the shutdown line show them.
 pub static LOG_LINES_DROPPED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -66,7 +66,7 @@ static REQUEST_LINES: std::sync::OnceLock<WriteRequestLine> = std::sync::OnceLoc
 
 /// From now on, each request's line is handed to `write` instead of being emitted as a tracing
 /// event (when that event is enabled: the log filter still decides). For the command line,
-/// whose text format writes the line itself (`logging`): tracing's dispatch and its visit of
+/// whose text format writes the line itself (`cli::logging`): tracing's dispatch and its visit of
 /// the six fields were 2,600 of the line's 4,300 instructions, 4% of a `saldos` over HTTP.
 /// Once per process: `false` when a writer was already set.
 pub fn log_request_lines_with(write: impl Fn(&RequestLine<'_>) + Send + Sync + 'static) -> bool {
