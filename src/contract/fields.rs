@@ -20,11 +20,11 @@ pub fn documented_fields(operation: Operation) -> &'static [String] {
         .map_or(&[], Vec::as_slice)
 }
 
-/// The indices (into [`documented_fields`]) of the fields of `operation` that any of
-/// `documents` holds, ascending: what [`field_sent`] says of each documented path, found in
-/// one walk of each document along the operation's field tree (built once) instead of one walk
-/// from the root per documented path.
-pub fn sent_field_indices(operation: Operation, documents: &[Option<&Value>]) -> Vec<usize> {
+/// For each of `operation`'s [`documented_fields`], in their order, whether any of
+/// `documents` holds it: what [`field_sent`] says of each documented path, found in one walk
+/// of each document along the operation's field tree (built once) instead of one walk from the
+/// root per documented path.
+pub fn sent_fields(operation: Operation, documents: &[Option<&Value>]) -> Vec<bool> {
     static TREES: LazyLock<Vec<Vec<FieldNode>>> = LazyLock::new(|| {
         Operation::ALL
             .into_iter()
@@ -42,10 +42,7 @@ pub fn sent_field_indices(operation: Operation, documents: &[Option<&Value>]) ->
     for document in documents.iter().flatten() {
         mark_sent(document, tree, &mut sent);
     }
-    sent.iter()
-        .enumerate()
-        .filter_map(|(index, sent)| sent.then_some(index))
-        .collect()
+    sent
 }
 
 /// One segment of the documented paths: `evento[]` is `evento` read as an array.
@@ -259,11 +256,12 @@ mod tests {
             for first in &documents {
                 for second in [None, Some(&documents[3]), Some(&documents[4])] {
                     let both = [Some(first), second];
-                    let expected: Vec<usize> = (0..paths.len())
-                        .filter(|&i| both.iter().flatten().any(|d| field_sent(d, &paths[i])))
+                    let expected: Vec<bool> = paths
+                        .iter()
+                        .map(|path| both.iter().flatten().any(|d| field_sent(d, path)))
                         .collect();
                     assert_eq!(
-                        sent_field_indices(operation, &both),
+                        sent_fields(operation, &both),
                         expected,
                         "{operation:?} {first}"
                     );

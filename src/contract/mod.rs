@@ -21,7 +21,7 @@ use serde_json::Value;
 
 pub use budget::validation_steps;
 pub use engine::{SchemaError, SCHEMA_FILES};
-pub use fields::{documented_fields, field_sent, sent_field_indices};
+pub use fields::{documented_fields, field_sent, sent_fields};
 pub use form::{parse_form, parse_form_bytes, FormError, FormPayload};
 pub use operations::{DocumentedStatus, Example, OperationSpec, AFACTURAR_CODES, OPERATIONS};
 pub use php::{

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::contract::{documented_fields, sent_field_indices, Operation};
+use crate::contract::{documented_fields, Operation};
 use crate::respond;
 
 /// The counters.
@@ -96,15 +96,15 @@ impl Coverage {
         *self = Coverage::new();
     }
 
-    /// The indices of the documented fields of `operation` found in `documents` (the form
-    /// fields or JSON body, and the `data` document): computed before the request moves on.
-    pub fn sent_fields(operation: Operation, documents: &[Option<&Value>]) -> Vec<usize> {
-        sent_field_indices(operation, documents)
+    /// Whether each documented field of `operation` is in `documents` (the form fields or
+    /// JSON body, and the `data` document): computed before the request moves on.
+    pub fn sent_fields(operation: Operation, documents: &[Option<&Value>]) -> Vec<bool> {
+        crate::contract::sent_fields(operation, documents)
     }
 
     /// Counts one request of `operation`: the documented answer it received (`code`), if
     /// any, and the fields it sent ([`Coverage::sent_fields`]).
-    pub fn count(&mut self, operation: Operation, code: Option<&str>, sent: &[usize]) {
+    pub fn count(&mut self, operation: Operation, code: Option<&str>, sent: &[bool]) {
         let Some(counts) = self
             .operations
             .iter_mut()
@@ -117,10 +117,8 @@ impl Coverage {
                 hit.1 += 1;
             }
         }
-        for &index in sent {
-            if let Some(field) = counts.fields.get_mut(index) {
-                field.1 += 1;
-            }
+        for (field, _) in counts.fields.iter_mut().zip(sent).filter(|(_, &sent)| sent) {
+            field.1 += 1;
         }
     }
 

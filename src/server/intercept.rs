@@ -449,7 +449,7 @@ impl Route<'_> {
 
 /// Records `entry` in the journal, and its answer and fields in the coverage.
 /// The entry is cut to its byte budget before the journal is locked.
-fn record(state: &AppState, entry: JournalEntry, code: Option<&str>, sent_fields: &[usize]) {
+fn record(state: &AppState, entry: JournalEntry, code: Option<&str>, sent_fields: &[bool]) {
     let operation = entry.operation;
     let fitted = Fitted::new(entry, state.config().server.journal_entry_max_bytes());
     let mut evicted = Evicted::default();
