@@ -736,7 +736,10 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn a_latency_is_written_as_debug_writes_the_float(micros in proptest::prelude::any::<u32>(), other in proptest::prelude::any::<f64>()) {
+        fn a_latency_is_written_as_debug_writes_the_float(
+            micros in proptest::prelude::any::<u32>(),
+            other in proptest::prelude::any::<f64>(),
+        ) {
             for ms in [f64::from(micros) / 1000.0, other, -f64::from(micros) / 1000.0] {
                 let mut written = Vec::new();
                 millis_debug(ms, &mut written);

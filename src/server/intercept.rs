@@ -840,29 +840,20 @@ mod tests {
     #[test]
     fn a_body_takes_its_declared_share_and_an_undeclared_one_the_whole_limit() {
         let limit = 10 * 1024 * 1024;
+        let share = |version, headers: &HeaderMap| {
+            body_share_kib(version, declared_length(headers), headers, limit)
+        };
         let mut headers = HeaderMap::new();
-        assert_eq!(
-            body_share_kib(Version::HTTP_11, declared_length(&headers), &headers, limit),
-            0
-        );
-        assert_eq!(
-            body_share_kib(Version::HTTP_2, declared_length(&headers), &headers, limit),
-            10 * 1024
-        );
+        assert_eq!(share(Version::HTTP_11, &headers), 0);
+        assert_eq!(share(Version::HTTP_2, &headers), 10 * 1024);
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("1025"));
-        assert_eq!(
-            body_share_kib(Version::HTTP_11, declared_length(&headers), &headers, limit),
-            2
-        );
+        assert_eq!(share(Version::HTTP_11, &headers), 2);
         headers.remove(header::CONTENT_LENGTH);
         headers.insert(
             header::TRANSFER_ENCODING,
             HeaderValue::from_static("chunked"),
         );
-        assert_eq!(
-            body_share_kib(Version::HTTP_11, declared_length(&headers), &headers, limit),
-            10 * 1024
-        );
+        assert_eq!(share(Version::HTTP_11, &headers), 10 * 1024);
         // Two bodies at the limit always fit.
         assert_eq!(body_budget_bytes(limit), 256 * 1024 * 1024);
         assert_eq!(body_budget_bytes(200 * 1024 * 1024), 400 * 1024 * 1024);

@@ -101,7 +101,8 @@ fn unit_tests_start(text: &str) -> Option<usize> {
         })
 }
 
-/// The top-level module a file belongs to: `respond/sovos.rs` → `respond`, `cli/logging.rs` → `cli`.
+/// The top-level module a file belongs to: `respond/sovos.rs` → `respond`,
+/// `cli/logging.rs` → `cli`.
 fn module_of(file: &str) -> &str {
     file.split('/')
         .next()

@@ -91,10 +91,11 @@ it (WHEEL_PROFILE=release), `cargo xtask attack --short --binary` runs the slow
 attacks of issues 15 and 20 (under 2 minutes); its path is exported as EINVOICE_MOCK_BIN. The
 budget runs in the background beside the page, wheel and distribution checks (its counts are
 deterministic; they mostly wait) and is awaited, its output printed, before the attacks, which
-measure latency; valgrind is installed before it starts. The distribution checks reuse that binary: npm-check.sh packs and installs the npm packages
-offline, action-check.sh runs the GitHub Action's steps against a release served on loopback,
-actionlint.sh lints the workflows, image-check.sh builds and runs the container image with
-buildah (installing buildah and debootstrap with apt-get).
+measure latency; valgrind is installed before it starts. The distribution checks reuse that
+binary: npm-check.sh packs and installs the npm packages offline, action-check.sh runs the
+GitHub Action's steps against a release served on loopback, actionlint.sh lints the workflows,
+image-check.sh builds and runs the container image with buildah (installing buildah and
+debootstrap with apt-get).
 
 options:
   -h, --help    print this help";
