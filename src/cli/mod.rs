@@ -25,6 +25,8 @@ use crate::server::proxy::Targets;
 use crate::server::tls::Tls;
 use crate::server::{log_request_lines_with, AppState, Config};
 use logging::{BatchedWriter, FlushGuard, LogTime, RequestLines};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Contract testing for e-invoicing provider APIs: Afacturar (Colombia, DIAN RADIAN) and
 /// Sovos Mexico (Reachcore).
@@ -616,16 +618,16 @@ pub fn init_logs(format: LogFormat) -> FlushGuard {
         .with_writer(move || writer.clone())
         .with_ansi(ansi)
         .with_timer(LogTime)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        );
+        // `log_filter` decides; the builder's own filter would stop at `info`.
+        .with_max_level(tracing::level_filters::LevelFilter::TRACE);
     match format {
         LogFormat::Text => {
             logs.event_format(RequestLines::new(
                 tracing_subscriber::fmt::format().with_timer(LogTime),
                 LogTime,
             ))
+            .finish()
+            .with(log_filter())
             .init();
             // The request line in plain text, written as the format above writes it, without
             // the event (colours are the format's own).
@@ -633,9 +635,21 @@ pub fn init_logs(format: LogFormat) -> FlushGuard {
                 log_request_lines_with(move |line| request_lines.write_request_line(line));
             }
         }
-        LogFormat::Json => logs.json().init(),
+        LogFormat::Json => logs.json().finish().with(log_filter()).init(),
     }
     flush_on_exit
+}
+
+/// What the logs show: `RUST_LOG`'s `target=level` directives (`info`,
+/// `einvoice_mock=debug,hyper=warn`), or `info` when it is unset, empty or not such a list.
+fn log_filter() -> tracing_subscriber::filter::Targets {
+    std::env::var("RUST_LOG")
+        .ok()
+        .filter(|directives| !directives.trim().is_empty())
+        .and_then(|directives| directives.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
+        })
 }
 
 /// Runs the command `cli` names; `serve` and `proxy` on a runtime of their own.
