@@ -449,3 +449,55 @@ fn the_domain_does_no_io_and_writes_no_wire_format() {
         broken.join("\n")
     );
 }
+
+/// Each package of a `cargo tree` (normal, dev and build edges) and the features it is built
+/// with there.
+fn features_in_tree(args: &[&str]) -> BTreeMap<String, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args(["tree", "--locked", "--offline", "--prefix", "none"])
+        .args(["-e", "normal,dev,build", "-f", "{p} [{f}]"])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo tree {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (package, rest) = line.split_once(" [")?;
+            let package = package.split(" (").next()?.to_owned();
+            Some((package, rest.split(']').next()?.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_validators_tests_build_shared_dependencies_with_the_workspaces_features() {
+    // CI builds the tests without default features, then the workspace's: a crate both use is
+    // built once only where its features are the same in both (Cargo.toml's dev-dependencies).
+    let workspace = features_in_tree(&["--workspace"]);
+    let validator = features_in_tree(&["-p", "einvoice-mock", "--no-default-features"]);
+    assert!(
+        validator.len() > 50,
+        "cargo tree lists the packages: {validator:?}"
+    );
+    let differing: Vec<String> = validator
+        .iter()
+        .filter(|(package, _)| !package.starts_with("einvoice-mock "))
+        .filter_map(|(package, features)| {
+            let everywhere = workspace.get(package)?;
+            (everywhere != features)
+                .then(|| format!("{package}: [{features}] here, [{everywhere}] in the workspace"))
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "add these features to Cargo.toml's alignment dev-dependencies:\n{}",
+        differing.join("\n")
+    );
+}
