@@ -25,6 +25,7 @@ use crate::server::proxy::Targets;
 use crate::server::tls::Tls;
 use crate::server::{log_request_lines_with, AppState, Config};
 use logging::{BatchedWriter, FlushGuard, LogTime, RequestLines};
+use tracing_subscriber::filter::Targets as LogTargets;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -608,26 +609,31 @@ fn validate_headers(provider: Provider) -> HeaderMap {
 }
 
 /// Sets up the logs on standard error in `format`: one line per request, written in batches
-/// (see `logging`). Dropping the guard writes what is left.
+/// (see `logging`), filtered by `RUST_LOG` (see [`log_filter`]). Dropping the guard writes what
+/// is left.
 pub fn init_logs(format: LogFormat) -> FlushGuard {
     use std::io::IsTerminal as _;
+    use tracing_subscriber::fmt;
+    let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref()).unwrap_or_else(|error| {
+        eprintln!("einvoice-mock: {error}; logging at info");
+        LogTargets::new().with_default(tracing::Level::INFO)
+    });
     let (writer, flush_on_exit) = BatchedWriter::stderr();
     let ansi = std::io::stderr().is_terminal();
     let request_lines = writer.clone();
-    let logs = tracing_subscriber::fmt()
+    // The filter first, as a layer of its own: the most verbose level it lets through is the
+    // process's, so disabled events (hyper's and h2's `trace!`) stop at their level check.
+    let logs = tracing_subscriber::registry().with(filter);
+    let layer = fmt::layer()
         .with_writer(move || writer.clone())
         .with_ansi(ansi)
-        .with_timer(LogTime)
-        // `log_filter` decides; the builder's own filter would stop at `info`.
-        .with_max_level(tracing::level_filters::LevelFilter::TRACE);
+        .with_timer(LogTime);
     match format {
         LogFormat::Text => {
-            logs.event_format(RequestLines::new(
-                tracing_subscriber::fmt::format().with_timer(LogTime),
+            logs.with(layer.event_format(RequestLines::new(
+                fmt::format().with_timer(LogTime),
                 LogTime,
-            ))
-            .finish()
-            .with(log_filter())
+            )))
             .init();
             // The request line in plain text, written as the format above writes it, without
             // the event (colours are the format's own).
@@ -635,21 +641,30 @@ pub fn init_logs(format: LogFormat) -> FlushGuard {
                 log_request_lines_with(move |line| request_lines.write_request_line(line));
             }
         }
-        LogFormat::Json => logs.json().finish().with(log_filter()).init(),
+        LogFormat::Json => logs.with(layer.json()).init(),
     }
     flush_on_exit
 }
 
-/// What the logs show: `RUST_LOG`'s `target=level` directives (`info`,
-/// `einvoice_mock=debug,hyper=warn`), or `info` when it is unset, empty or not such a list.
-fn log_filter() -> tracing_subscriber::filter::Targets {
-    std::env::var("RUST_LOG")
-        .ok()
-        .filter(|directives| !directives.trim().is_empty())
-        .and_then(|directives| directives.parse().ok())
-        .unwrap_or_else(|| {
-            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
-        })
+/// What the logs show, from `RUST_LOG` (`None` when it is unset): levels and `target=level`
+/// pairs separated by commas (`warn`, `einvoice_mock=debug,hyper=warn`), `info` when it holds
+/// none. Span and field filters are not read; a list that does not parse is an error.
+fn log_filter(rust_log: Option<&str>) -> Result<LogTargets, String> {
+    let directives: Vec<&str> = rust_log
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|directive| !directive.is_empty())
+        .collect();
+    if directives.is_empty() {
+        return Ok(LogTargets::new().with_default(tracing::Level::INFO));
+    }
+    directives.join(",").parse().map_err(|error| {
+        format!(
+            "RUST_LOG={:?} is not a list of levels and target=level pairs ({error})",
+            rust_log.unwrap_or_default()
+        )
+    })
 }
 
 /// Runs the command `cli` names; `serve` and `proxy` on a runtime of their own.
@@ -1013,5 +1028,55 @@ fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
         Ok(async {
             let _ = tokio::signal::ctrl_c().await;
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    use super::log_filter;
+
+    /// What `RUST_LOG = rust_log` lets through, at each level, for one target.
+    fn shown(rust_log: Option<&str>, target: &str) -> Vec<Level> {
+        let filter = log_filter(rust_log).expect("a list that parses");
+        [
+            Level::ERROR,
+            Level::WARN,
+            Level::INFO,
+            Level::DEBUG,
+            Level::TRACE,
+        ]
+        .into_iter()
+        .filter(|level| filter.would_enable(target, level))
+        .collect()
+    }
+
+    #[test]
+    fn the_logs_show_info_when_rust_log_is_unset_empty_or_only_commas() {
+        for rust_log in [None, Some(""), Some(" "), Some(",,")] {
+            assert_eq!(
+                shown(rust_log, "einvoice_mock::server"),
+                [Level::ERROR, Level::WARN, Level::INFO],
+                "{rust_log:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rust_log_takes_a_level_and_target_level_pairs_with_or_without_spaces_and_commas() {
+        assert_eq!(shown(Some("warn"), "hyper"), [Level::ERROR, Level::WARN]);
+        assert_eq!(shown(Some("warn,"), "hyper"), [Level::ERROR, Level::WARN]);
+        assert!(shown(Some("off"), "einvoice_mock").is_empty());
+        let pairs = Some("warn, einvoice_mock=debug ,hyper=error,");
+        assert_eq!(shown(pairs, "einvoice_mock::server").len(), 4);
+        assert_eq!(shown(pairs, "hyper::proto"), [Level::ERROR]);
+        assert_eq!(shown(pairs, "h2"), [Level::ERROR, Level::WARN]);
+    }
+
+    #[test]
+    fn a_rust_log_that_does_not_parse_is_named_in_the_error() {
+        let error = log_filter(Some("einvoice_mock=loud")).expect_err("not a level");
+        assert!(error.contains("RUST_LOG=\"einvoice_mock=loud\""), "{error}");
     }
 }
