@@ -616,7 +616,7 @@ pub fn init_logs(format: LogFormat) -> FlushGuard {
     use tracing_subscriber::fmt;
     let filter = log_filter(std::env::var("RUST_LOG").ok().as_deref()).unwrap_or_else(|error| {
         eprintln!("einvoice-mock: {error}; logging at info");
-        LogTargets::new().with_default(tracing::Level::INFO)
+        info_logs()
     });
     let (writer, flush_on_exit) = BatchedWriter::stderr();
     let ansi = std::io::stderr().is_terminal();
@@ -657,7 +657,7 @@ fn log_filter(rust_log: Option<&str>) -> Result<LogTargets, String> {
         .filter(|directive| !directive.is_empty())
         .collect();
     if directives.is_empty() {
-        return Ok(LogTargets::new().with_default(tracing::Level::INFO));
+        return Ok(info_logs());
     }
     directives.join(",").parse().map_err(|error| {
         format!(
@@ -665,6 +665,11 @@ fn log_filter(rust_log: Option<&str>) -> Result<LogTargets, String> {
             rust_log.unwrap_or_default()
         )
     })
+}
+
+/// The logs when `RUST_LOG` says nothing usable: `info` and above, from every target.
+fn info_logs() -> LogTargets {
+    LogTargets::new().with_default(tracing::Level::INFO)
 }
 
 /// Runs the command `cli` names; `serve` and `proxy` on a runtime of their own.

@@ -480,6 +480,15 @@ fn features_in_tree(args: &[&str]) -> BTreeMap<String, BTreeSet<String>> {
     packages
 }
 
+/// Every feature named in a package's feature lists.
+fn feature_names(lists: &BTreeSet<String>) -> BTreeSet<String> {
+    lists
+        .iter()
+        .flat_map(|list| list.split(','))
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
 fn the_validators_tests_build_shared_dependencies_with_the_workspaces_features() {
     // CI builds the tests without default features, then the workspace's: a crate both use is
@@ -500,15 +509,8 @@ fn the_validators_tests_build_shared_dependencies_with_the_workspaces_features()
             continue;
         };
         if everywhere != features {
-            let listed = |lists: &BTreeSet<String>| -> BTreeSet<String> {
-                lists
-                    .iter()
-                    .flat_map(|list| list.split(','))
-                    .map(str::to_owned)
-                    .collect()
-            };
-            let missing: Vec<String> = listed(everywhere)
-                .difference(&listed(features))
+            let missing: Vec<String> = feature_names(everywhere)
+                .difference(&feature_names(features))
                 .cloned()
                 .collect();
             differing.push(if missing.is_empty() {
