@@ -6,7 +6,8 @@
 # wheel's Python API (`einvoice_mock.start_fake()`) must find that binary without PATH, and its
 # pytest plugin (fixture `einvoice_fake`, registered through the `pytest11` entry point) must
 # arm a scenario and read the journal (docs/python/test_plugin.py).
-# WHEEL_PROFILE picks the cargo profile (default release, as published wheels are built).
+# WHEEL_PROFILE picks the cargo profile: release by default, the build CI makes once and reuses;
+# the release workflow builds published wheels with `dist`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

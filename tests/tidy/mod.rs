@@ -1,7 +1,8 @@
 //! The codebase's own rules, checked on its source (in the spirit of rust-analyzer's
 //! `tidy.rs`): dependencies point one way, heavy crates stay in their adapter, each provider's
-//! error format lives in its own module, and the validator's tests share the workspace's
-//! dependency builds.
+//! error format lives in its own module, the validator's tests share the workspace's
+//! dependency builds, and published binaries (`dist`) optimise every crate the release profile
+//! leaves unoptimised.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -526,5 +527,64 @@ fn the_validators_tests_build_shared_dependencies_with_the_workspaces_features()
          `cargo test --workspace`); give them these features in Cargo.toml's dev-dependencies \
          (\"Only for their features\"):\n{}",
         differing.join("\n")
+    );
+}
+
+/// A profile's per-package opt-levels in Cargo.toml (`[profile.NAME.package]`).
+fn package_opt_levels(manifest: &toml::Table, profile: &str) -> BTreeMap<String, i64> {
+    let packages = manifest["profile"][profile]["package"]
+        .as_table()
+        .unwrap_or_else(|| panic!("Cargo.toml has [profile.{profile}.package]"));
+    packages
+        .iter()
+        .map(|(name, settings)| {
+            let level = settings["opt-level"]
+                .as_integer()
+                .unwrap_or_else(|| panic!("{profile}: {name}'s opt-level is a number"));
+            (name.clone(), level)
+        })
+        .collect()
+}
+
+#[test]
+fn the_dist_profile_optimises_every_crate_the_release_profile_leaves_unoptimised() {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .expect("Cargo.toml reads");
+    let manifest: toml::Table = text.parse().expect("Cargo.toml parses");
+    let release = package_opt_levels(&manifest, "release");
+    let dist = package_opt_levels(&manifest, "dist");
+    assert!(
+        release.values().all(|&level| level == 0),
+        "the release profile only lowers opt-levels to 0: {release:?}"
+    );
+    // `dist` inherits the release profile's packages: each must be raised again, and nothing
+    // else listed there.
+    let lowered: BTreeSet<&String> = release.keys().collect();
+    let raised: BTreeSet<&String> = dist
+        .iter()
+        .filter(|(_, &level)| level == 3)
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        lowered, raised,
+        "[profile.dist.package] must list at opt-level 3 exactly the crates [profile.release.package] lists"
+    );
+    assert_eq!(
+        dist.len(),
+        raised.len(),
+        "dist lists only opt-level 3: {dist:?}"
+    );
+    // A name that matches no package would leave its crate optimised without a word.
+    let packages: BTreeSet<String> = features_in_tree(&["--workspace"])
+        .into_keys()
+        .filter_map(|package| package.split(' ').next().map(str::to_owned))
+        .collect();
+    let unknown: Vec<&&String> = lowered
+        .iter()
+        .filter(|name| !packages.contains(**name))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "not in the dependency tree: {unknown:?}"
     );
 }
