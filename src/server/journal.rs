@@ -475,7 +475,7 @@ const fn byte_lengths(controls: u8, exceptions: &[(u8, u8)]) -> [u8; 256] {
 /// What `bytes` take as the contents of a JSON string in text form: valid UTF-8 escaped as
 /// `serde_json` escapes it, every other byte as `\\xNN`.
 fn text_json_len(bytes: &[u8]) -> usize {
-    let escaped = |valid: &[u8]| -> usize { valid.iter().map(|&b| json_byte_len(b)).sum() };
+    let escaped = escaped_len;
     if std::str::from_utf8(bytes).is_ok() {
         return escaped(bytes);
     }
@@ -485,6 +485,36 @@ fn text_json_len(bytes: &[u8]) -> usize {
             escaped(chunk.valid().as_bytes()) + chunk.invalid().len() * INVALID_BYTE_JSON_LEN
         })
         .sum()
+}
+
+/// What valid UTF-8 takes in a JSON string. A body is counted 16 bytes at a time with
+/// arithmetic the compiler turns into vector operations: a third of the table's cost on an
+/// event's form; the table stays cheaper for short texts such as header values.
+fn escaped_len(valid: &[u8]) -> usize {
+    if valid.len() < 64 {
+        return valid.iter().map(|&b| json_byte_len(b)).sum();
+    }
+    // What a byte adds to its own: 1 for `"` and `\\`, 1 for the controls written `\n` and
+    // the like (0x08 to 0x0d but 0x0b), 5 for the other controls (`\u00XX`).
+    let extra = |b: u8| -> u8 {
+        let quoted = u8::from(b == b'"') | u8::from(b == b'\\');
+        let control = u8::from(b < 0x20);
+        let short = u8::from(b.wrapping_sub(0x08) < 6) & u8::from(b != 0x0b);
+        quoted + control * 5 - short * 4
+    };
+    let (chunks, rest) = valid.as_chunks::<16>();
+    let mut total = valid.len();
+    // One counter per lane, emptied before it can overflow (at most 5 a byte).
+    for run in chunks.chunks(u8::MAX as usize / 5) {
+        let mut lanes = [0u8; 16];
+        for chunk in run {
+            for (lane, &b) in lanes.iter_mut().zip(chunk) {
+                *lane += extra(b);
+            }
+        }
+        total += lanes.iter().map(|&n| usize::from(n)).sum::<usize>();
+    }
+    total + rest.iter().map(|&b| usize::from(extra(b))).sum::<usize>()
 }
 
 /// What a string takes in JSON, quotes included.
@@ -1857,9 +1887,13 @@ mod tests {
         fn what_text_json_len_counts_is_what_a_read_writes(
             bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
             text in "(?s).{0,200}",
+            ascii in "[\\x00-\\x7f]{0,300}",
         ) {
             let written = |bytes: &[u8]| serde_json::to_string(&text_of(bytes)).unwrap().len() - 2;
             proptest::prop_assert_eq!(text_json_len(&bytes), written(&bytes));
+            // Every control and every escaped character, in texts long enough to be counted
+            // 16 bytes at a time.
+            proptest::prop_assert_eq!(text_json_len(ascii.as_bytes()), written(ascii.as_bytes()));
             proptest::prop_assert_eq!(text_json_len(text.as_bytes()), written(text.as_bytes()));
             // Characters beyond ASCII next to bytes that are not UTF-8.
             let mixed = [text.as_bytes(), &bytes, text.as_bytes()].concat();
