@@ -99,6 +99,14 @@ impl DateTime {
         Some(text)
     }
 
+    /// The text, written without the formatter when [`DateTime::ascii`] can.
+    pub fn text(&self) -> String {
+        match self.ascii() {
+            Some(text) => ascii(&text).to_owned(),
+            None => self.to_string(),
+        }
+    }
+
     /// Serializes the text as one string: written into a stack buffer and handed over whole,
     /// instead of `collect_str`'s formatter (Sovos's answers carry a date per row).
     pub fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -201,6 +209,30 @@ mod tests {
                     serde_json::to_string(&moment.to_string()).unwrap()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_text_is_the_displayed_text_and_splits_into_the_date_and_the_time() {
+        let mut moments = samples();
+        for year in [10_000, -1, -10_000] {
+            let date = NaiveDate::from_ymd_opt(year, 3, 4).unwrap();
+            moments.push(date.and_hms_opt(5, 6, 7).unwrap());
+        }
+        for at in moments {
+            for between in ['T', ' ', 'é'] {
+                assert_eq!(
+                    DateTime(at, between).text(),
+                    DateTime(at, between).to_string()
+                );
+            }
+            // What the event ledger reads the CUDE's date and time from.
+            let date = Date(at.date(), '-').to_string();
+            let time = Time(at.time()).to_string();
+            assert_eq!(
+                DateTime(at, ' ').text().split_once(' '),
+                Some((date.as_str(), time.as_str()))
+            );
         }
     }
 

@@ -324,7 +324,7 @@ impl EventLedger {
                     .collect()
             })
             .unwrap_or_default();
-        let numero = (existing.len() + 1).to_string();
+        let numero = itoa::Buffer::new().format(existing.len() + 1).to_owned();
         let (identificacion_evento, consumed) = match event.identificacion_evento.clone() {
             Some(id) => (id, None),
             None => {
@@ -332,15 +332,16 @@ impl EventLedger {
                 (id, Some(consumed))
             }
         };
-        let fecha = datetime_text::DateTime(event.at, ' ').to_string();
+        let fecha = datetime_text::DateTime(event.at, ' ').text();
         let cude = event.cude.clone().unwrap_or_else(|| {
-            let fec_emi = datetime_text::Date(event.at.date(), '-').to_string();
-            let hor_emi = format!("{}-05:00", datetime_text::Time(event.at.time()));
+            // `fecha` is the date as `Date(…, '-')` writes it, a space, and the time.
+            let (fec_emi, time) = fecha.split_once(' ').unwrap_or((&fecha, ""));
+            let hor_emi = [time, "-05:00"].concat();
             // Num_DE is the event document's own number, its `identificacion_evento`: unique
             // per event, so two events never share a CUDE (contract note A20).
             cude(&CudeInput {
                 num_de: &identificacion_evento,
-                fec_emi: &fec_emi,
+                fec_emi,
                 hor_emi: &hor_emi,
                 nit_fe: &event.emisor.identificacion,
                 doc_adq: &event.receptor.identificacion,
