@@ -77,22 +77,25 @@ impl JsonText {
 }
 
 /// Whether serde_json escapes any byte of `bytes`: `"`, `\\` and the controls below 0x20,
-/// nothing else. Long strings (an event's URL, its CUDE) are checked 16 bytes at a time
-/// without an early exit, which the compiler turns into vector compares; a byte at a time
-/// stays cheaper for the short ones.
+/// nothing else. From 16 bytes on, eight bytes are tested at a time as one `u64` (an event's
+/// URL and CUDE are long): the compiler's vectoriser did not keep this loop within a chunk.
 fn needs_escape(bytes: &[u8]) -> bool {
     let escaped = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
-    if bytes.len() < 32 {
+    if bytes.len() < 16 {
         return bytes.iter().any(|&b| escaped(b));
     }
-    let (chunks, rest) = bytes.as_chunks::<16>();
-    let mut lanes = [false; 16];
-    for chunk in chunks {
-        for (lane, &b) in lanes.iter_mut().zip(chunk) {
-            *lane |= escaped(b);
-        }
-    }
-    lanes.contains(&true) || rest.iter().any(|&b| escaped(b))
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // Whether a byte of `word` is below `n`, exact for `n` up to 0x80: a byte at or above `n`
+    // can show only after a lower byte borrowed, which takes a byte below `n`.
+    let any_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    let (words, rest) = bytes.as_chunks::<8>();
+    words.iter().any(|&word| {
+        let word = u64::from_ne_bytes(word);
+        any_below(word, 0x20)
+            || any_below(word ^ (ONES * u64::from(b'"')), 1)
+            || any_below(word ^ (ONES * u64::from(b'\\')), 1)
+    }) || rest.iter().any(|&b| escaped(b))
 }
 
 #[cfg(test)]
@@ -116,12 +119,14 @@ mod tests {
 
         #[test]
         fn a_string_is_escaped_wherever_its_one_escape_falls(
-            plain in "[ -~&&[^\"\\\\]]{0,100}",
+            plain in "[^\"\\\\\\x00-\\x1f]{0,100}",
             escape in prop::sample::select(vec!['"', '\\', '\n', '\u{1f}', 'x']),
             at in any::<prop::sample::Index>(),
         ) {
             let mut text = plain;
-            text.insert(at.index(text.len() + 1), escape);
+            let boundaries: Vec<usize> =
+                text.char_indices().map(|(i, _)| i).chain([text.len()]).collect();
+            text.insert(boundaries[at.index(boundaries.len())], escape);
             let mut ours = JsonText::with_capacity(0);
             ours.string(&text);
             prop_assert_eq!(ours.into_bytes(), serde_json::to_vec(&text).unwrap());
