@@ -86,8 +86,10 @@ fn needs_escape(bytes: &[u8]) -> bool {
     }
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    // Whether a byte of `word` is below `n`, exact for `n` up to 0x80: a byte at or above `n`
-    // can show only after a lower byte borrowed, which takes a byte below `n`.
+    // Whether a byte of `word` is below `n`, exact for `n` up to 0x80: a byte below `n` sets
+    // its top bit when `n` is subtracted (its distance to `n` is at most 0x80), a byte at or
+    // above `n` only after a lower byte borrowed, which takes a byte below `n`; bytes with the
+    // top bit already set are masked.
     let any_below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
     let (words, rest) = bytes.as_chunks::<8>();
     words.iter().any(|&word| {

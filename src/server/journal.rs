@@ -475,14 +475,13 @@ const fn byte_lengths(controls: u8, exceptions: &[(u8, u8)]) -> [u8; 256] {
 /// What `bytes` take as the contents of a JSON string in text form: valid UTF-8 escaped as
 /// `serde_json` escapes it, every other byte as `\\xNN`.
 fn text_json_len(bytes: &[u8]) -> usize {
-    let escaped = escaped_len;
     if std::str::from_utf8(bytes).is_ok() {
-        return escaped(bytes);
+        return escaped_len(bytes);
     }
     bytes
         .utf8_chunks()
         .map(|chunk| {
-            escaped(chunk.valid().as_bytes()) + chunk.invalid().len() * INVALID_BYTE_JSON_LEN
+            escaped_len(chunk.valid().as_bytes()) + chunk.invalid().len() * INVALID_BYTE_JSON_LEN
         })
         .sum()
 }
@@ -1899,6 +1898,19 @@ mod tests {
             let mixed = [text.as_bytes(), &bytes, text.as_bytes()].concat();
             proptest::prop_assert_eq!(text_json_len(&mixed), written(&mixed));
             proptest::prop_assert_eq!(json_len(&text), serde_json::to_string(&text).unwrap().len());
+        }
+
+        #[test]
+        fn a_long_run_of_one_byte_is_counted_as_the_table_counts_it(
+            byte in 0u8..0x80,
+            chunks in 50usize..54,
+            rest in 0usize..17,
+        ) {
+            // Past 51 chunks of 16 a lane of `escaped_len` would overflow on a control
+            // written `\u00XX` without its flush.
+            let text = vec![byte; 16 * chunks + rest];
+            let table: usize = text.iter().map(|&b| json_byte_len(b)).sum();
+            proptest::prop_assert_eq!(escaped_len(&text), table);
         }
 
         #[test]
