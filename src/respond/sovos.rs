@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{with_account, Context, Finding, Parsed, ProviderState, Reply, Request};
 use crate::contract::{Operation, Provider};
-use crate::domain::sovos::ledger::Month;
+use crate::domain::sovos::ledger::{Month, QueryError};
 use crate::render::sovos::errors::{self, SovosError};
 use crate::render::sovos::report_csv;
 
@@ -71,12 +71,12 @@ pub fn saldos(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Re
         let month = month_of(&payload)?;
         let rfc = payload["RFCConsulta"].as_str();
         let now = state.clock().mexico();
-        let saldos = with_account(state, &key, |account| account.saldos(month, rfc, now))
-            .ok_or(SovosError::Unauthorized)??;
-        Ok(Reply::json_bytes(
-            200,
-            crate::render::sovos::saldos::saldos_json(&saldos),
-        ))
+        let body = with_account(state, &key, |account| {
+            let saldos = account.saldos_view(month, rfc, now)?;
+            Ok::<_, QueryError>(crate::render::sovos::saldos::saldos_json(&saldos))
+        })
+        .ok_or(SovosError::Unauthorized)??;
+        Ok(Reply::json_bytes(200, body))
     };
     answer().unwrap_or_else(error_reply)
 }

@@ -251,9 +251,10 @@ pub enum AccountError {
     },
 }
 
-/// The balance a `saldos` request answers, serialised exactly as seed 002's examples.
+/// The balance a `saldos` request answers, serialised exactly as seed 002's examples. `S` is
+/// the type of `Detalle`'s texts: owned, or borrowed from the account ([`Account::saldos_view`]).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Saldos {
+pub struct Saldos<S = String> {
     /// `TipoConsumo`.
     #[serde(rename = "TipoConsumo")]
     pub tipo_consumo: TipoConsumo,
@@ -274,24 +275,51 @@ pub struct Saldos {
     pub transacciones: u64,
     /// `Detalle`: the month's movements per RFC, day and type.
     #[serde(rename = "Detalle")]
-    pub detalle: Vec<Detalle>,
+    pub detalle: Vec<Detalle<S>>,
 }
 
-/// One line of `Detalle` (and one row of the report).
+impl Saldos<&str> {
+    /// The same balance with texts of its own.
+    pub fn into_owned(self) -> Saldos {
+        Saldos {
+            tipo_consumo: self.tipo_consumo,
+            fecha_actual: self.fecha_actual,
+            registrados: self.registrados,
+            autorizados: self.autorizados,
+            generaron_timbre: self.generaron_timbre,
+            transacciones: self.transacciones,
+            detalle: self.detalle.into_iter().map(Detalle::into_owned).collect(),
+        }
+    }
+}
+
+/// One line of `Detalle` (and one row of the report); `S` as for [`Saldos`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Detalle {
+pub struct Detalle<S = String> {
     /// `RFC`.
     #[serde(rename = "RFC")]
-    pub rfc: String,
+    pub rfc: S,
     /// `Fecha`, written `yyyy-mm-ddT00:00:00`.
     #[serde(rename = "Fecha", with = "midnight")]
     pub fecha: NaiveDate,
     /// `TipoMovimiento`.
     #[serde(rename = "TipoMovimiento")]
-    pub tipo_movimiento: String,
+    pub tipo_movimiento: S,
     /// `Monto`: the sum of that day's movements of that type for that RFC.
     #[serde(rename = "Monto")]
     pub monto: u64,
+}
+
+impl Detalle<&str> {
+    /// The same line with texts of its own.
+    pub fn into_owned(self) -> Detalle {
+        Detalle {
+            rfc: self.rfc.to_owned(),
+            fecha: self.fecha,
+            tipo_movimiento: self.tipo_movimiento.to_owned(),
+            monto: self.monto,
+        }
+    }
 }
 
 /// The data of a consumption report (`saldos/csv`, `saldos/pdf`), whatever its format.
@@ -319,13 +347,13 @@ pub struct Report {
     pub rows: Vec<Detalle>,
 }
 
-/// The figures common to `saldos` and the report.
-struct Figures {
+/// The figures common to `saldos` and the report, their texts borrowed from the account.
+struct Figures<'a> {
     registrados: u64,
     autorizados: u64,
     generaron_timbre: u64,
     transacciones: u64,
-    detalle: Vec<Detalle>,
+    detalle: Vec<Detalle<&'a str>>,
 }
 
 impl Account {
@@ -396,6 +424,17 @@ impl Account {
         rfc: Option<&str>,
         now: NaiveDateTime,
     ) -> Result<Saldos, QueryError> {
+        self.saldos_view(month, rfc, now).map(Saldos::into_owned)
+    }
+
+    /// [`Account::saldos`] with `Detalle`'s texts borrowed from the account: what the server
+    /// writes its answer from, without a copy of each RFC and movement type.
+    pub fn saldos_view(
+        &self,
+        month: Month,
+        rfc: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<Saldos<&str>, QueryError> {
         if let Some(rfc) = rfc {
             if !self.is_registered(rfc) {
                 return Err(QueryError::RfcNotRegistered);
@@ -426,12 +465,16 @@ impl Account {
             autorizados: figures.autorizados,
             generaron_timbre: figures.generaron_timbre,
             transacciones: figures.transacciones,
-            rows: figures.detalle,
+            rows: figures
+                .detalle
+                .into_iter()
+                .map(Detalle::into_owned)
+                .collect(),
         }
     }
 
     /// The figures of `month`, over every RFC or over `only`.
-    fn figures(&self, month: Month, only: Option<&str>) -> Figures {
+    fn figures(&self, month: Month, only: Option<&str>) -> Figures<'_> {
         let wanted = |rfc: &str| only.is_none_or(|only| only == rfc);
 
         // An RFC listed twice counts once, with its first state.
@@ -475,10 +518,10 @@ impl Account {
             transacciones,
             detalle: detalle
                 .into_iter()
-                .map(|((fecha, rfc, tipo), monto)| Detalle {
-                    rfc: rfc.to_owned(),
+                .map(|((fecha, rfc, tipo_movimiento), monto)| Detalle {
+                    rfc,
                     fecha,
-                    tipo_movimiento: tipo.to_owned(),
+                    tipo_movimiento,
                     monto,
                 })
                 .collect(),

@@ -9,7 +9,7 @@ use crate::domain::sovos::ledger::Saldos;
 use crate::render::json::JsonText;
 
 /// `saldos`'s JSON body.
-pub fn saldos_json(saldos: &Saldos) -> Vec<u8> {
+pub fn saldos_json<S: AsRef<str>>(saldos: &Saldos<S>) -> Vec<u8> {
     let mut text = JsonText::with_capacity(160 + 110 * saldos.detalle.len());
     text.raw("{\"TipoConsumo\":")
         .string(saldos.tipo_consumo.as_str())
@@ -26,11 +26,11 @@ pub fn saldos_json(saldos: &Saldos) -> Vec<u8> {
         .raw(",\"Detalle\":[");
     for (i, row) in saldos.detalle.iter().enumerate() {
         text.raw(if i == 0 { "{\"RFC\":" } else { ",{\"RFC\":" })
-            .string(&row.rfc)
+            .string(row.rfc.as_ref())
             .raw(",\"Fecha\":")
             .datetime(DateTime(row.fecha.and_time(NaiveTime::MIN), 'T'))
             .raw(",\"TipoMovimiento\":")
-            .string(&row.tipo_movimiento)
+            .string(row.tipo_movimiento.as_ref())
             .raw(",\"Monto\":")
             .unsigned(row.monto)
             .raw("}");
