@@ -3,7 +3,7 @@
 //!
 //! Everything here is pure: no clock, no I/O. The caller passes the month and "now".
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -477,54 +477,69 @@ impl Account {
     fn figures(&self, month: Month, only: Option<&str>) -> Figures<'_> {
         let wanted = |rfc: &str| only.is_none_or(|only| only == rfc);
 
-        // An RFC listed twice counts once, with its first state.
-        let mut seen = BTreeSet::new();
+        // An RFC listed twice counts once, with its first state: a stable sort keeps each
+        // RFC's first entry first. Vectors sorted once, rather than ordered sets and maps,
+        // since an account holds a handful of RFCs and a month a handful of movements.
+        let mut listed: Vec<(&str, RfcEstado)> = self
+            .rfcs
+            .iter()
+            .filter(|entry| wanted(&entry.rfc))
+            .map(|entry| (entry.rfc.as_str(), entry.estado))
+            .collect();
+        listed.sort_by_key(|&(rfc, _)| rfc);
+        listed.dedup_by_key(|&mut (rfc, _)| rfc);
         let (mut registrados, mut autorizados) = (0u64, 0u64);
-        for entry in self.rfcs.iter().filter(|entry| wanted(&entry.rfc)) {
-            if seen.insert(entry.rfc.as_str()) {
-                match entry.estado {
-                    RfcEstado::Registrado => registrados += 1,
-                    RfcEstado::Autorizado => autorizados += 1,
-                }
+        for (_, estado) in &listed {
+            match estado {
+                RfcEstado::Registrado => registrados += 1,
+                RfcEstado::Autorizado => autorizados += 1,
             }
         }
 
-        // Keyed by (day, RFC, type) so that the map's order is Detalle's order.
-        let mut detalle: BTreeMap<(NaiveDate, &str, &str), u64> = BTreeMap::new();
-        let mut stamped = BTreeSet::new();
-        let mut transacciones = 0u64;
-        let in_scope = self
+        let mut detalle: Vec<Detalle<&str>> = self
             .movimientos
             .iter()
-            .filter(|m| month.contains(m.fecha) && wanted(&m.rfc));
-        for m in in_scope {
-            let monto = detalle
-                .entry((m.fecha, m.rfc.as_str(), m.tipo_movimiento.as_str()))
-                .or_insert(0);
-            *monto = monto.saturating_add(m.monto);
-            if m.tipo_movimiento == CONSUMO_DE_TIMBRE {
-                transacciones = transacciones.saturating_add(m.monto);
-                // "At least one successful UUID": a movement of 0 stamps is none.
-                if m.monto > 0 {
-                    stamped.insert(m.rfc.as_str());
-                }
+            .filter(|m| month.contains(m.fecha) && wanted(&m.rfc))
+            .map(|m| Detalle {
+                rfc: m.rfc.as_str(),
+                fecha: m.fecha,
+                tipo_movimiento: m.tipo_movimiento.as_str(),
+                monto: m.monto,
+            })
+            .collect();
+        let mut transacciones = 0u64;
+        let mut stamped: Vec<&str> = Vec::new();
+        for line in detalle
+            .iter()
+            .filter(|d| d.tipo_movimiento == CONSUMO_DE_TIMBRE)
+        {
+            transacciones = transacciones.saturating_add(line.monto);
+            // "At least one successful UUID": a movement of 0 stamps is none.
+            if line.monto > 0 {
+                stamped.push(line.rfc);
             }
         }
+        stamped.sort_unstable();
+        stamped.dedup();
+        // Detalle's order is (day, RFC, type); one line per key, its movements summed.
+        fn key<'a>(line: &Detalle<&'a str>) -> (NaiveDate, &'a str, &'a str) {
+            (line.fecha, line.rfc, line.tipo_movimiento)
+        }
+        detalle.sort_by(|a, b| key(a).cmp(&key(b)));
+        detalle.dedup_by(|later, kept| {
+            let same = key(later) == key(kept);
+            if same {
+                kept.monto = kept.monto.saturating_add(later.monto);
+            }
+            same
+        });
 
         Figures {
             registrados,
             autorizados,
             generaron_timbre: stamped.len() as u64,
             transacciones,
-            detalle: detalle
-                .into_iter()
-                .map(|((fecha, rfc, tipo_movimiento), monto)| Detalle {
-                    rfc,
-                    fecha,
-                    tipo_movimiento,
-                    monto,
-                })
-                .collect(),
+            detalle,
         }
     }
 }
@@ -1042,5 +1057,109 @@ mod tests {
             stray.validate(),
             Err(AccountError::UnregisteredRfc { rfc, .. }) if rfc == "EKU9003173C9"
         ));
+    }
+
+    /// The figures as ordered sets and a map compute them, the way `figures` did before it
+    /// sorted vectors: the oracle of the property below.
+    fn figures_by_maps(account: &Account, month: Month, only: Option<&str>) -> Saldos {
+        use std::collections::BTreeMap;
+        let wanted = |rfc: &str| only.is_none_or(|only| only == rfc);
+        let mut seen = BTreeSet::new();
+        let (mut registrados, mut autorizados) = (0u64, 0u64);
+        for entry in account.rfcs.iter().filter(|entry| wanted(&entry.rfc)) {
+            if seen.insert(entry.rfc.as_str()) {
+                match entry.estado {
+                    RfcEstado::Registrado => registrados += 1,
+                    RfcEstado::Autorizado => autorizados += 1,
+                }
+            }
+        }
+        let mut detalle: BTreeMap<(NaiveDate, &str, &str), u64> = BTreeMap::new();
+        let mut stamped = BTreeSet::new();
+        let mut transacciones = 0u64;
+        for m in account
+            .movimientos
+            .iter()
+            .filter(|m| month.contains(m.fecha) && wanted(&m.rfc))
+        {
+            let monto = detalle
+                .entry((m.fecha, m.rfc.as_str(), m.tipo_movimiento.as_str()))
+                .or_insert(0);
+            *monto = monto.saturating_add(m.monto);
+            if m.tipo_movimiento == CONSUMO_DE_TIMBRE {
+                transacciones = transacciones.saturating_add(m.monto);
+                if m.monto > 0 {
+                    stamped.insert(m.rfc.as_str());
+                }
+            }
+        }
+        Saldos {
+            tipo_consumo: account.tipo_consumo,
+            fecha_actual: at("2019-11-19T13:53:41"),
+            registrados,
+            autorizados,
+            generaron_timbre: stamped.len() as u64,
+            transacciones,
+            detalle: detalle
+                .into_iter()
+                .map(|((fecha, rfc, tipo), monto)| Detalle {
+                    rfc: rfc.to_owned(),
+                    fecha,
+                    tipo_movimiento: tipo.to_owned(),
+                    monto,
+                })
+                .collect(),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_figures_are_those_of_ordered_sets_and_a_map(
+            rfcs in proptest::collection::vec((0usize..4, proptest::bool::ANY), 0..6),
+            movimientos in proptest::collection::vec(
+                (0usize..4, 1u32..=3, 1u32..=3, 0usize..3, proptest::prop_oneof![
+                    proptest::strategy::Just(0u64), 1u64..5, proptest::strategy::Just(u64::MAX - 1), proptest::strategy::Just(u64::MAX)
+                ]),
+                0..12,
+            ),
+            only in proptest::option::of(0usize..4),
+            mes in 1u32..=3,
+        ) {
+            const RFCS: [&str; 4] = ["AAA010101AAA", "A&D061009TY8", "EKU9003173C9", "XAXX010101000"];
+            const TIPOS: [&str; 3] = [CONSUMO_DE_TIMBRE, "Cancelacion", "Abono"];
+            let account = Account {
+                cuenta: "Pruebas".to_owned(),
+                tipo_consumo: TipoConsumo::Postpago,
+                rfcs: rfcs
+                    .iter()
+                    .map(|&(rfc, registered)| RegisteredRfc {
+                        rfc: RFCS[rfc].to_owned(),
+                        estado: if registered { RfcEstado::Registrado } else { RfcEstado::Autorizado },
+                    })
+                    .collect(),
+                movimientos: movimientos
+                    .iter()
+                    .map(|&(rfc, mes, dia, tipo, monto)| Movimiento {
+                        rfc: RFCS[rfc].to_owned(),
+                        fecha: NaiveDate::from_ymd_opt(2019, mes, dia).unwrap(),
+                        tipo_movimiento: TIPOS[tipo].to_owned(),
+                        monto,
+                    })
+                    .collect(),
+            };
+            let month = Month::new(2019, mes).unwrap();
+            let only = only.map(|rfc| RFCS[rfc]);
+            let figures = account.figures(month, only);
+            let ours = Saldos {
+                tipo_consumo: account.tipo_consumo,
+                fecha_actual: at("2019-11-19T13:53:41"),
+                registrados: figures.registrados,
+                autorizados: figures.autorizados,
+                generaron_timbre: figures.generaron_timbre,
+                transacciones: figures.transacciones,
+                detalle: figures.detalle.into_iter().map(Detalle::into_owned).collect(),
+            };
+            proptest::prop_assert_eq!(ours, figures_by_maps(&account, month, only));
+        }
     }
 }
