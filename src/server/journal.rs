@@ -475,7 +475,8 @@ const fn byte_lengths(controls: u8, exceptions: &[(u8, u8)]) -> [u8; 256] {
 /// What `bytes` take as the contents of a JSON string in text form: valid UTF-8 escaped as
 /// `serde_json` escapes it, every other byte as `\\xNN`.
 fn text_json_len(bytes: &[u8]) -> usize {
-    if std::str::from_utf8(bytes).is_ok() {
+    // ASCII (nearly every header value) is checked a word at a time, without UTF-8's decoding.
+    if bytes.is_ascii() || std::str::from_utf8(bytes).is_ok() {
         return escaped_len(bytes);
     }
     bytes
