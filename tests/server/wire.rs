@@ -206,6 +206,46 @@ async fn raw_exchange(address: SocketAddr, request: Vec<u8>) -> String {
     .unwrap()
 }
 
+#[tokio::test]
+async fn a_body_that_arrives_in_pieces_is_read_and_journaled_whole() {
+    let fake = deterministic_fake().await;
+    let request = saldos_request("HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    let address = fake.address();
+    let raw = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        stream.set_nodelay(true).unwrap();
+        // The head and the first bytes of the body, then the rest once the server has read
+        // them: the body's first frame is only a part of it.
+        let split = request.len() - 10;
+        stream.write_all(&request[..split]).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        stream.write_all(&request[split..]).unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .unwrap();
+    assert_eq!(first_status(&raw), 200, "{raw}");
+    assert_eq!(first_body(&raw)["TipoConsumo"], "Postpago", "{raw}");
+    let journal: Value = client()
+        .get(format!("{}/__admin/requests", fake.uri()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        journal["requests"][0]["body"],
+        r#"{"MesConsulta":"2019-11"}"#
+    );
+    assert_eq!(journal["requests"][0]["verdict"], "conforms");
+}
+
 /// The status of the first answer in `raw`.
 fn first_status(raw: &str) -> u16 {
     raw.get(9..12)
