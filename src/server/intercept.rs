@@ -587,7 +587,10 @@ async fn read_body(
             Poll::Ready(Some(Err(error))) => return Ok(Err(error)),
             Poll::Ready(Some(Ok(frame))) => {
                 if let Ok(data) = frame.into_data() {
-                    if data.len() as u64 == length {
+                    // All the declared bytes, and the end of the stream: over HTTP/2 a stream
+                    // that goes on past its declared length is malformed, and waits until it
+                    // ends or the timer fires.
+                    if data.len() as u64 == length && body.is_end_stream() {
                         return Ok(Ok(data));
                     }
                     prefix = Some(data);

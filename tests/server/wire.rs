@@ -246,6 +246,67 @@ async fn a_body_that_arrives_in_pieces_is_read_and_journaled_whole() {
     assert_eq!(journal["requests"][0]["verdict"], "conforms");
 }
 
+#[tokio::test]
+async fn an_http2_body_that_goes_on_past_its_declared_length_is_not_answered_as_conforming() {
+    let fake = deterministic_fake().await;
+    let address = fake.address();
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let body = br#"{"MesConsulta":"2019-11"}"#;
+        let authority = address.to_string();
+        let length = body.len().to_string();
+        // HPACK literals without indexing, names and values as they are.
+        let mut block = Vec::new();
+        for (name, value) in [
+            (":method", "POST"),
+            (":scheme", "http"),
+            (":path", "/api/rest/Timbre/saldos"),
+            (":authority", authority.as_str()),
+            ("rcapikey", "k"),
+            ("content-type", "application/json"),
+            ("content-length", length.as_str()),
+        ] {
+            block.push(0);
+            block.push(u8::try_from(name.len()).unwrap());
+            block.extend_from_slice(name.as_bytes());
+            block.push(u8::try_from(value.len()).unwrap());
+            block.extend_from_slice(value.as_bytes());
+        }
+        let frame = |kind: u8, flags: u8, stream: u32, payload: &[u8]| {
+            let mut bytes = u32::try_from(payload.len()).unwrap().to_be_bytes()[1..].to_vec();
+            bytes.extend([kind, flags]);
+            bytes.extend(stream.to_be_bytes());
+            bytes.extend_from_slice(payload);
+            bytes
+        };
+        // The preface, the headers and every declared byte in one write, without the end of
+        // the stream; then five more bytes, and the end.
+        let mut first = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        first.extend(frame(0x4, 0, 0, &[]));
+        first.extend(frame(0x1, 0x4, 1, &block));
+        first.extend(frame(0x0, 0, 1, body));
+        stream.write_all(&first).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        stream.write_all(&frame(0x0, 0x1, 1, b"     ")).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+    })
+    .await
+    .unwrap();
+    let journal: Value = client()
+        .get(format!("{}/__admin/requests", fake.uri()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry = &journal["requests"][0];
+    assert_eq!(entry["path"], "/api/rest/Timbre/saldos", "{entry}");
+    assert_eq!(entry["refusal"], "malformed_body", "{entry}");
+    assert_eq!(entry["status"], 400, "{entry}");
+}
+
 /// The status of the first answer in `raw`.
 fn first_status(raw: &str) -> u16 {
     raw.get(9..12)
