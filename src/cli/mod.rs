@@ -609,7 +609,7 @@ fn validate_headers(provider: Provider) -> HeaderMap {
 }
 
 /// Sets up the logs on standard error in `format`: one line per request, written in batches
-/// (see `logging`), filtered by `RUST_LOG` (see [`log_filter`]). Dropping the guard writes what
+/// (see `logging`), filtered by `RUST_LOG` (see `log_filter`). Dropping the guard writes what
 /// is left.
 pub fn init_logs(format: LogFormat) -> FlushGuard {
     use std::io::IsTerminal as _;
