@@ -10,7 +10,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::{client, deterministic_fake, ejemplo_1_with};
+use super::{admin_get, client, deterministic_fake, ejemplo_1_with};
 use einvoice_mock::FakeProvider;
 
 const ACUSE: &str = "/api/radian/acuse_recibo_fev";
@@ -231,14 +231,7 @@ async fn a_body_that_arrives_in_pieces_is_read_and_journaled_whole() {
     .unwrap();
     assert_eq!(first_status(&raw), 200, "{raw}");
     assert_eq!(first_body(&raw)["TipoConsumo"], "Postpago", "{raw}");
-    let journal: Value = client()
-        .get(format!("{}/__admin/requests", fake.uri()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journal = admin_get(&fake, "requests").await;
     assert_eq!(
         journal["requests"][0]["body"],
         r#"{"MesConsulta":"2019-11"}"#
@@ -293,14 +286,7 @@ async fn an_http2_body_that_goes_on_past_its_declared_length_is_not_answered_as_
     })
     .await
     .unwrap();
-    let journal: Value = client()
-        .get(format!("{}/__admin/requests", fake.uri()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journal = admin_get(&fake, "requests").await;
     let entry = &journal["requests"][0];
     assert_eq!(entry["path"], "/api/rest/Timbre/saldos", "{entry}");
     assert_eq!(entry["refusal"], "malformed_body", "{entry}");
@@ -348,14 +334,7 @@ async fn http_1_1_without_a_host_or_with_two_is_400_in_the_providers_format_and_
     assert_eq!(first_status(&raw), 400, "{raw}");
     assert_eq!(first_body(&raw)["codigo_error"], 400, "{raw}");
 
-    let journal: Value = client()
-        .get(format!("{}/__admin/requests", fake.uri()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journal = admin_get(&fake, "requests").await;
     let refusals: Vec<&Value> = journal["requests"]
         .as_array()
         .unwrap()
