@@ -72,7 +72,7 @@ pub fn saldos(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Re
         let rfc = payload["RFCConsulta"].as_str();
         let now = state.clock().mexico();
         let body = with_account(state, &key, |account| {
-            let saldos = account.saldos_view(month, rfc, now)?;
+            let saldos = account.saldos(month, rfc, now)?;
             Ok::<_, QueryError>(crate::render::sovos::saldos::saldos_json(&saldos))
         })
         .ok_or(SovosError::Unauthorized)??;
