@@ -579,7 +579,7 @@ async fn read_body(
     use axum::body::HttpBody as _;
     // A body of a declared length within the limit that came whole in its first frame (nearly
     // every request) is that frame: collecting it cost a queue, its frames and a copy.
-    let mut prefix = None;
+    let mut prefix = Bytes::new();
     if let Some(length) = body.size_hint().exact().filter(|&n| n <= limit as u64) {
         let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx)));
         match first.await {
@@ -593,13 +593,12 @@ async fn read_body(
                     if data.len() as u64 == length && body.is_end_stream() {
                         return Ok(Ok(data));
                     }
-                    prefix = Some(data);
+                    prefix = data;
                 }
             }
             Poll::Pending => {}
         }
     }
-    let prefix = prefix.unwrap_or_default();
     let rest_limit = limit.saturating_sub(prefix.len());
     let mut read = std::pin::pin!(axum::body::to_bytes(body, rest_limit));
     let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
@@ -609,8 +608,8 @@ async fn read_body(
     };
     Ok(rest.map(|rest| match (prefix.is_empty(), rest.is_empty()) {
         (true, _) => rest,
-        (false, true) => prefix,
-        (false, false) => [prefix, rest].concat().into(),
+        (_, true) => prefix,
+        _ => [prefix, rest].concat().into(),
     }))
 }
 
