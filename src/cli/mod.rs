@@ -17,7 +17,7 @@ use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, Method};
 
 use crate::contract::{
-    Contract, FormError, Operation, OperationSpec, Provider, Violations, OPERATIONS,
+    Contract, Document, FormError, Operation, OperationSpec, Provider, Violations, OPERATIONS,
 };
 use crate::respond::{self, Parsed};
 use crate::server::journal::{junit_head_with, junit_properties, JunitCounts, JUNIT_TAIL};
@@ -480,7 +480,7 @@ fn check(contract: &Contract, operation: Operation, bytes: &[u8]) -> Checked {
             ..
         } = &mut parsed
         {
-            form.fields = Value::Object(serde_json::Map::new());
+            form.fields = Document::from_fields::<&str, &str>([]);
             *form_violations = Violations::default();
         }
     }

@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value};
 
+use super::document::{Document, Visited};
 use super::violation::{InstancePath, PathSegment, Violation, ViolationKind};
 
 /// What one step is worth in bytes of text.
@@ -26,7 +27,7 @@ fn own_cost(value: &Value) -> usize {
 /// The work of validating `value`: one step per value and per KiB of text (strings and
 /// property names). Linear in the document; what the budget is compared with.
 pub fn validation_steps(value: &Value) -> usize {
-    facts(value).steps
+    facts(&Document::from_value(value)).steps
 }
 
 /// What one walk of a document tells the engine before it validates: the document's cost in
@@ -39,34 +40,22 @@ pub(super) struct Facts {
     pub(super) whole_float: bool,
 }
 
-pub(super) fn facts(value: &Value) -> Facts {
-    // Recursive, as the engine's own walks are: decoded documents nest at most 511 levels.
-    fn walk(value: &Value, cost: &mut usize, facts: &mut Facts) {
-        *cost = cost.saturating_add(own_cost(value));
-        match value {
-            Value::Number(n) => {
-                facts.number = true;
-                if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0) {
-                    facts.whole_float = true;
-                }
-            }
-            Value::Array(items) => {
-                for item in items {
-                    walk(item, cost, facts);
-                }
-            }
-            Value::Object(map) => {
-                for (key, child) in map {
-                    *cost = cost.saturating_add(key.len());
-                    walk(child, cost, facts);
-                }
-            }
-            _ => {}
-        }
-    }
+pub(super) fn facts(document: &Document) -> Facts {
+    // One pass over the document's values in order: no recursion, no lookups.
     let mut facts = Facts::default();
     let mut cost = 0usize;
-    walk(value, &mut cost, &mut facts);
+    document.visit(|visited| match visited {
+        Visited::Name(name) => cost = cost.saturating_add(name.len()),
+        Visited::String(text) => cost = cost.saturating_add(BYTES_PER_STEP + text.len()),
+        Visited::Number(n) => {
+            cost = cost.saturating_add(BYTES_PER_STEP);
+            facts.number = true;
+            if n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0) {
+                facts.whole_float = true;
+            }
+        }
+        Visited::Other => cost = cost.saturating_add(BYTES_PER_STEP),
+    });
     facts.steps = cost / BYTES_PER_STEP;
     facts
 }

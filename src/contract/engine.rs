@@ -5,12 +5,17 @@
 
 use std::collections::HashMap;
 
+use std::borrow::Cow;
+
 use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::json::{Array, Json, Node as EngineNode, NodeIdentity, Object};
 use jsonschema::paths::LocationSegment;
-use jsonschema::{Registry, ValidationError, Validator};
-use serde_json::Value;
+use jsonschema::{JsonType, Registry, ValidationError, Validator};
+use jsonschema_value::LazyInstance;
+use serde_json::{Number, Value};
 
 use super::budget;
+use super::document::{Document, Items, Members, Node};
 use super::order::{Documents, PropertyOrder};
 use super::php;
 use super::violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind, Violations};
@@ -80,7 +85,7 @@ pub enum SchemaError {
 }
 
 struct CompiledSchema {
-    validator: Validator,
+    validator: Validator<DocumentJson>,
     order: PropertyOrder,
     /// Whether the provider checks documents of this schema with PHP's
     /// justinrainbow/json-schema 5.2, whose rules differ from JSON Schema's in places
@@ -138,7 +143,7 @@ impl Engine {
         let mut schemas = HashMap::new();
         for (name, document) in documents.iter() {
             let php = php_dialect(name);
-            let mut options = jsonschema::options()
+            let mut options = jsonschema::options_for::<DocumentJson>()
                 .with_registry(&registry)
                 .with_base_uri(format!("{BASE_URI}{name}.json"))
                 .should_validate_formats(true);
@@ -164,18 +169,28 @@ impl Engine {
 
     /// The violations of `instance` against the schema called `name`, if there is one.
     pub(super) fn try_validate(&self, name: &str, instance: &Value) -> Option<Violations> {
+        self.try_validate_document(name, &Document::from_value(instance))
+    }
+
+    /// [`Engine::try_validate`] of a parsed document.
+    pub(super) fn try_validate_document(
+        &self,
+        name: &str,
+        instance: &Document,
+    ) -> Option<Violations> {
         let schema = self.schemas.get(name)?;
         let facts = budget::facts(instance);
         if facts.steps <= super::MAX_VALIDATION_STEPS {
             return Some(validate_whole(schema, instance, facts));
         }
         // Past the work budget only a prefix of the document is judged (see `budget`).
-        let prefix = budget::prefix(instance, super::MAX_VALIDATION_STEPS);
+        let prefix = budget::prefix(&instance.root().to_value(), super::MAX_VALIDATION_STEPS);
+        let judged = Document::from_value(&prefix.value);
         // The budget's finding comes first, so that a journal keeping only the first
         // findings still says the document was judged in part.
         let mut violations = vec![budget::budget_hit()];
         violations.extend(
-            validate_whole(schema, &prefix.value, budget::facts(&prefix.value))
+            validate_whole(schema, &judged, budget::facts(&judged))
                 .into_iter()
                 .filter(|violation| !prefix.is_cut_artifact(violation))
                 .take(super::MAX_REPORTED_VIOLATIONS - 1),
@@ -183,20 +198,25 @@ impl Engine {
         Some(Violations(violations))
     }
 
-    /// [`Engine::try_validate`], with no violations for a schema that does not exist.
-    pub(super) fn validate(&self, name: &str, instance: &Value) -> Violations {
-        self.try_validate(name, instance).unwrap_or_default()
+    /// [`Engine::try_validate_document`], with no violations for a schema that does not exist.
+    pub(super) fn validate_document(&self, name: &str, instance: &Document) -> Violations {
+        self.try_validate_document(name, instance)
+            .unwrap_or_default()
     }
 }
 
-fn validate_whole(schema: &CompiledSchema, instance: &Value, facts: budget::Facts) -> Violations {
+fn validate_whole(
+    schema: &CompiledSchema,
+    instance: &Document,
+    facts: budget::Facts,
+) -> Violations {
     let mut violations = Vec::new();
-    if !schema.validator.is_valid(instance) {
+    if !schema.validator.is_valid(instance.root()) {
         // Lazily, and no more than are reported: a document can hold hundreds of
         // thousands of violations (contract note A47).
         for error in schema
             .validator
-            .iter_errors(instance)
+            .iter_errors(instance.root())
             .take(super::MAX_REPORTED_VIOLATIONS)
         {
             convert(&error, instance, &mut violations);
@@ -246,16 +266,185 @@ fn validate_whole(schema: &CompiledSchema, instance: &Value, facts: budget::Fact
 /// - it never reports a property named `$schema` as not defined (`ObjectConstraint` skips its
 ///   `inlineSchemaProperty`), whatever `additionalProperties` says;
 /// - its `pattern` is PCRE's, whose `$` also matches before a final newline.
-fn php_library_rules(instance: &Value, violations: &mut Vec<Violation>) {
+fn php_library_rules(instance: &Document, violations: &mut Vec<Violation>) {
     violations.retain(|violation| match &violation.kind {
         ViolationKind::AdditionalProperties { property } => property != "$schema",
-        ViolationKind::Pattern { pattern } => !violation
-            .path
-            .lookup(instance)
-            .and_then(Value::as_str)
+        ViolationKind::Pattern { pattern } => !instance
+            .lookup(&violation.path)
+            .and_then(Node::as_str)
             .is_some_and(|value| php::pcre_matches_before_final_newline(pattern, value)),
         _ => true,
     });
+}
+
+/// The engine's view of a [`Document`]: validators are compiled for it, so that a request's
+/// documents are validated where they were parsed, without a `serde_json::Value`.
+struct DocumentJson;
+
+impl Json for DocumentJson {
+    type Node<'a> = Node<'a>;
+    type PreparedKey = String;
+    type StringBuffer = Document;
+
+    // A lookup scans the members, so one pass over them beats two lookups.
+    const KEYS_PER_LOOKUP: usize = 2;
+    // A document is a tree: no value holds itself.
+    const ACYCLIC: bool = true;
+
+    fn prepare_key(key: &str) -> String {
+        key.to_owned()
+    }
+
+    fn with_string_node<T>(
+        buffer: &mut Document,
+        string: &str,
+        f: impl FnOnce(Node<'_>) -> T,
+    ) -> T {
+        buffer.set_string(string);
+        f(buffer.root())
+    }
+}
+
+impl<'a> EngineNode<'a, DocumentJson> for Node<'a> {
+    type Object = ObjectNode<'a>;
+    type Array = ArrayNode<'a>;
+    type Number = &'a Number;
+
+    fn as_object(&self) -> Option<ObjectNode<'a>> {
+        self.is_object().then_some(ObjectNode(*self))
+    }
+
+    fn as_array(&self) -> Option<ArrayNode<'a>> {
+        self.is_array().then_some(ArrayNode(*self))
+    }
+
+    fn as_string(&self) -> Option<Cow<'a, str>> {
+        self.as_cow()
+    }
+
+    fn as_number(&self) -> Option<&'a Number> {
+        Node::as_number(*self)
+    }
+
+    fn as_boolean(&self) -> Option<bool> {
+        self.as_bool()
+    }
+
+    fn is_null(&self) -> bool {
+        Node::is_null(*self)
+    }
+
+    fn json_type(&self) -> JsonType {
+        match JsonKind::of_node(*self) {
+            JsonKind::Null => JsonType::Null,
+            JsonKind::Boolean => JsonType::Boolean,
+            JsonKind::Integer | JsonKind::Number => JsonType::Number,
+            JsonKind::String => JsonType::String,
+            JsonKind::Array => JsonType::Array,
+            JsonKind::Object => JsonType::Object,
+        }
+    }
+
+    fn string_length_within(&self, min: u64, max: u64) -> Option<bool> {
+        let string = self.as_str()?;
+        // A code point takes one to four bytes: the byte length alone often decides.
+        let bytes = string.len() as u64;
+        let fewest = bytes.div_ceil(4);
+        if bytes < min || fewest > max {
+            return Some(false);
+        }
+        if min <= fewest && bytes <= max {
+            return Some(true);
+        }
+        Some((min..=max).contains(&(string.chars().count() as u64)))
+    }
+
+    fn equals_value(&self, expected: &Value) -> bool {
+        equals(*self, expected)
+    }
+
+    fn to_value(&self) -> Cow<'a, Value> {
+        Cow::Owned(Node::to_value(*self))
+    }
+
+    /// Nothing: [`convert`] reads what it reports from the document, at the error's path, and
+    /// never the error's instance. Built for every error, an instance would copy the whole
+    /// subtree under it: a document's size for each of up to a thousand errors.
+    fn lazy_value(&self) -> LazyInstance<'a> {
+        LazyInstance::Ready(Cow::Owned(Value::Null))
+    }
+
+    fn identity(&self) -> Option<NodeIdentity> {
+        let (document, at) = self.position();
+        Some(NodeIdentity::tagged(
+            document,
+            u32::try_from(at).unwrap_or(u32::MAX),
+        ))
+    }
+}
+
+/// Whether `node` equals `expected` as JSON Schema's `const` and `enum` compare: numbers by
+/// value, objects whatever their members' order.
+fn equals(node: Node<'_>, expected: &Value) -> bool {
+    match expected {
+        Value::Null => node.is_null(),
+        Value::Bool(b) => node.as_bool() == Some(*b),
+        Value::Number(n) => node
+            .as_number()
+            .is_some_and(|found| jsonschema::json::cmp::equal_numbers(&found, n)),
+        Value::String(s) => node.as_str() == Some(s.as_str()),
+        Value::Array(items) => {
+            node.is_array()
+                && node.len() == items.len()
+                && node.items().zip(items).all(|(item, e)| equals(item, e))
+        }
+        Value::Object(members) => {
+            node.is_object()
+                && node.len() == members.len()
+                && members
+                    .iter()
+                    .all(|(name, e)| node.get(name).is_some_and(|member| equals(member, e)))
+        }
+    }
+}
+
+/// An object node, as the engine reads objects.
+#[derive(Clone, Copy)]
+struct ObjectNode<'a>(Node<'a>);
+
+impl<'a> Object<'a, DocumentJson> for ObjectNode<'a> {
+    type Node = Node<'a>;
+    type MemberName = &'a str;
+    type MembersIter = Members<'a>;
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn get(&self, key: &String) -> Option<Node<'a>> {
+        self.0.get(key)
+    }
+
+    fn members(&self) -> Members<'a> {
+        self.0.members()
+    }
+}
+
+/// An array node, as the engine reads arrays.
+#[derive(Clone, Copy)]
+struct ArrayNode<'a>(Node<'a>);
+
+impl<'a> Array<'a, DocumentJson> for ArrayNode<'a> {
+    type Node = Node<'a>;
+    type ElementsIter = Items<'a>;
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn elements(&self) -> Items<'a> {
+        self.0.items()
+    }
 }
 
 fn instance_path(error: &ValidationError<'_>) -> InstancePath {
@@ -284,7 +473,7 @@ fn kind_of(t: jsonschema::JsonType) -> JsonKind {
     }
 }
 
-fn convert(error: &ValidationError<'_>, root: &Value, out: &mut Vec<Violation>) {
+fn convert(error: &ValidationError<'_>, root: &Document, out: &mut Vec<Violation>) {
     let path = instance_path(error);
     let kind = match error.kind() {
         ValidationErrorKind::Required { property } => {
@@ -313,7 +502,7 @@ fn convert(error: &ValidationError<'_>, root: &Value, out: &mut Vec<Violation>) 
             return;
         }
         ValidationErrorKind::Type { kind } => ViolationKind::Type {
-            found: path.lookup(root).map_or(JsonKind::Null, JsonKind::of),
+            found: root.lookup(&path).map_or(JsonKind::Null, JsonKind::of_node),
             expected: match kind {
                 TypeKind::Single(t) => vec![kind_of(*t)],
                 TypeKind::Multiple(set) => set.iter().map(kind_of).collect(),
@@ -347,17 +536,17 @@ fn convert(error: &ValidationError<'_>, root: &Value, out: &mut Vec<Violation>) 
         },
         ValidationErrorKind::MinItems { limit } => ViolationKind::MinItems {
             limit: *limit,
-            found: path
-                .lookup(root)
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len),
+            found: root
+                .lookup(&path)
+                .filter(|node| node.is_array())
+                .map_or(0, Node::len),
         },
         ValidationErrorKind::MaxItems { limit } => ViolationKind::MaxItems {
             limit: *limit,
-            found: path
-                .lookup(root)
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len),
+            found: root
+                .lookup(&path)
+                .filter(|node| node.is_array())
+                .map_or(0, Node::len),
         },
         ValidationErrorKind::UniqueItems => ViolationKind::UniqueItems,
         ValidationErrorKind::AnyOf { .. } => ViolationKind::AnyOf,

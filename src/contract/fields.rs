@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
+use super::document::Node;
 use super::{Operation, SCHEMA_FILES};
 
 /// Every request field `operation` documents, in schema order: the form fields, then the
@@ -20,11 +21,15 @@ pub fn documented_fields(operation: Operation) -> &'static [String] {
         .map_or(&[], Vec::as_slice)
 }
 
-/// For each of `operation`'s [`documented_fields`], in their order, whether any of
-/// `documents` holds it: what [`field_sent`] says of each documented path, found in one walk
-/// of each document along the operation's field tree (built once) instead of one walk from the
-/// root per documented path.
-pub fn sent_fields(operation: Operation, documents: &[Option<&Value>]) -> Vec<bool> {
+/// For each of `operation`'s [`documented_fields`], in their order, whether the request's
+/// `payload` (the form fields, or the JSON body) or its `data` document holds it: what
+/// [`field_sent`] says of each documented path, found in one walk of each document along the
+/// operation's field tree (built once) instead of one walk from the root per documented path.
+pub fn sent_fields(
+    operation: Operation,
+    payload: Option<Node<'_>>,
+    data: Option<Node<'_>>,
+) -> Vec<bool> {
     static TREES: LazyLock<Vec<Vec<FieldNode>>> = LazyLock::new(|| {
         Operation::ALL
             .into_iter()
@@ -39,8 +44,11 @@ pub fn sent_fields(operation: Operation, documents: &[Option<&Value>]) -> Vec<bo
         return Vec::new();
     };
     let mut sent = vec![false; documented_fields(operation).len()];
-    for document in documents.iter().flatten() {
-        mark_sent(document, tree, &mut sent);
+    if let Some(payload) = payload {
+        mark_sent(payload, tree, &mut sent);
+    }
+    if let Some(data) = data {
+        mark_sent(data, tree, &mut sent);
     }
     sent
 }
@@ -95,23 +103,21 @@ fn field_tree(paths: &[String]) -> Vec<FieldNode> {
 ///
 /// The object's members are matched against the nodes by name rather than each node looked up
 /// in the object: both are a handful, and a lookup hashes its key (SipHash) every time.
-fn mark_sent(value: &Value, nodes: &[FieldNode], sent: &mut [bool]) {
-    let Some(object) = value.as_object() else {
-        return;
-    };
-    for (name, child) in object {
-        for node in nodes.iter().filter(|node| node.name == *name) {
+fn mark_sent(value: Node<'_>, nodes: &[FieldNode], sent: &mut [bool]) {
+    for (name, child) in value.members() {
+        for node in nodes.iter().filter(|node| node.name == name) {
             mark_node(node, child, sent);
         }
     }
 }
 
 /// Marks `node`, which `child` is the document's value of, and what it holds below.
-fn mark_node(node: &FieldNode, child: &Value, sent: &mut [bool]) {
+fn mark_node(node: &FieldNode, child: Node<'_>, sent: &mut [bool]) {
     if node.array {
-        let Some(items) = child.as_array() else {
+        if !child.is_array() {
             return;
-        };
+        }
+        let items = child.items();
         mark(node.index, sent);
         for item in items {
             mark_sent(item, &node.children, sent);
@@ -198,6 +204,7 @@ fn walk(schema: &Value, prefix: &str, paths: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::Document;
 
     #[test]
     fn the_acuse_fields_are_dotted_paths_with_arrays_marked() {
@@ -260,8 +267,14 @@ mod tests {
                         .iter()
                         .map(|path| both.iter().flatten().any(|d| field_sent(d, path)))
                         .collect();
+                    let payload = Document::from_value(first);
+                    let data = second.map(Document::from_value);
                     assert_eq!(
-                        sent_fields(operation, &both),
+                        sent_fields(
+                            operation,
+                            Some(payload.root()),
+                            data.as_ref().map(Document::root)
+                        ),
                         expected,
                         "{operation:?} {first}"
                     );

@@ -5,6 +5,7 @@
 //! is wrong and *where*; `crate::render` decides how each provider words it.
 
 mod budget;
+mod document;
 mod engine;
 mod fields;
 mod form;
@@ -20,9 +21,12 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub use budget::validation_steps;
+pub use document::{Document, Node, ParseError};
 pub use engine::{SchemaError, SCHEMA_FILES};
 pub use fields::{documented_fields, field_sent, sent_fields};
-pub use form::{parse_form, parse_form_bytes, FormError, FormPayload};
+pub use form::{
+    event_cufes, parse_form, parse_form_bytes, read_form, Form, FormError, FormPayload,
+};
 pub use operations::{DocumentedStatus, Example, OperationSpec, AFACTURAR_CODES, OPERATIONS};
 pub use php::{
     json_decode as php_json_decode, json_decode_bytes as php_json_decode_bytes,
@@ -192,7 +196,14 @@ impl Contract {
     /// Validates `payload` against the operation's payload schema (see
     /// [`Operation::payload_schema`]).
     pub fn validate(&self, operation: Operation, payload: &Value) -> Violations {
-        self.engine.validate(operation.payload_schema(), payload)
+        self.validate_document(operation, &Document::from_value(payload))
+    }
+
+    /// [`Contract::validate`] of a parsed document: what the fake validates a request's
+    /// documents with.
+    pub fn validate_document(&self, operation: Operation, payload: &Document) -> Violations {
+        self.engine
+            .validate_document(operation.payload_schema(), payload)
     }
 
     /// Validates `instance` against the embedded schema called `name`
@@ -200,6 +211,17 @@ impl Contract {
     pub fn validate_schema(&self, name: &str, instance: &Value) -> Result<Violations, SchemaError> {
         self.engine
             .try_validate(name, instance)
+            .ok_or_else(|| SchemaError::Unknown(name.to_owned()))
+    }
+
+    /// [`Contract::validate_schema`] of a parsed document.
+    pub fn validate_schema_document(
+        &self,
+        name: &str,
+        instance: &Document,
+    ) -> Result<Violations, SchemaError> {
+        self.engine
+            .try_validate_document(name, instance)
             .ok_or_else(|| SchemaError::Unknown(name.to_owned()))
     }
 

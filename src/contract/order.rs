@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::document::{Document, Node as DocNode};
 use super::violation::{InstancePath, JsonKind, PathSegment, Violation, ViolationKind};
 
 /// The schema documents by name, as `engine` holds them while compiling.
@@ -243,7 +244,7 @@ impl PropertyOrder {
     }
 
     /// Sorts `violations` of `instance` into document order (stable for ties).
-    pub(super) fn sort(&self, instance: &Value, violations: &mut [Violation]) {
+    pub(super) fn sort(&self, instance: &Document, violations: &mut [Violation]) {
         if violations.len() < 2 {
             return;
         }
@@ -251,12 +252,13 @@ impl PropertyOrder {
         // properties: looking each one up by scanning the object made a document of n
         // undocumented keys cost n² (25,000 keys: seconds).
         let mut positions = KeyPositions::new();
-        violations.sort_by_cached_key(|violation| self.key(instance, violation, &mut positions));
+        violations
+            .sort_by_cached_key(|violation| self.key(instance.root(), violation, &mut positions));
     }
 
     fn key<'i>(
         &self,
-        instance: &'i Value,
+        instance: DocNode<'i>,
         violation: &Violation,
         positions: &mut KeyPositions<'i>,
     ) -> Vec<(Phase, usize)> {
@@ -283,8 +285,8 @@ impl PropertyOrder {
             key.push((Phase::Children, index));
             node = &self.nodes[next];
             value = value.and_then(|v| match segment {
-                PathSegment::Key(name) => v.get(name.as_str()),
-                PathSegment::Index(i) => v.get(*i),
+                PathSegment::Key(name) => v.get(name),
+                PathSegment::Index(i) => v.index(*i),
             });
         }
         let within = match &violation.kind {
@@ -294,13 +296,13 @@ impl PropertyOrder {
                 .position(|p| p.as_deref() == Some(property.as_str()))
                 .unwrap_or(usize::MAX),
             ViolationKind::AdditionalProperties { property } => match value {
-                Some(Value::Object(object)) => positions
+                Some(object) if object.is_object() => positions
                     .entry(violation.path.clone())
                     .or_insert_with(|| {
                         object
-                            .keys()
+                            .members()
                             .enumerate()
-                            .map(|(index, key)| (key.as_str(), index))
+                            .map(|(index, (key, _))| (key, index))
                             .collect()
                     })
                     .get(property.as_str())
@@ -319,11 +321,11 @@ impl PropertyOrder {
     /// check. The engine accepts such values, so they are found here. PHP reports the type
     /// and then one enum error: when the engine already refused the value by its enum (`3.0`,
     /// `-0.0`), that error is not repeated.
-    pub(super) fn float_integers(&self, instance: &Value, out: &mut Vec<Violation>) {
+    pub(super) fn float_integers(&self, instance: &Document, out: &mut Vec<Violation>) {
         let mut found = Vec::new();
         self.walk(Yields::INTEGER, instance, &mut |node, value, steps| {
             // Fractional values are already refused by the engine itself.
-            let Value::Number(n) = value else { return };
+            let Some(n) = value.as_number() else { return };
             if !(n.is_f64() && n.as_f64().is_some_and(|f| f.fract() == 0.0)) {
                 return;
             }
@@ -365,9 +367,9 @@ impl PropertyOrder {
     /// `format` that no number's text satisfies (`uri`). A numeric string is checked twice as
     /// well, as a string and as a number, but the two identical errors are one after
     /// `Validator`'s `array_unique`.
-    pub(super) fn numeric_formats(&self, instance: &Value, out: &mut Vec<Violation>) {
+    pub(super) fn numeric_formats(&self, instance: &Document, out: &mut Vec<Violation>) {
         self.walk(Yields::URI, instance, &mut |node, value, steps| {
-            if !node.uri || !value.is_number() {
+            if !node.uri || value.as_number().is_none() {
                 return;
             }
             let path = instance_path(steps);
@@ -388,27 +390,24 @@ impl PropertyOrder {
     fn walk<'i>(
         &self,
         wanted: Yields,
-        instance: &'i Value,
-        visit: &mut dyn FnMut(&Node, &'i Value, &[Step<'i>]),
+        instance: &'i Document,
+        visit: &mut dyn FnMut(&Node, DocNode<'i>, &[Step<'i>]),
     ) {
-        self.walk_node(self.root, wanted, instance, &mut Vec::new(), visit);
+        self.walk_node(self.root, wanted, instance.root(), &mut Vec::new(), visit);
     }
 
     fn walk_node<'i>(
         &self,
         id: usize,
         wanted: Yields,
-        value: &'i Value,
+        value: DocNode<'i>,
         path: &mut Vec<Step<'i>>,
-        visit: &mut dyn FnMut(&Node, &'i Value, &[Step<'i>]),
+        visit: &mut dyn FnMut(&Node, DocNode<'i>, &[Step<'i>]),
     ) {
         let node = &self.nodes[id];
-        match value {
-            Value::Object(map) => {
-                if !node.below.any(wanted) {
-                    return;
-                }
-                for (key, child) in map {
+        if value.is_object() {
+            if node.below.any(wanted) {
+                for (key, child) in value.members() {
                     let Some(&(_, child_id)) = node.properties.iter().find(|(name, _)| name == key)
                     else {
                         continue;
@@ -418,21 +417,16 @@ impl PropertyOrder {
                     path.pop();
                 }
             }
-            Value::Array(items) => {
-                if !node.below.any(wanted) {
-                    return;
-                }
-                for (index, item) in items.iter().enumerate() {
+        } else if value.is_array() {
+            if node.below.any(wanted) {
+                for (index, item) in value.items().enumerate() {
                     path.push(Step::Index(index));
                     self.walk_node(node.items, wanted, item, path, visit);
                     path.pop();
                 }
             }
-            scalar => {
-                if node.own.any(wanted) {
-                    visit(node, scalar, path);
-                }
-            }
+        } else if node.own.any(wanted) {
+            visit(node, value, path);
         }
     }
 }

@@ -8,6 +8,8 @@
 
 use serde_json::{Map, Number, Value};
 
+use super::document::Document;
+
 /// `json_decode`'s default depth: a document may nest 511 arrays or objects, the 512th is
 /// refused (the scalars inside count as the 512th level).
 const PHP_JSON_DEPTH: usize = 512;
@@ -96,96 +98,20 @@ pub(super) fn json_decode_bounded(bytes: &[u8], max_values: usize) -> Result<Val
     })
 }
 
-/// [`json_decode_bytes`] by serde_json, for the texts serde_json reads as PHP does; `None`
-/// for the others, which [`json_decode_bounded`] decides: a text serde_json refuses (its
-/// errors are not PHP's, and it stops at 128 levels where PHP goes to 511), a float (PHP's
-/// `zend_strtod` rounds every literal exactly, serde_json's default parser is not exact on
-/// long ones, and it reads `-0` as a float where PHP has the integer 0), an integer beyond
-/// 64 signed bits (a float in PHP), a property name starting with NUL (PHP refuses it).
-/// On a typical `data` field it costs half as much as the decoder here (`cargo xtask
-/// budget`); a test compares the two on generated texts.
-pub(super) fn json_decode_plain(bytes: &[u8]) -> Option<Value> {
-    use serde::de::DeserializeSeed as _;
+/// [`json_decode_bytes`] by serde_json, for the texts serde_json reads as PHP does, as a
+/// [`Document`]; `None` for the others, which [`json_decode_bounded`] decides: a text
+/// serde_json refuses (its errors are not PHP's, and it stops at 128 levels where PHP goes to
+/// 511), a float (PHP's `zend_strtod` rounds every literal exactly, serde_json's default
+/// parser is not exact on long ones, and it reads `-0` as a float where PHP has the integer
+/// 0), an integer beyond 64 signed bits (a float in PHP), a property name starting with NUL
+/// (PHP refuses it), a repeated property name (which a [`Document`] does not hold).
+/// On a typical `data` field it costs a fifth of what the decoder here costs for a `Value`
+/// (`cargo xtask budget`); a test compares the two on generated texts.
+pub(super) fn json_decode_plain(bytes: &[u8]) -> Option<Document> {
     // serde_json refuses any byte that is not UTF-8; checked once here, its strings are then
     // slices of the text, not checked one by one (a fifth of decoding an event's `data`).
     let text = std::str::from_utf8(bytes).ok()?;
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let value = PlainValue.deserialize(&mut deserializer).ok()?;
-    deserializer.end().ok()?;
-    Some(value)
-}
-
-/// A [`Value`] as serde_json's own visitor builds it, refusing what PHP reads otherwise
-/// (see [`json_decode_plain`]).
-struct PlainValue;
-
-impl<'de> serde::de::DeserializeSeed<'de> for PlainValue {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for PlainValue {
-    type Value = Value;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("JSON that PHP decodes alike")
-    }
-
-    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
-        Ok(Value::Bool(value))
-    }
-
-    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Value, E> {
-        if i64::try_from(value).is_err() {
-            return Err(E::custom("an integer PHP makes a float"));
-        }
-        Ok(Value::Number(value.into()))
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Value, E> {
-        Err(E::custom("a float, which PHP parses by its own rules"))
-    }
-
-    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
-        Ok(Value::String(value.to_owned()))
-    }
-
-    fn visit_string<E>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(PlainValue)? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        use serde::de::Error as _;
-        let mut members = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if key.starts_with('\0') {
-                return Err(A::Error::custom("a property name PHP refuses"));
-            }
-            // A repeated key keeps its first place and takes the last value, as in PHP.
-            let value = map.next_value_seed(PlainValue)?;
-            members.insert(key, value);
-        }
-        Ok(Value::Object(members))
-    }
+    Document::parse_php(text)
 }
 
 fn syntax(offset: usize) -> JsonDecodeError {
@@ -1068,7 +994,7 @@ mod tests {
                 prop_assert!(php.is_ok(), "PHP refuses {text}: {php:?}");
                 // The text form tells integers from floats and keeps the members' order.
                 prop_assert_eq!(
-                    serde_json::to_string(&plain).unwrap(),
+                    serde_json::to_string(&plain.root().to_value()).unwrap(),
                     serde_json::to_string(&php.unwrap()).unwrap()
                 );
             }
@@ -1086,6 +1012,7 @@ mod tests {
             "1.5",
             "9223372036854775808",
             r#"{"\u0000a":1}"#,
+            r#"{"a":1,"a":2}"#,
             "\u{feff}{}",
             &format!("{}{}", "[".repeat(200), "]".repeat(200)),
         ] {

@@ -4,7 +4,9 @@ use std::fmt;
 use std::ops::Deref;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Number, Value};
+
+use super::document::Node;
 
 /// One step of an [`InstancePath`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -93,11 +95,35 @@ impl JsonKind {
         match value {
             Value::Null => JsonKind::Null,
             Value::Bool(_) => JsonKind::Boolean,
-            Value::Number(n) if n.is_i64() || n.is_u64() => JsonKind::Integer,
-            Value::Number(_) => JsonKind::Number,
+            Value::Number(n) => JsonKind::of_number(n),
             Value::String(_) => JsonKind::String,
             Value::Array(_) => JsonKind::Array,
             Value::Object(_) => JsonKind::Object,
+        }
+    }
+
+    /// The kind of a document's value.
+    pub(super) fn of_node(node: Node<'_>) -> JsonKind {
+        if let Some(n) = node.as_number() {
+            JsonKind::of_number(n)
+        } else if node.as_str().is_some() {
+            JsonKind::String
+        } else if node.is_array() {
+            JsonKind::Array
+        } else if node.is_object() {
+            JsonKind::Object
+        } else if node.as_bool().is_some() {
+            JsonKind::Boolean
+        } else {
+            JsonKind::Null
+        }
+    }
+
+    fn of_number(n: &Number) -> JsonKind {
+        if n.is_i64() || n.is_u64() {
+            JsonKind::Integer
+        } else {
+            JsonKind::Number
         }
     }
 

@@ -6,7 +6,7 @@ use http::{HeaderMap, Method};
 use serde_json::Value;
 
 use super::{record_event, Context, Parsed, ProviderState, Reply, Request};
-use crate::contract::{FormPayload, Operation, Violation, Violations};
+use crate::contract::{event_cufes, Document, Form, Operation, Violation, Violations};
 use crate::domain::afacturar::events::{url_representacion_xml, EventCode};
 use crate::domain::afacturar::ledger::RecordError;
 use crate::render::afacturar::body::{self, AcuseResultado, Meta};
@@ -47,7 +47,7 @@ pub fn meta(
 
 /// A form that passed the front: its fields and `data`, with their violations.
 struct Accepted {
-    form: FormPayload,
+    form: Form,
     form_violations: Violations,
     data_violations: Violations,
 }
@@ -109,13 +109,12 @@ pub fn historico_eventos(state: &(impl ProviderState + ?Sized), request: Request
 
 /// A plain-http webhook on loopback breaks the contract (https only) but is answered as if
 /// it did not, so that tests can receive deliveries; the journal still reports it.
-fn is_loopback_test_webhook(violation: &Violation, data: &Value) -> bool {
+fn is_loopback_test_webhook(violation: &Violation, data: &Document) -> bool {
     violation.path.to_string() == "/generalidades/webhook"
         && violation.keyword() == "pattern"
-        && violation
-            .path
-            .lookup(data)
-            .and_then(Value::as_str)
+        && data
+            .lookup(&violation.path)
+            .and_then(|webhook| webhook.as_str())
             .is_some_and(is_loopback_http_url)
 }
 
@@ -172,22 +171,18 @@ pub fn register_event(state: &(impl ProviderState + ?Sized), request: Request<'_
         .field("documento_obligado")
         .unwrap_or_default()
         .to_owned();
-    let data = form.data.unwrap_or(Value::Null);
+    let data = form.data.unwrap_or_default();
     data_violations
         .0
         .retain(|v| !is_loopback_test_webhook(v, &data));
-    let mut resultado = body::resultado(&form_violations, &form.fields);
-    resultado.extend(body::resultado(&data_violations, &data));
+    let mut resultado = body::document_resultado(&form_violations, &form.fields);
+    resultado.extend(body::document_resultado(&data_violations, &data));
     if !resultado.is_empty() {
         let meta = meta(state, Some(&documento), started);
         return Reply::json(400, &body::semantic_error(resultado, &meta));
     }
 
-    let cufes = data["evento"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["informacion_documento_referencia"]["cufe"].as_str());
+    let cufes = event_cufes(&data);
     let at = state.clock().colombia();
     let mut outcome = None;
     for cufe in cufes {
@@ -312,9 +307,9 @@ pub fn refuse_violation(
         Err(reply) => return reply,
     };
     let documento = accepted.form.field("documento_obligado").map(str::to_owned);
-    let mut resultado = body::resultado(&accepted.form_violations, &accepted.form.fields);
+    let mut resultado = body::document_resultado(&accepted.form_violations, &accepted.form.fields);
     if let Some(data) = &accepted.form.data {
-        resultado.extend(body::resultado(&accepted.data_violations, data));
+        resultado.extend(body::document_resultado(&accepted.data_violations, data));
     }
     if resultado.is_empty() {
         resultado = findings

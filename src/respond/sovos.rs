@@ -3,10 +3,9 @@
 
 use http::header::{self, HeaderValue};
 use http::{HeaderMap, Method};
-use serde_json::Value;
 
 use super::{with_account, Context, Finding, Parsed, ProviderState, Reply, Request};
-use crate::contract::{Operation, Provider};
+use crate::contract::{Document, Operation, Provider};
 use crate::domain::sovos::ledger::{Month, QueryError};
 use crate::render::sovos::errors::{self, SovosError};
 use crate::render::sovos::report_csv;
@@ -29,7 +28,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 fn front(
     state: &(impl ProviderState + ?Sized),
     request: Request<'_>,
-) -> Result<(String, Value), SovosError> {
+) -> Result<(String, Document), SovosError> {
     if request.method != Method::POST {
         return Err(SovosError::MethodNotAllowed);
     }
@@ -57,9 +56,11 @@ fn front(
     }
 }
 
-fn month_of(payload: &Value) -> Result<Month, SovosError> {
-    Ok(payload["MesConsulta"]
-        .as_str()
+fn month_of(payload: &Document) -> Result<Month, SovosError> {
+    Ok(payload
+        .root()
+        .get("MesConsulta")
+        .and_then(|month| month.as_str())
         .ok_or(SovosError::MesConsultaInvalido)?
         .parse::<Month>()?)
 }
@@ -69,7 +70,10 @@ pub fn saldos(state: &(impl ProviderState + ?Sized), request: Request<'_>) -> Re
     let answer = || -> Result<Reply, SovosError> {
         let (key, payload) = front(state, request)?;
         let month = month_of(&payload)?;
-        let rfc = payload["RFCConsulta"].as_str();
+        let rfc = payload
+            .root()
+            .get("RFCConsulta")
+            .and_then(|rfc| rfc.as_str());
         let now = state.clock().mexico();
         let body = with_account(state, &key, |account| {
             let saldos = account.saldos(month, rfc, now)?;

@@ -8,7 +8,8 @@ use serde_json::Value;
 
 use super::forms::{read_fields, FormBodyError, FormFields};
 use crate::contract::{
-    parse_form_bytes, Contract, FormError, FormPayload, Operation, Provider, Violation, Violations,
+    read_form, Contract, Document, Form, FormError, Node, Operation, ParseError, Provider,
+    Violation, Violations,
 };
 use crate::render::afacturar::php_validator;
 use crate::render::sovos::errors::SovosError;
@@ -46,7 +47,7 @@ pub enum Parsed {
     /// A form operation whose form level passed.
     Form {
         /// The fields and the parsed `data`.
-        form: FormPayload,
+        form: Form,
         /// The form fields against the form schema.
         form_violations: Violations,
         /// The `data` document against its schema.
@@ -55,7 +56,7 @@ pub enum Parsed {
     /// A JSON operation whose body is JSON.
     Json {
         /// The body.
-        payload: Value,
+        payload: Document,
         /// The body against its schema.
         violations: Violations,
     },
@@ -71,7 +72,7 @@ pub struct Verdict {
     /// The Afacturar form fields of a form that could be read but not parsed (a parsed
     /// form, and the Sovos body, are in `parsed`; [`Verdict::payload`] reads any of them).
     #[serde(skip)]
-    pub fields: Option<Value>,
+    pub fields: Option<Document>,
     /// The parsed request and its violations, for the handler.
     #[serde(skip)]
     pub parsed: Option<Parsed>,
@@ -85,19 +86,19 @@ impl Verdict {
 
     /// The parsed payload, while the verdict holds it: the Afacturar form fields or the
     /// Sovos body.
-    pub fn payload(&self) -> Option<&Value> {
+    pub fn payload(&self) -> Option<Node<'_>> {
         match (&self.fields, &self.parsed) {
-            (Some(fields), _) => Some(fields),
-            (None, Some(Parsed::Form { form, .. })) => Some(&form.fields),
-            (None, Some(Parsed::Json { payload, .. })) => Some(payload),
+            (Some(fields), _) => Some(fields.root()),
+            (None, Some(Parsed::Form { form, .. })) => Some(form.fields.root()),
+            (None, Some(Parsed::Json { payload, .. })) => Some(payload.root()),
             (None, _) => None,
         }
     }
 
-    /// The documents a request carries, where its fields are looked for: the form fields (or
-    /// the JSON body) and the parsed `data` document.
-    pub fn documents(&self) -> [Option<&Value>; 2] {
-        [self.payload(), self.data()]
+    /// For each field `operation` documents, whether the request sent it: in the form fields
+    /// (or the JSON body) or the parsed `data` document.
+    pub fn sent_fields(&self, operation: Operation) -> Vec<bool> {
+        crate::contract::sent_fields(operation, self.payload(), self.data().map(Document::root))
     }
 
     /// The CUFEs the request names (`cufe` field, or the `data` document's events).
@@ -107,22 +108,11 @@ impl Verdict {
         };
         let mut found: Vec<&str> = payload
             .get("cufe")
-            .and_then(Value::as_str)
+            .and_then(Node::as_str)
             .into_iter()
             .collect();
-        if let Some(events) = self
-            .data()
-            .and_then(|d| d.get("evento"))
-            .and_then(Value::as_array)
-        {
-            found.extend(
-                events
-                    .iter()
-                    // `get` twice, not `pointer`: a JSON Pointer is parsed (and its tokens
-                    // unescaped into new strings) on every call, on every request.
-                    .filter_map(|e| e.get("informacion_documento_referencia")?.get("cufe"))
-                    .filter_map(Value::as_str),
-            );
+        if let Some(data) = self.data() {
+            found.extend(crate::contract::event_cufes(data));
         }
         found
     }
@@ -135,11 +125,15 @@ impl Verdict {
     /// The webhook of an event request (`acuse_recibo_fev`, `recibo_bien_servicio`, `reclamo`), if
     /// given.
     pub fn webhook(&self) -> Option<&str> {
-        self.data()?.get("generalidades")?.get("webhook")?.as_str()
+        self.data()?
+            .root()
+            .get("generalidades")?
+            .get("webhook")?
+            .as_str()
     }
 
     /// The parsed `data` document of an event request, while the verdict still holds it.
-    fn data(&self) -> Option<&Value> {
+    fn data(&self) -> Option<&Document> {
         match &self.parsed {
             Some(Parsed::Form { form, .. }) => form.data.as_ref(),
             _ => None,
@@ -334,7 +328,7 @@ pub fn verify_as(
                         crate::contract::MAX_DOCUMENT_VALUES
                     ))
                 } else {
-                    serde_json::from_slice::<Value>(body).map_err(|error| error.to_string())
+                    parse_json(body)
                 };
             match parsed {
                 Err(error) => {
@@ -342,7 +336,7 @@ pub fn verify_as(
                     verdict.parsed = Some(Parsed::NotJson);
                 }
                 Ok(payload) => {
-                    let violations = contract.validate(operation, &payload);
+                    let violations = contract.validate_document(operation, &payload);
                     for violation in &violations {
                         verdict.push(
                             location("", &violation.path.to_string()),
@@ -361,13 +355,26 @@ pub fn verify_as(
     verdict
 }
 
+/// A JSON body as serde_json reads it, or serde_json's error.
+fn parse_json(body: &[u8]) -> Result<Document, String> {
+    match Document::parse(body) {
+        Ok(document) => Ok(document),
+        Err(ParseError::Json(error)) => Err(error.to_string()),
+        // An object repeats a name: serde_json's `Value` keeps its first place and last value.
+        Err(ParseError::RepeatedName) => serde_json::from_slice::<Value>(body)
+            .map(|value| Document::from_value(&value))
+            .map_err(|error| error.to_string()),
+    }
+}
+
 /// A finding as Afacturar words it: its PHP validator's `descripcion`, or for the
 /// legitimate-holder query (validated by Laravel, contract note A46) the plain rule.
-fn afacturar_words(operation: Operation, violation: &Violation, instance: &Value) -> String {
+fn afacturar_words(operation: Operation, violation: &Violation, document: &Document) -> String {
     if operation == Operation::LectorCufeTenedorLegitimo {
         violation.message.clone()
     } else {
-        php_validator::descripcion(violation, Some(instance))
+        let text = document.lookup(&violation.path).and_then(Node::as_str);
+        php_validator::descripcion(violation, text)
     }
 }
 
@@ -388,7 +395,7 @@ fn verify_form(
     // `data` is decoded from its bytes; the fields as text are needed only when the form is
     // refused (values that are not UTF-8 shown with U+FFFD).
     let text = |value: &[u8]| String::from_utf8_lossy(value).into_owned();
-    let parsed = parse_form_bytes(
+    let parsed = read_form(
         operation,
         fields
             .iter()
@@ -396,17 +403,14 @@ fn verify_form(
     );
     match parsed {
         Err(error) => {
-            let raw: serde_json::Map<String, Value> = fields
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(text(v))))
-                .collect();
+            let raw = Document::from_fields(fields.iter().map(|(k, v)| (k, text(v))));
             let documento_obligado = fields
                 .iter()
                 .rev()
                 .find(|(name, _)| name == "documento_obligado")
                 .map(|(_, value)| text(value));
             verdict.push("body", "form", error.to_string());
-            verdict.fields = Some(Value::Object(raw));
+            verdict.fields = Some(raw);
             verdict.parsed = Some(Parsed::FormRefused {
                 error,
                 documento_obligado,
@@ -415,7 +419,7 @@ fn verify_form(
         Ok(form) => {
             let mut form_violations = Violations::default();
             if let Some(schema) = operation.form_schema() {
-                if let Ok(violations) = contract.validate_schema(schema, &form.fields) {
+                if let Ok(violations) = contract.validate_schema_document(schema, &form.fields) {
                     form_violations = violations;
                     for violation in &form_violations {
                         let field = violation.path.to_string();
@@ -429,7 +433,7 @@ fn verify_form(
             }
             let mut data_violations = Violations::default();
             if let Some(data) = &form.data {
-                data_violations = contract.validate(operation, data);
+                data_violations = contract.validate_document(operation, data);
                 for violation in &data_violations {
                     verdict.push(
                         location("data", &violation.path.to_string()),

@@ -4,7 +4,6 @@
 //! by `POST /__admin/reset`.
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::contract::{documented_fields, Operation};
 use crate::respond;
@@ -96,14 +95,8 @@ impl Coverage {
         *self = Coverage::new();
     }
 
-    /// Whether each documented field of `operation` is in `documents` (the form fields or
-    /// JSON body, and the `data` document): computed before the request moves on.
-    pub fn sent_fields(operation: Operation, documents: &[Option<&Value>]) -> Vec<bool> {
-        crate::contract::sent_fields(operation, documents)
-    }
-
     /// Counts one request of `operation`: the documented answer it received (`code`), if
-    /// any, and the fields it sent ([`Coverage::sent_fields`]).
+    /// any, and the fields it sent (`Verdict::sent_fields`).
     pub fn count(&mut self, operation: Operation, code: Option<&str>, sent: &[bool]) {
         let Some(counts) = self
             .operations

@@ -14,7 +14,6 @@ use axum::response::Response;
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use super::coverage::Coverage;
 use super::journal::{
     near_miss, Evicted, Fitted, Headers, JournalEntry, Raw, Verdict as JournalVerdict,
 };
@@ -243,7 +242,7 @@ pub(crate) async fn handle(
     }
     // Read before the parsed body moves to the handler.
     let sent_fields = operation
-        .map(|op| Coverage::sent_fields(op, &verdict.documents()))
+        .map(|op| verdict.sent_fields(op))
         .unwrap_or_default();
 
     let control = arrival.control;

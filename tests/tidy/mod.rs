@@ -27,6 +27,7 @@ const LAYERS: &[(&str, u8)] = &[
 /// External crates and the top-level modules (or files) allowed to name them.
 const CONFINED_CRATES: &[(&str, &[&str])] = &[
     ("jsonschema", &["contract/engine.rs"]),
+    ("jsonschema_value", &["contract/engine.rs"]),
     ("axum", &["server", "cli"]),
     ("hyper", &["server"]),
     ("hyper_util", &["server"]),

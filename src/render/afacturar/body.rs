@@ -4,7 +4,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::php_validator::{descripcion, propiedad};
-use crate::contract::{FormError, Operation, Violations};
+use crate::contract::{Document, FormError, InstancePath, Node, Operation, Violations};
 use crate::domain::afacturar::history::{HistoricoEvento, HistoryList};
 use crate::render::json::JsonText;
 
@@ -285,12 +285,29 @@ impl Violations {
 /// The `resultado` entries of a semantic 400. `instance` is the document the violations'
 /// paths point into.
 pub fn resultado(violations: &Violations, instance: &Value) -> Vec<Value> {
+    resultado_where(violations, |path| {
+        path.lookup(instance).and_then(Value::as_str)
+    })
+}
+
+/// [`resultado`] of violations of a parsed document.
+pub fn document_resultado(violations: &Violations, document: &Document) -> Vec<Value> {
+    resultado_where(violations, |path| {
+        document.lookup(path).and_then(Node::as_str)
+    })
+}
+
+/// The entries, with `text_at` the string a violation's path points at, if any.
+fn resultado_where<'i>(
+    violations: &Violations,
+    text_at: impl Fn(&InstancePath) -> Option<&'i str>,
+) -> Vec<Value> {
     violations
         .iter()
         .map(|violation| {
             json!({
                 "propiedad": propiedad(&violation.path),
-                "descripcion": descripcion(violation, violation.path.lookup(instance)),
+                "descripcion": descripcion(violation, text_at(&violation.path)),
             })
         })
         .collect()

@@ -31,7 +31,8 @@ pub fn propiedad(path: &InstancePath) -> String {
 }
 
 /// The `descripcion` of a violation: the PHP library's message, first letter upper-cased.
-pub fn descripcion(violation: &Violation, instance: Option<&Value>) -> String {
+/// `text` is the string the violation's path points at, if it points at one.
+pub fn descripcion(violation: &Violation, text: Option<&str>) -> String {
     let message = match &violation.kind {
         ViolationKind::Required { property } => format!("The property {property} is required"),
         ViolationKind::AdditionalProperties { property } => format!(
@@ -51,7 +52,7 @@ pub fn descripcion(violation: &Violation, instance: Option<&Value>) -> String {
         ViolationKind::MinLength { limit } => format!("Must be at least {limit} characters long"),
         ViolationKind::MaxLength { limit } => format!("Must be at most {limit} characters long"),
         ViolationKind::Pattern { pattern } => format!("Does not match the regex pattern {pattern}"),
-        ViolationKind::Format { format } => format_message(format, instance),
+        ViolationKind::Format { format } => format_message(format, text),
         ViolationKind::Minimum { limit } => format!(
             "Must have a minimum value greater than or equal to {}",
             php_int(limit)
@@ -123,8 +124,8 @@ fn expected_wording(expected: &[JsonKind]) -> String {
     }
 }
 
-fn format_message(format: &str, instance: Option<&Value>) -> String {
-    let shown = instance.and_then(Value::as_str).unwrap_or_default();
+fn format_message(format: &str, text: Option<&str>) -> String {
+    let shown = text.unwrap_or_default();
     match format {
         "uri" | "uri-reference" => "Invalid URL format".to_owned(),
         "date" => format!("Invalid date {shown}, expected format YYYY-MM-DD"),

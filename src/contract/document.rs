@@ -1,0 +1,816 @@
+//! A JSON document as the contract reads a request: every value in one vector, in document
+//! order, and every string in one text buffer.
+//!
+//! A `serde_json::Value` costs an allocation per string, per array and two per object, and
+//! its objects (insertion-ordered) hash every key with SipHash on insert. A request's `data`
+//! document is decoded, validated, walked for coverage and read for its events once, then
+//! dropped: built as a [`Document`] it costs two allocations that grow, and dropping it two
+//! frees. What reads a document (the engine, the field walks, the handlers) reads it through
+//! [`Node`]; what keeps or shows a value (a violation's instance, the public API) converts it
+//! with [`Node::to_value`].
+//!
+//! Objects keep their members in document order. A repeated property name is not represented:
+//! [`Document::parse`] and [`Document::parse_php`] give up on one, and their callers decode the
+//! text as a `Value` (which keeps the first place and the last value, as PHP does) and convert
+//! it with [`Document::from_value`].
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+use super::violation::{InstancePath, PathSegment};
+
+/// A parsed JSON document (see the module's documentation).
+#[derive(Debug, Clone, Default)]
+pub struct Document {
+    /// Every string and property name, one after the other.
+    text: String,
+    /// Every value in document order; a container is followed by its contents, an object's
+    /// members each by a [`Slot::Key`] then the value.
+    nodes: Vec<Slot>,
+    /// Where each item of each array is, built the first time an item far into an array is
+    /// asked for: the findings of a long array would otherwise each walk it from its start.
+    items: OnceLock<ItemTable>,
+}
+
+impl PartialEq for Document {
+    fn eq(&self, other: &Document) -> bool {
+        self.text == other.text && self.nodes == other.nodes
+    }
+}
+
+/// Every array's items' places, array after array, and where each array's run starts.
+#[derive(Debug, Clone, Default)]
+struct ItemTable {
+    places: Vec<usize>,
+    runs: std::collections::HashMap<usize, usize>,
+}
+
+/// The items of an array walked one by one to reach an index below this.
+const WALKED_ITEMS: usize = 32;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Slot {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(Span),
+    /// An object member's name; its value follows.
+    Key(Span),
+    /// `len` items; the next value after the array is at `end`.
+    Array {
+        len: usize,
+        end: usize,
+    },
+    /// `len` members; the next value after the object is at `end`.
+    Object {
+        len: usize,
+        end: usize,
+    },
+}
+
+/// Where a string lies in [`Document::text`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Span {
+    start: usize,
+    len: usize,
+}
+
+/// Whose rules a text is read by: serde_json's (a Sovos body), or PHP's `json_decode` where
+/// serde_json reads it alike (see [`Document::parse_php`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rules {
+    Serde,
+    Php,
+}
+
+/// Why [`Document::parse`] returned no document.
+#[derive(Debug)]
+pub enum ParseError {
+    /// serde_json refuses the text: its error, as `serde_json::from_slice::<Value>` has it.
+    Json(serde_json::Error),
+    /// An object repeats a property name, which a [`Document`] does not represent: decode the
+    /// text as a `Value` and convert it.
+    RepeatedName,
+}
+
+impl Document {
+    /// The document serde_json reads in `bytes`, as `serde_json::from_slice::<Value>` reads it
+    /// (the same values, the same errors), unless an object repeats a property name.
+    pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let mut builder = Builder::new(bytes.len(), Rules::Serde);
+        ValueSeed(&mut builder)
+            .deserialize(&mut deserializer)
+            .and_then(|()| deserializer.end())
+            .map_err(ParseError::Json)?;
+        builder.finish().ok_or(ParseError::RepeatedName)
+    }
+
+    /// The document PHP's `json_decode` reads in `text`, for the texts serde_json reads alike
+    /// (see `php::json_decode_plain`); `None` for the others.
+    pub(super) fn parse_php(text: &str) -> Option<Document> {
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let mut builder = Builder::new(text.len(), Rules::Php);
+        ValueSeed(&mut builder)
+            .deserialize(&mut deserializer)
+            .ok()?;
+        deserializer.end().ok()?;
+        builder.finish()
+    }
+
+    /// `value` as a document.
+    pub fn from_value(value: &Value) -> Document {
+        fn push(value: &Value, builder: &mut Builder) {
+            match value {
+                Value::Null => builder.nodes.push(Slot::Null),
+                Value::Bool(b) => builder.nodes.push(Slot::Bool(*b)),
+                Value::Number(n) => builder.nodes.push(Slot::Number(n.clone())),
+                Value::String(s) => {
+                    let span = builder.text(s);
+                    builder.nodes.push(Slot::String(span));
+                }
+                Value::Array(items) => {
+                    let at = builder.open();
+                    for item in items {
+                        push(item, builder);
+                    }
+                    builder.nodes[at] = Slot::Array {
+                        len: items.len(),
+                        end: builder.nodes.len(),
+                    };
+                }
+                Value::Object(members) => {
+                    let at = builder.open();
+                    for (name, child) in members {
+                        let span = builder.text(name);
+                        builder.nodes.push(Slot::Key(span));
+                        push(child, builder);
+                    }
+                    builder.nodes[at] = Slot::Object {
+                        len: members.len(),
+                        end: builder.nodes.len(),
+                    };
+                }
+            }
+        }
+        let mut builder = Builder::new(0, Rules::Serde);
+        push(value, &mut builder);
+        Document {
+            text: builder.text,
+            nodes: builder.nodes,
+            items: OnceLock::new(),
+        }
+    }
+
+    /// An object of strings, in the order their names first came, each with the last value
+    /// given for it: a form's fields as PHP's `$_POST` keeps them.
+    pub fn from_fields<N, V>(fields: impl IntoIterator<Item = (N, V)>) -> Document
+    where
+        N: AsRef<str>,
+        V: AsRef<str>,
+    {
+        // Gathered first, so that the document's storage is allocated once, at its size.
+        let fields: Vec<(N, V)> = fields.into_iter().collect();
+        let mut builder = Builder::new(0, Rules::Serde);
+        builder.text.reserve(
+            fields
+                .iter()
+                .map(|(n, v)| n.as_ref().len() + v.as_ref().len())
+                .sum(),
+        );
+        builder.nodes.reserve(1 + 2 * fields.len());
+        builder.nodes.push(Slot::Null);
+        // Past a handful of fields, where each name's value is, instead of a scan per field.
+        let mut index: Option<std::collections::HashMap<String, usize>> = None;
+        for (name, value) in &fields {
+            let (name, value) = (name.as_ref(), value.as_ref());
+            let found = match &index {
+                Some(index) => index.get(name).copied(),
+                None => (1..builder.nodes.len())
+                    .step_by(2)
+                    .find(|&at| builder.name(at) == name)
+                    .map(|at| at + 1),
+            };
+            // A repeated field's value is written anew and its member pointed at it.
+            let span = builder.text(value);
+            match found {
+                Some(at) => builder.nodes[at] = Slot::String(span),
+                None => {
+                    let key = builder.text(name);
+                    builder.nodes.push(Slot::Key(key));
+                    builder.nodes.push(Slot::String(span));
+                    let members = builder.nodes.len() / 2;
+                    if let Some(index) = &mut index {
+                        index.insert(name.to_owned(), builder.nodes.len() - 1);
+                    } else if members > SCANNED_MEMBERS {
+                        index = Some(
+                            (1..builder.nodes.len())
+                                .step_by(2)
+                                .map(|at| (builder.name(at).to_owned(), at + 1))
+                                .collect(),
+                        );
+                    }
+                }
+            }
+        }
+        let end = builder.nodes.len();
+        builder.nodes[0] = Slot::Object { len: end / 2, end };
+        Document {
+            text: builder.text,
+            nodes: builder.nodes,
+            items: OnceLock::new(),
+        }
+    }
+
+    /// A document holding one string (reusing this one's storage).
+    pub fn set_string(&mut self, string: &str) {
+        self.items = OnceLock::new();
+        self.text.clear();
+        self.text.push_str(string);
+        self.nodes.clear();
+        self.nodes.push(Slot::String(Span {
+            start: 0,
+            len: string.len(),
+        }));
+    }
+
+    /// The document's root value.
+    pub fn root(&self) -> Node<'_> {
+        Node { doc: self, at: 0 }
+    }
+
+    /// The value `path` points at, if any.
+    pub fn lookup(&self, path: &InstancePath) -> Option<Node<'_>> {
+        path.segments()
+            .iter()
+            .try_fold(self.root(), |node, segment| match segment {
+                PathSegment::Key(key) => node.get(key),
+                PathSegment::Index(index) => node.index(*index),
+            })
+    }
+
+    /// How many values and property names the document holds.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the document holds nothing (never, once parsed: a document has a root).
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Every value and property name, in document order, as what [`Document::visit`] tells.
+    pub fn visit(&self, mut visit: impl FnMut(Visited<'_>)) {
+        for slot in &self.nodes {
+            visit(match slot {
+                Slot::Number(n) => Visited::Number(n),
+                Slot::String(span) => Visited::String(self.str(*span)),
+                Slot::Key(span) => Visited::Name(self.str(*span)),
+                _ => Visited::Other,
+            });
+        }
+    }
+
+    fn str(&self, span: Span) -> &str {
+        self.text
+            .get(span.start..span.start + span.len)
+            .unwrap_or_default()
+    }
+
+    fn item_table(&self) -> ItemTable {
+        let mut table = ItemTable::default();
+        for (at, slot) in self.nodes.iter().enumerate() {
+            if let Slot::Array { .. } = slot {
+                table.runs.insert(at, table.places.len());
+                let items = Node { doc: self, at }.items();
+                table.places.extend(items.map(|item| item.at));
+            }
+        }
+        table
+    }
+
+    /// The index of the value after the one at `at` (and after everything it holds).
+    fn after(&self, at: usize) -> usize {
+        match self.nodes.get(at) {
+            Some(Slot::Array { end, .. } | Slot::Object { end, .. }) => *end,
+            _ => at + 1,
+        }
+    }
+}
+
+/// One entry of a document as [`Document::visit`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum Visited<'d> {
+    /// A number.
+    Number(&'d Number),
+    /// A string value.
+    String(&'d str),
+    /// A property name.
+    Name(&'d str),
+    /// `null`, a boolean, an array or an object.
+    Other,
+}
+
+/// One value of a [`Document`]: cheap to copy.
+#[derive(Debug, Clone, Copy)]
+pub struct Node<'d> {
+    doc: &'d Document,
+    at: usize,
+}
+
+impl<'d> Node<'d> {
+    fn slot(self) -> &'d Slot {
+        // Nodes are only made at the indices of values.
+        self.doc.nodes.get(self.at).unwrap_or(&Slot::Null)
+    }
+
+    /// What tells this node from every other node of its document.
+    pub fn position(self) -> (usize, usize) {
+        (std::ptr::from_ref(self.doc) as usize, self.at)
+    }
+
+    /// The string, if the value is one.
+    pub fn as_str(self) -> Option<&'d str> {
+        match self.slot() {
+            Slot::String(span) => Some(self.doc.str(*span)),
+            _ => None,
+        }
+    }
+
+    /// The number, if the value is one.
+    pub fn as_number(self) -> Option<&'d Number> {
+        match self.slot() {
+            Slot::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if the value is one.
+    pub fn as_bool(self) -> Option<bool> {
+        match self.slot() {
+            Slot::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// Whether the value is `null`.
+    pub fn is_null(self) -> bool {
+        matches!(self.slot(), Slot::Null)
+    }
+
+    /// Whether the value is an object.
+    pub fn is_object(self) -> bool {
+        matches!(self.slot(), Slot::Object { .. })
+    }
+
+    /// Whether the value is an array.
+    pub fn is_array(self) -> bool {
+        matches!(self.slot(), Slot::Array { .. })
+    }
+
+    /// An object's member count or an array's length; 0 for anything else.
+    pub fn len(self) -> usize {
+        match self.slot() {
+            Slot::Array { len, .. } | Slot::Object { len, .. } => *len,
+            _ => 0,
+        }
+    }
+
+    /// Whether [`Node::len`] is 0.
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The members of an object, in document order; none for anything else.
+    pub fn members(self) -> Members<'d> {
+        let left = if self.is_object() { self.len() } else { 0 };
+        Members {
+            doc: self.doc,
+            at: self.at + 1,
+            left,
+        }
+    }
+
+    /// The items of an array, in order; none for anything else.
+    pub fn items(self) -> Items<'d> {
+        let left = if self.is_array() { self.len() } else { 0 };
+        Items {
+            doc: self.doc,
+            at: self.at + 1,
+            left,
+        }
+    }
+
+    /// The value of the object's member `name`.
+    pub fn get(self, name: &str) -> Option<Node<'d>> {
+        self.members()
+            .find(|(member, _)| *member == name)
+            .map(|(_, value)| value)
+    }
+
+    /// The array's item at `index`.
+    pub fn index(self, index: usize) -> Option<Node<'d>> {
+        if index >= self.len() || !self.is_array() {
+            return None;
+        }
+        if index < WALKED_ITEMS {
+            return self.items().nth(index);
+        }
+        let table = self.doc.items.get_or_init(|| self.doc.item_table());
+        let at = *table.places.get(table.runs.get(&self.at)? + index)?;
+        Some(Node { doc: self.doc, at })
+    }
+
+    /// The value as a `serde_json::Value`.
+    pub fn to_value(self) -> Value {
+        match self.slot() {
+            Slot::Null | Slot::Key(_) => Value::Null,
+            Slot::Bool(b) => Value::Bool(*b),
+            Slot::Number(n) => Value::Number(n.clone()),
+            Slot::String(span) => Value::String(self.doc.str(*span).to_owned()),
+            Slot::Array { .. } => Value::Array(self.items().map(Node::to_value).collect()),
+            Slot::Object { len, .. } => {
+                let mut members = Map::with_capacity(*len);
+                for (name, value) in self.members() {
+                    members.insert(name.to_owned(), value.to_value());
+                }
+                Value::Object(members)
+            }
+        }
+    }
+
+    /// The string as a `Cow`, as the engine's representation wants it.
+    pub fn as_cow(self) -> Option<Cow<'d, str>> {
+        self.as_str().map(Cow::Borrowed)
+    }
+}
+
+/// The members of an object node: name and value.
+#[derive(Debug, Clone)]
+pub struct Members<'d> {
+    doc: &'d Document,
+    at: usize,
+    left: usize,
+}
+
+impl<'d> Iterator for Members<'d> {
+    type Item = (&'d str, Node<'d>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let name = match self.doc.nodes.get(self.at) {
+            Some(Slot::Key(span)) => self.doc.str(*span),
+            _ => "",
+        };
+        let value = Node {
+            doc: self.doc,
+            at: self.at + 1,
+        };
+        self.at = self.doc.after(self.at + 1);
+        Some((name, value))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Members<'_> {}
+
+/// The items of an array node.
+#[derive(Debug, Clone)]
+pub struct Items<'d> {
+    doc: &'d Document,
+    at: usize,
+    left: usize,
+}
+
+impl<'d> Iterator for Items<'d> {
+    type Item = Node<'d>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let item = Node {
+            doc: self.doc,
+            at: self.at,
+        };
+        self.at = self.doc.after(self.at);
+        Some(item)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Items<'_> {}
+
+/// A document being built by a parse.
+struct Builder {
+    text: String,
+    nodes: Vec<Slot>,
+    rules: Rules,
+    repeated_name: bool,
+}
+
+/// The most members an object is searched for a repeated name one by one; past it, by a set.
+const SCANNED_MEMBERS: usize = 16;
+
+impl Builder {
+    fn new(source_len: usize, rules: Rules) -> Builder {
+        Builder {
+            // Strings are at most the source's length; values about one per 8 bytes of a
+            // typical document.
+            text: String::with_capacity(source_len),
+            nodes: Vec::with_capacity(source_len / 8 + 1),
+            rules,
+            repeated_name: false,
+        }
+    }
+
+    fn text(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Span {
+            start,
+            len: s.len(),
+        }
+    }
+
+    /// A placeholder for a container, filled when it closes.
+    fn open(&mut self) -> usize {
+        self.nodes.push(Slot::Null);
+        self.nodes.len() - 1
+    }
+
+    fn finish(self) -> Option<Document> {
+        (!self.repeated_name).then_some(Document {
+            text: self.text,
+            nodes: self.nodes,
+            items: OnceLock::new(),
+        })
+    }
+
+    fn name(&self, at: usize) -> &str {
+        match self.nodes.get(at) {
+            Some(Slot::Key(span)) => self
+                .text
+                .get(span.start..span.start + span.len)
+                .unwrap_or_default(),
+            _ => "",
+        }
+    }
+}
+
+struct ValueSeed<'b>(&'b mut Builder);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<(), E> {
+        self.0.nodes.push(Slot::Bool(value));
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<(), E> {
+        self.0.nodes.push(Slot::Number(value.into()));
+        Ok(())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<(), E> {
+        if self.0.rules == Rules::Php && i64::try_from(value).is_err() {
+            return Err(E::custom("an integer PHP makes a float"));
+        }
+        self.0.nodes.push(Slot::Number(value.into()));
+        Ok(())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<(), E> {
+        if self.0.rules == Rules::Php {
+            return Err(E::custom("a float, which PHP parses by its own rules"));
+        }
+        // As serde_json's own `Value` does: a float it parsed is finite.
+        self.0
+            .nodes
+            .push(Number::from_f64(value).map_or(Slot::Null, Slot::Number));
+        Ok(())
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<(), E> {
+        let span = self.0.text(value);
+        self.0.nodes.push(Slot::String(span));
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.0.nodes.push(Slot::Null);
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let builder = self.0;
+        let at = builder.open();
+        let mut len = 0;
+        while seq.next_element_seed(ValueSeed(builder))?.is_some() {
+            len += 1;
+        }
+        builder.nodes[at] = Slot::Array {
+            len,
+            end: builder.nodes.len(),
+        };
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let builder = self.0;
+        let at = builder.open();
+        let mut len = 0;
+        // Where each member's name is, for finding a repeated one.
+        let mut names: Vec<usize> = Vec::new();
+        let mut seen: Option<std::collections::HashSet<String>> = None;
+        while map.next_key_seed(NameSeed(builder))?.is_some() {
+            let name_at = builder.nodes.len() - 1;
+            let name = builder.name(name_at);
+            if builder.rules == Rules::Php && name.starts_with('\0') {
+                return Err(serde::de::Error::custom("a property name PHP refuses"));
+            }
+            let repeated = match &mut seen {
+                Some(seen) => !seen.insert(name.to_owned()),
+                None => {
+                    let repeated = names.iter().any(|&other| builder.name(other) == name);
+                    names.push(name_at);
+                    if names.len() > SCANNED_MEMBERS {
+                        seen = Some(names.iter().map(|&n| builder.name(n).to_owned()).collect());
+                    }
+                    repeated
+                }
+            };
+            builder.repeated_name |= repeated;
+            map.next_value_seed(ValueSeed(builder))?;
+            len += 1;
+        }
+        builder.nodes[at] = Slot::Object {
+            len,
+            end: builder.nodes.len(),
+        };
+        Ok(())
+    }
+}
+
+/// An object member's name, pushed as a [`Slot::Key`].
+struct NameSeed<'b>(&'b mut Builder);
+
+impl<'de> DeserializeSeed<'de> for NameSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NameSeed<'_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a property name")
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<(), E> {
+        let span = self.0.text(value);
+        self.0.nodes.push(Slot::Key(span));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Document, ParseError};
+    use serde_json::{json, Value};
+
+    #[test]
+    fn a_parsed_document_converts_back_to_the_value_serde_json_reads() {
+        let text = r#"{"a": [1, -2, 3.5, "x\"y", null, true, {"b": {}}], "c": [], "é": "ü"}"#;
+        let document = Document::parse(text.as_bytes()).unwrap();
+        let value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(document.root().to_value(), value);
+        assert_eq!(Document::from_value(&value), document);
+    }
+
+    #[test]
+    fn members_and_items_skip_whole_subtrees() {
+        let document =
+            Document::from_value(&json!({"a": {"x": [1, [2, 3]]}, "b": [4, {"y": 5}], "c": 6}));
+        let root = document.root();
+        let names: Vec<&str> = root.members().map(|(name, _)| name).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(
+            root.get("c")
+                .and_then(|c| c.as_number())
+                .and_then(|n| n.as_u64()),
+            Some(6)
+        );
+        let b = root.get("b").unwrap();
+        assert_eq!(b.len(), 2);
+        assert_eq!(
+            b.index(1).and_then(|o| o.get("y")).map(|y| y.to_value()),
+            Some(json!(5))
+        );
+        assert!(b.index(2).is_none());
+        assert!(root.get("d").is_none());
+    }
+
+    #[test]
+    fn repeated_fields_keep_their_first_place_and_their_last_value() {
+        let fields = |names: &[&str]| {
+            Document::from_fields(
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(at, name)| (name.to_string(), at.to_string())),
+            )
+        };
+        let mut expected = serde_json::Map::new();
+        let names: Vec<String> = (0..40).map(|i| format!("f{}", i % 25)).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        for (at, name) in names.iter().enumerate() {
+            expected.insert(name.to_string(), Value::String(at.to_string()));
+        }
+        assert_eq!(fields(&names).root().to_value(), Value::Object(expected));
+        assert_eq!(
+            fields(&["a", "b", "a"]).root().to_value(),
+            json!({"a": "2", "b": "1"})
+        );
+    }
+
+    #[test]
+    fn an_item_far_into_an_array_is_the_one_a_walk_reaches() {
+        let items: Vec<Value> = (0..100)
+            .map(|i| {
+                if i % 3 == 0 {
+                    json!({"i": i, "x": [i]})
+                } else {
+                    json!(i)
+                }
+            })
+            .collect();
+        let document = Document::from_value(&json!({"a": [[1, 2], items.clone()], "b": items}));
+        for array in [
+            document.root().get("b").unwrap(),
+            document.root().get("a").unwrap().index(1).unwrap(),
+        ] {
+            for (index, item) in items.iter().enumerate() {
+                assert_eq!(
+                    array.index(index).map(|n| n.to_value()).as_ref(),
+                    Some(item)
+                );
+            }
+            assert!(array.index(100).is_none());
+        }
+        assert!(document.root().index(40).is_none());
+    }
+
+    #[test]
+    fn a_repeated_name_is_not_represented() {
+        assert!(matches!(
+            Document::parse(br#"{"a": 1, "a": 2}"#),
+            Err(ParseError::RepeatedName)
+        ));
+        let many: String = (0..40).map(|i| format!("\"k{i}\": {i},")).collect();
+        let text = format!("{{{many} \"k39\": 0}}");
+        assert!(matches!(
+            Document::parse(text.as_bytes()),
+            Err(ParseError::RepeatedName)
+        ));
+        assert!(Document::parse_php(&text).is_none());
+    }
+
+    #[test]
+    fn serde_json_errors_are_its_own() {
+        let Err(ParseError::Json(error)) = Document::parse(b"{\"a\": tru}") else {
+            panic!("not JSON")
+        };
+        let expected = serde_json::from_slice::<Value>(b"{\"a\": tru}").unwrap_err();
+        assert_eq!(error.to_string(), expected.to_string());
+    }
+}
