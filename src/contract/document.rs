@@ -30,14 +30,29 @@ pub struct Document {
     /// Every value in document order; a container is followed by its contents, an object's
     /// members each by a [`Slot::Key`] then the value.
     nodes: Vec<Slot>,
-    /// Where each item of each array is, built the first time an item far into an array is
-    /// asked for: the findings of a long array would otherwise each walk it from its start.
-    items: OnceLock<ItemTable>,
+    /// Where each item of each array is, and each member of each large object by name:
+    /// built the first time an item far into an array, or a member of a large object, is asked
+    /// for. The findings in one long array or one large object would otherwise each walk it.
+    tables: OnceLock<Box<Tables>>,
 }
 
+#[derive(Debug, Clone, Default)]
+struct Tables {
+    items: ItemTable,
+    names: NameTable,
+}
+
+/// For each object of more than [`SCANNED_NAMES`] members, its members' value places by name.
+type NameTable = std::collections::HashMap<usize, std::collections::HashMap<Box<str>, usize>>;
+
+/// The members of an object scanned to find one by name, below this many.
+const SCANNED_NAMES: usize = 32;
+
+/// Documents are equal when they hold the same JSON: the same values in the same order (a
+/// repeated form field leaves its earlier value's text behind, unread).
 impl PartialEq for Document {
     fn eq(&self, other: &Document) -> bool {
-        self.text == other.text && self.nodes == other.nodes
+        self.root().to_value() == other.root().to_value()
     }
 }
 
@@ -161,7 +176,7 @@ impl Document {
         Document {
             text: builder.text,
             nodes: builder.nodes,
-            items: OnceLock::new(),
+            tables: OnceLock::new(),
         }
     }
 
@@ -221,13 +236,13 @@ impl Document {
         Document {
             text: builder.text,
             nodes: builder.nodes,
-            items: OnceLock::new(),
+            tables: OnceLock::new(),
         }
     }
 
     /// A document holding one string (reusing this one's storage).
     pub fn set_string(&mut self, string: &str) {
-        self.items = OnceLock::new();
+        self.tables = OnceLock::new();
         self.text.clear();
         self.text.push_str(string);
         self.nodes.clear();
@@ -278,6 +293,29 @@ impl Document {
         self.text
             .get(span.start..span.start + span.len)
             .unwrap_or_default()
+    }
+
+    fn tables(&self) -> &Tables {
+        self.tables.get_or_init(|| {
+            Box::new(Tables {
+                items: self.item_table(),
+                names: self.name_table(),
+            })
+        })
+    }
+
+    fn name_table(&self) -> NameTable {
+        let mut table = NameTable::new();
+        for (at, slot) in self.nodes.iter().enumerate() {
+            if matches!(slot, Slot::Object { len, .. } if *len > SCANNED_NAMES) {
+                let members = Node { doc: self, at }.members();
+                let names = members
+                    .map(|(name, value)| (Box::from(name), value.at))
+                    .collect();
+                table.insert(at, names);
+            }
+        }
+        table
     }
 
     fn item_table(&self) -> ItemTable {
@@ -406,9 +444,15 @@ impl<'d> Node<'d> {
 
     /// The value of the object's member `name`.
     pub fn get(self, name: &str) -> Option<Node<'d>> {
-        self.members()
-            .find(|(member, _)| *member == name)
-            .map(|(_, value)| value)
+        if self.len() <= SCANNED_NAMES || !self.is_object() {
+            return self
+                .members()
+                .find(|(member, _)| *member == name)
+                .map(|(_, value)| value);
+        }
+        let table = &self.doc.tables().names;
+        let at = *table.get(&self.at)?.get(name)?;
+        Some(Node { doc: self.doc, at })
     }
 
     /// The array's item at `index`.
@@ -419,7 +463,7 @@ impl<'d> Node<'d> {
         if index < WALKED_ITEMS {
             return self.items().nth(index);
         }
-        let table = self.doc.items.get_or_init(|| self.doc.item_table());
+        let table = &self.doc.tables().items;
         let at = *table.places.get(table.runs.get(&self.at)? + index)?;
         Some(Node { doc: self.doc, at })
     }
@@ -556,7 +600,7 @@ impl Builder {
         (!self.repeated_name).then_some(Document {
             text: self.text,
             nodes: self.nodes,
-            items: OnceLock::new(),
+            tables: OnceLock::new(),
         })
     }
 
@@ -788,6 +832,42 @@ mod tests {
             assert!(array.index(100).is_none());
         }
         assert!(document.root().index(40).is_none());
+    }
+
+    #[test]
+    fn a_member_of_a_large_object_is_the_one_a_scan_finds() {
+        let members: serde_json::Map<String, Value> = (0..100)
+            .map(|i| (format!("k{i}"), json!({"i": [i]})))
+            .collect();
+        let value = json!({"small": {"a": 1}, "large": members});
+        let document = Document::from_value(&value);
+        let large = document.root().get("large").unwrap();
+        for i in 0..100 {
+            let name = format!("k{i}");
+            assert_eq!(
+                large.get(&name).map(|n| n.to_value()),
+                Some(value["large"][&name].clone())
+            );
+        }
+        assert!(large.get("k100").is_none());
+        assert_eq!(
+            document
+                .root()
+                .get("small")
+                .and_then(|s| s.get("a"))
+                .map(|a| a.to_value()),
+            Some(json!(1))
+        );
+    }
+
+    #[test]
+    fn serde_jsons_raw_value_key_is_an_ordinary_name() {
+        // serde_json's `Value` with its `raw_value` feature (which axum turns on) reads an object
+        // whose first key is this one as the JSON text of its value; a provider reads a name.
+        let text = br#"{"$serde_json::private::RawValue":"{\"MesConsulta\":\"2024-01\"}"}"#;
+        let document = Document::parse(text).unwrap();
+        let names: Vec<&str> = document.root().members().map(|(name, _)| name).collect();
+        assert_eq!(names, ["$serde_json::private::RawValue"]);
     }
 
     #[test]

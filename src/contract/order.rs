@@ -353,11 +353,15 @@ impl PropertyOrder {
                 });
             }
         });
+        // The places the engine already refused by their enum, looked up once each: a scan of
+        // every violation for each extra one was quadratic.
+        let refused: std::collections::HashSet<&InstancePath> = out
+            .iter()
+            .filter(|v| matches!(v.kind, ViolationKind::Enum { .. }))
+            .map(|v| &v.path)
+            .collect();
         found.retain(|extra| {
-            !(matches!(extra.kind, ViolationKind::Enum { .. })
-                && out
-                    .iter()
-                    .any(|v| matches!(v.kind, ViolationKind::Enum { .. }) && v.path == extra.path))
+            !(matches!(extra.kind, ViolationKind::Enum { .. }) && refused.contains(&extra.path))
         });
         out.extend(found);
     }
