@@ -399,7 +399,7 @@ fn verify_form(
         operation,
         fields
             .iter()
-            .map(|(name, value)| (name.clone(), value.to_vec())),
+            .map(|(name, value)| (name.as_str(), &value[..])),
     );
     match parsed {
         Err(error) => {
