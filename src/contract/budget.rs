@@ -45,8 +45,8 @@ pub(super) fn facts(document: &Document) -> Facts {
     let mut facts = Facts::default();
     let mut cost = 0usize;
     document.visit(|visited| match visited {
-        Visited::Name(name) => cost = cost.saturating_add(name.len()),
-        Visited::String(text) => cost = cost.saturating_add(BYTES_PER_STEP + text.len()),
+        Visited::Name(len) => cost = cost.saturating_add(len),
+        Visited::String(len) => cost = cost.saturating_add(BYTES_PER_STEP + len),
         Visited::Number(n) => {
             cost = cost.saturating_add(BYTES_PER_STEP);
             facts.number = true;

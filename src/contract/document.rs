@@ -282,8 +282,8 @@ impl Document {
         for slot in &self.nodes {
             visit(match slot {
                 Slot::Number(n) => Visited::Number(n),
-                Slot::String(span) => Visited::String(self.str(*span)),
-                Slot::Key(span) => Visited::Name(self.str(*span)),
+                Slot::String(span) => Visited::String(span.len),
+                Slot::Key(span) => Visited::Name(span.len),
                 _ => Visited::Other,
             });
         }
@@ -344,10 +344,10 @@ impl Document {
 pub enum Visited<'d> {
     /// A number.
     Number(&'d Number),
-    /// A string value.
-    String(&'d str),
-    /// A property name.
-    Name(&'d str),
+    /// A string value, by its length in bytes.
+    String(usize),
+    /// A property name, by its length in bytes.
+    Name(usize),
     /// `null`, a boolean, an array or an object.
     Other,
 }
@@ -444,11 +444,31 @@ impl<'d> Node<'d> {
 
     /// The value of the object's member `name`.
     pub fn get(self, name: &str) -> Option<Node<'d>> {
-        if self.len() <= SCANNED_NAMES || !self.is_object() {
-            return self
-                .members()
-                .find(|(member, _)| *member == name)
-                .map(|(_, value)| value);
+        if !self.is_object() {
+            return None;
+        }
+        if self.len() <= SCANNED_NAMES {
+            // Names of another length are passed over without being read.
+            let mut at = self.at + 1;
+            for _ in 0..self.len() {
+                if let Some(Slot::Key(span)) = self.doc.nodes.get(at) {
+                    if span.len == name.len()
+                        && self
+                            .doc
+                            .text
+                            .as_bytes()
+                            .get(span.start..span.start + span.len)
+                            == Some(name.as_bytes())
+                    {
+                        return Some(Node {
+                            doc: self.doc,
+                            at: at + 1,
+                        });
+                    }
+                }
+                at = self.doc.after(at + 1);
+            }
+            return None;
         }
         let table = &self.doc.tables().names;
         let at = *table.get(&self.at)?.get(name)?;
