@@ -45,11 +45,12 @@ struct Tables {
 /// For each object of more than [`SCANNED_NAMES`] members, its members' value places by name.
 type NameTable = std::collections::HashMap<usize, std::collections::HashMap<Box<str>, usize>>;
 
-/// The members of an object scanned to find one by name, below this many.
+/// The most members an object is scanned to find one by name; a larger one has a table.
 const SCANNED_NAMES: usize = 32;
 
-/// Documents are equal when they hold the same JSON: the same values in the same order (a
-/// repeated form field leaves its earlier value's text behind, unread).
+/// Documents are equal when they hold the same JSON, as their `Value`s compare (objects whatever
+/// their members' order); not by their storage, where a repeated form field leaves its earlier
+/// value's text behind, unread.
 impl PartialEq for Document {
     fn eq(&self, other: &Document) -> bool {
         self.root().to_value() == other.root().to_value()
@@ -101,27 +102,25 @@ enum Rules {
     Php,
 }
 
-/// Why [`Document::parse`] returned no document.
-#[derive(Debug)]
-pub enum ParseError {
-    /// serde_json refuses the text: its error, as `serde_json::from_slice::<Value>` has it.
-    Json(serde_json::Error),
-    /// An object repeats a property name, which a [`Document`] does not represent: decode the
-    /// text as a `Value` and convert it.
-    RepeatedName,
-}
-
 impl Document {
-    /// The document serde_json reads in `bytes`, as `serde_json::from_slice::<Value>` reads it
-    /// (the same values, the same errors), unless an object repeats a property name.
-    pub fn parse(bytes: &[u8]) -> Result<Document, ParseError> {
+    /// The document serde_json reads in `bytes`, with serde_json's values and errors: an
+    /// object that repeats a name keeps its first place and its last value, as serde_json's
+    /// `Value` keeps it. Every name is a name: serde_json's `Value`, with the `raw_value`
+    /// feature axum turns on, reads an object whose first name is
+    /// `$serde_json::private::RawValue` as the JSON text of its value.
+    pub fn parse(bytes: &[u8]) -> Result<Document, serde_json::Error> {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
         let mut builder = Builder::new(bytes.len(), Rules::Serde);
-        ValueSeed(&mut builder)
-            .deserialize(&mut deserializer)
-            .and_then(|()| deserializer.end())
-            .map_err(ParseError::Json)?;
-        builder.finish().ok_or(ParseError::RepeatedName)
+        ValueSeed(&mut builder).deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        if let Some(document) = builder.finish() {
+            return Ok(document);
+        }
+        // A repeated name: read again as a `Value`, whose objects merge it.
+        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+        let value = NamedValue.deserialize(&mut deserializer)?;
+        deserializer.end()?;
+        Ok(Document::from_value(&value))
     }
 
     /// The document PHP's `json_decode` reads in `text`, for the texts serde_json reads alike
@@ -742,6 +741,71 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
 }
 
+/// A `Value` as serde_json's own visitor builds it, but for names, which are all names (see
+/// [`Document::parse`]).
+struct NamedValue;
+
+impl<'de> DeserializeSeed<'de> for NamedValue {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NamedValue {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(NamedValue)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut members = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let value = map.next_value_seed(NamedValue)?;
+            members.insert(name, value);
+        }
+        Ok(Value::Object(members))
+    }
+}
+
 /// An object member's name, pushed as a [`Slot::Key`].
 struct NameSeed<'b>(&'b mut Builder);
 
@@ -769,7 +833,7 @@ impl<'de> Visitor<'de> for NameSeed<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Document, ParseError};
+    use super::Document;
     use serde_json::{json, Value};
 
     #[test]
@@ -891,23 +955,38 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_name_is_not_represented() {
-        assert!(matches!(
-            Document::parse(br#"{"a": 1, "a": 2}"#),
-            Err(ParseError::RepeatedName)
-        ));
+    fn a_repeated_name_keeps_its_first_place_and_its_last_value() {
+        let text = br#"{"a": 1, "b": {"c": 2, "c": [3]}, "a": 4}"#;
+        let document = Document::parse(text).unwrap();
+        let expected: Value = serde_json::from_slice(text).unwrap();
+        assert_eq!(
+            serde_json::to_string(&document.root().to_value()).unwrap(),
+            serde_json::to_string(&expected).unwrap()
+        );
         let many: String = (0..40).map(|i| format!("\"k{i}\": {i},")).collect();
         let text = format!("{{{many} \"k39\": 0}}");
-        assert!(matches!(
-            Document::parse(text.as_bytes()),
-            Err(ParseError::RepeatedName)
-        ));
+        let document = Document::parse(text.as_bytes()).unwrap();
+        assert_eq!(document.root().len(), 40);
+        assert_eq!(
+            document.root().get("k39").map(|n| n.to_value()),
+            Some(json!(0))
+        );
+        // PHP's rules leave it to PHP's decoder.
         assert!(Document::parse_php(&text).is_none());
+        // The first name is a name on this path too.
+        let text = br#"{"$serde_json::private::RawValue": "{}", "a": 1, "a": 2}"#;
+        let names: Vec<String> = Document::parse(text)
+            .unwrap()
+            .root()
+            .members()
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        assert_eq!(names, ["$serde_json::private::RawValue", "a"]);
     }
 
     #[test]
     fn serde_json_errors_are_its_own() {
-        let Err(ParseError::Json(error)) = Document::parse(b"{\"a\": tru}") else {
+        let Err(error) = Document::parse(b"{\"a\": tru}") else {
             panic!("not JSON")
         };
         let expected = serde_json::from_slice::<Value>(b"{\"a\": tru}").unwrap_err();

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub use budget::validation_steps;
-pub use document::{Document, Node, ParseError};
+pub use document::{Document, Node};
 pub use engine::{SchemaError, SCHEMA_FILES};
 pub use fields::{documented_fields, field_sent, sent_fields};
 pub use form::{

@@ -4,12 +4,11 @@
 use bytes::Bytes;
 use http::{header, HeaderMap, Method};
 use serde::Serialize;
-use serde_json::Value;
 
 use super::forms::{read_fields, FormBodyError, FormFields};
 use crate::contract::{
-    read_form, Contract, Document, Form, FormError, Node, Operation, ParseError, Provider,
-    Violation, Violations,
+    read_form, Contract, Document, Form, FormError, Node, Operation, Provider, Violation,
+    Violations,
 };
 use crate::render::afacturar::php_validator;
 use crate::render::sovos::errors::SovosError;
@@ -357,14 +356,7 @@ pub fn verify_as(
 
 /// A JSON body as serde_json reads it, or serde_json's error.
 fn parse_json(body: &[u8]) -> Result<Document, String> {
-    match Document::parse(body) {
-        Ok(document) => Ok(document),
-        Err(ParseError::Json(error)) => Err(error.to_string()),
-        // An object repeats a name: serde_json's `Value` keeps its first place and last value.
-        Err(ParseError::RepeatedName) => serde_json::from_slice::<Value>(body)
-            .map(|value| Document::from_value(&value))
-            .map_err(|error| error.to_string()),
-    }
+    Document::parse(body).map_err(|error| error.to_string())
 }
 
 /// A finding as Afacturar words it: its PHP validator's `descripcion`, or for the
