@@ -7,9 +7,9 @@
 //! [`MAX_VALIDATION_STEPS`](super::MAX_VALIDATION_STEPS) only the prefix of the document that
 //! fits, in document order, is validated, and the findings start with a `workBudget` violation.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::document::{Document, Visited};
+use super::document::{Document, Node, Visited, Writer};
 use super::violation::{InstancePath, PathSegment, Violation, ViolationKind};
 
 /// What one step is worth in bytes of text.
@@ -17,11 +17,8 @@ const BYTES_PER_STEP: usize = 1024;
 
 /// The cost of one value on its own, in bytes: a step, and its text (its children are
 /// counted apart).
-fn own_cost(value: &Value) -> usize {
-    match value {
-        Value::String(text) => BYTES_PER_STEP.saturating_add(text.len()),
-        _ => BYTES_PER_STEP,
-    }
+fn own_cost(node: Node<'_>) -> usize {
+    BYTES_PER_STEP.saturating_add(node.as_str().map_or(0, str::len))
 }
 
 /// The work of validating `value`: one step per value and per KiB of text (strings and
@@ -63,7 +60,7 @@ pub(super) fn facts(document: &Document) -> Facts {
 /// The part of a document that fits the budget.
 pub(super) struct Prefix {
     /// The document up to the value where the budget ran out.
-    pub(super) value: Value,
+    pub(super) document: Document,
     /// The objects and arrays that lost members to the cut.
     cut: Vec<InstancePath>,
 }
@@ -82,56 +79,88 @@ impl Prefix {
     }
 }
 
-/// The prefix of `value` that costs at most `budget` steps (for a value that costs more:
-/// [`facts`] says so).
-pub(super) fn prefix(value: &Value, budget: usize) -> Prefix {
+/// The prefix of `document` that costs at most `budget` steps (for a document that costs
+/// more: [`facts`] says so), written as a document of its own.
+pub(super) fn prefix(document: &Document, budget: usize) -> Prefix {
     let mut left = budget.saturating_mul(BYTES_PER_STEP);
     let mut cut = Vec::new();
-    let value = take(value, &mut left, &mut Vec::new(), &mut cut);
-    Prefix { value, cut }
+    let mut out = Writer::new();
+    take(
+        document.root(),
+        &mut left,
+        &mut Vec::new(),
+        &mut cut,
+        &mut out,
+    );
+    Prefix {
+        document: out.finish(),
+        cut,
+    }
 }
 
-fn take(
-    value: &Value,
+/// One step of the path to the value being taken, borrowed from the document: a path is
+/// only made of them when a container is cut.
+#[derive(Clone, Copy)]
+enum Step<'d> {
+    Key(&'d str),
+    Index(usize),
+}
+
+fn cut_at(path: &[Step<'_>]) -> InstancePath {
+    InstancePath(
+        path.iter()
+            .map(|step| match *step {
+                Step::Key(key) => PathSegment::Key(key.to_owned()),
+                Step::Index(index) => PathSegment::Index(index),
+            })
+            .collect(),
+    )
+}
+
+fn take<'d>(
+    node: Node<'d>,
     left: &mut usize,
-    path: &mut Vec<PathSegment>,
+    path: &mut Vec<Step<'d>>,
     cut: &mut Vec<InstancePath>,
-) -> Value {
-    *left = left.saturating_sub(own_cost(value));
-    match value {
-        Value::Array(items) => {
-            let mut kept = Vec::new();
-            for (index, item) in items.iter().enumerate() {
-                if *left == 0 {
-                    break;
-                }
-                path.push(PathSegment::Index(index));
-                kept.push(take(item, left, path, cut));
-                path.pop();
+    out: &mut Writer,
+) {
+    *left = left.saturating_sub(own_cost(node));
+    if node.is_array() {
+        let at = out.open();
+        let mut kept = 0;
+        for (index, item) in node.items().enumerate() {
+            if *left == 0 {
+                break;
             }
-            if kept.len() < items.len() {
-                cut.push(InstancePath(path.clone()));
-            }
-            Value::Array(kept)
+            path.push(Step::Index(index));
+            take(item, left, path, cut, out);
+            path.pop();
+            kept += 1;
         }
-        Value::Object(map) => {
-            let mut kept = Map::new();
-            for (key, child) in map {
-                if *left == 0 {
-                    break;
-                }
-                *left = left.saturating_sub(key.len());
-                path.push(PathSegment::Key(key.clone()));
-                let child = take(child, left, path, cut);
-                path.pop();
-                kept.insert(key.clone(), child);
-            }
-            if kept.len() < map.len() {
-                cut.push(InstancePath(path.clone()));
-            }
-            Value::Object(kept)
+        if kept < node.len() {
+            cut.push(cut_at(path));
         }
-        scalar => scalar.clone(),
+        out.close(at, false, kept);
+    } else if node.is_object() {
+        let at = out.open();
+        let mut kept = 0;
+        for (key, child) in node.members() {
+            if *left == 0 {
+                break;
+            }
+            *left = left.saturating_sub(key.len());
+            path.push(Step::Key(key));
+            out.name(key);
+            take(child, left, path, cut, out);
+            path.pop();
+            kept += 1;
+        }
+        if kept < node.len() {
+            cut.push(cut_at(path));
+        }
+        out.close(at, true, kept);
+    } else {
+        out.scalar(node);
     }
 }
 

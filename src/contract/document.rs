@@ -9,13 +9,17 @@
 //! [`Node`]; what keeps or shows a value (a violation's instance, the public API) converts it
 //! with [`Node::to_value`].
 //!
-//! Objects keep their members in document order. A repeated property name is not represented:
-//! [`Document::parse`] and [`Document::parse_php`] give up on one, and their callers decode the
-//! text as a `Value` (which keeps the first place and the last value, as PHP does) and convert
-//! it with [`Document::from_value`].
+//! Objects keep their members in document order, and a document never holds a name twice in
+//! one object. A text that repeats one is read again as a `Value`, which keeps the name's first
+//! place and its last value as PHP does, and converted with [`Document::from_value`]:
+//! [`Document::parse`] does it itself; for [`Document::parse_php`] (`None`), PHP's own decoder
+//! does.
 
 use std::borrow::Cow;
+use std::hash::BuildHasher as _;
 use std::sync::OnceLock;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
@@ -577,13 +581,80 @@ impl<'d> Iterator for Items<'d> {
 
 impl ExactSizeIterator for Items<'_> {}
 
+/// A document written value by value, in document order: a container is opened, its contents
+/// written (an object's members each as a name then a value), then closed with its length.
+#[derive(Debug)]
+pub(super) struct Writer {
+    builder: Builder,
+}
+
+impl Writer {
+    pub(super) fn new() -> Writer {
+        Writer {
+            builder: Builder::new(0, Rules::Serde),
+        }
+    }
+
+    /// A copy of `node`, which holds no array or object (a container is written as an empty
+    /// one: open it and close it instead).
+    pub(super) fn scalar(&mut self, node: Node<'_>) {
+        let slot = match node.slot() {
+            Slot::String(span) => Slot::String(self.builder.text(node.doc.str(*span))),
+            Slot::Array { .. } => Slot::Array {
+                len: 0,
+                end: self.builder.nodes.len() + 1,
+            },
+            Slot::Object { .. } => Slot::Object {
+                len: 0,
+                end: self.builder.nodes.len() + 1,
+            },
+            other => other.clone(),
+        };
+        self.builder.nodes.push(slot);
+    }
+
+    /// Opens a container: what [`Writer::close`] takes.
+    pub(super) fn open(&mut self) -> usize {
+        self.builder.open()
+    }
+
+    /// The name of the member whose value is written next.
+    pub(super) fn name(&mut self, name: &str) {
+        let span = self.builder.text(name);
+        self.builder.nodes.push(Slot::Key(span));
+    }
+
+    /// Closes the container opened at `at` as an array (or an object) of `len` items (members).
+    pub(super) fn close(&mut self, at: usize, object: bool, len: usize) {
+        let end = self.builder.nodes.len();
+        self.builder.nodes[at] = if object {
+            Slot::Object { len, end }
+        } else {
+            Slot::Array { len, end }
+        };
+    }
+
+    pub(super) fn finish(self) -> Document {
+        Document {
+            text: self.builder.text,
+            nodes: self.builder.nodes,
+            tables: OnceLock::new(),
+        }
+    }
+}
+
 /// A document being built by a parse.
+#[derive(Debug)]
 struct Builder {
     text: String,
     nodes: Vec<Slot>,
     rules: Rules,
     repeated_name: bool,
 }
+
+/// The most text bytes and values a parse reserves room for before it reads them.
+const RESERVED_TEXT: usize = 64 * 1024;
+const RESERVED_NODES: usize = 8 * 1024;
 
 /// The most members an object is searched for a repeated name one by one; past it, by a set.
 const SCANNED_MEMBERS: usize = 16;
@@ -592,9 +663,10 @@ impl Builder {
     fn new(source_len: usize, rules: Rules) -> Builder {
         Builder {
             // Strings are at most the source's length; values about one per 8 bytes of a
-            // typical document.
-            text: String::with_capacity(source_len),
-            nodes: Vec::with_capacity(source_len / 8 + 1),
+            // typical document. A large text's storage grows as it is read instead of being
+            // reserved whole.
+            text: String::with_capacity(source_len.min(RESERVED_TEXT)),
+            nodes: Vec::with_capacity((source_len / 8 + 1).min(RESERVED_NODES)),
             rules,
             repeated_name: false,
         }
@@ -709,9 +781,10 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         let builder = self.0;
         let at = builder.open();
         let mut len = 0;
-        // Where each member's name is, for finding a repeated one.
+        // Where each member's name is, for finding a repeated one; past a handful, hashed
+        // (foldhash, nothing allocated per name).
         let mut names: Vec<usize> = Vec::new();
-        let mut seen: Option<std::collections::HashSet<String>> = None;
+        let mut seen: Option<(HashTable<usize>, DefaultHashBuilder)> = None;
         while map.next_key_seed(NameSeed(builder))?.is_some() {
             let name_at = builder.nodes.len() - 1;
             let name = builder.name(name_at);
@@ -719,12 +792,27 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
                 return Err(serde::de::Error::custom("a property name PHP refuses"));
             }
             let repeated = match &mut seen {
-                Some(seen) => !seen.insert(name.to_owned()),
+                Some((table, hasher)) => {
+                    let hash = hasher.hash_one(name);
+                    let repeated = table
+                        .find(hash, |&other| builder.name(other) == name)
+                        .is_some();
+                    if !repeated {
+                        table.insert_unique(hash, name_at, |&at| hasher.hash_one(builder.name(at)));
+                    }
+                    repeated
+                }
                 None => {
                     let repeated = names.iter().any(|&other| builder.name(other) == name);
                     names.push(name_at);
                     if names.len() > SCANNED_MEMBERS {
-                        seen = Some(names.iter().map(|&n| builder.name(n).to_owned()).collect());
+                        let hasher = DefaultHashBuilder::default();
+                        let mut table = HashTable::with_capacity(names.len() * 2);
+                        for &at in &names {
+                            let hash = hasher.hash_one(builder.name(at));
+                            table.insert_unique(hash, at, |&at| hasher.hash_one(builder.name(at)));
+                        }
+                        seen = Some((table, hasher));
                     }
                     repeated
                 }

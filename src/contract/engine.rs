@@ -184,13 +184,13 @@ impl Engine {
             return Some(validate_whole(schema, instance, facts));
         }
         // Past the work budget only a prefix of the document is judged (see `budget`).
-        let prefix = budget::prefix(&instance.root().to_value(), super::MAX_VALIDATION_STEPS);
-        let judged = Document::from_value(&prefix.value);
+        let prefix = budget::prefix(instance, super::MAX_VALIDATION_STEPS);
+        let judged = &prefix.document;
         // The budget's finding comes first, so that a journal keeping only the first
         // findings still says the document was judged in part.
         let mut violations = vec![budget::budget_hit()];
         violations.extend(
-            validate_whole(schema, &judged, budget::facts(&judged))
+            validate_whole(schema, judged, budget::facts(judged))
                 .into_iter()
                 .filter(|violation| !prefix.is_cut_artifact(violation))
                 .take(super::MAX_REPORTED_VIOLATIONS - 1),

@@ -224,9 +224,10 @@ pub(super) fn decode_data(bytes: &[u8]) -> Result<Document, FormError> {
 /// [`decode_data`] with a bound of `limit` values.
 fn decode_data_within(bytes: &[u8], limit: usize) -> Result<Document, FormError> {
     let too_many = || FormError::TooManyValues { limit };
-    // serde_json where it reads the text as PHP does. A text holds at most one value more
-    // than its bytes, so one shorter than the bound cannot pass it.
-    if bytes.len() < limit {
+    // serde_json where it reads the text as PHP does and the text is within the bound. A
+    // text holds at most one value more than its bytes, so one shorter than the bound cannot
+    // pass it; a longer one is counted first.
+    if bytes.len() < limit || super::json_value_bound(bytes) <= limit {
         if let Some(document) = super::php::json_decode_plain(bytes) {
             return Ok(document);
         }
