@@ -201,7 +201,7 @@ impl Contract {
 
     /// [`Contract::validate`] of a parsed document: what the fake validates a request's
     /// documents with.
-    pub fn validate_document(&self, operation: Operation, payload: &Document) -> Violations {
+    pub(crate) fn validate_document(&self, operation: Operation, payload: &Document) -> Violations {
         self.engine
             .validate_document(operation.payload_schema(), payload)
     }
@@ -215,7 +215,7 @@ impl Contract {
     }
 
     /// [`Contract::validate_schema`] of a parsed document.
-    pub fn validate_schema_document(
+    pub(crate) fn validate_schema_document(
         &self,
         name: &str,
         instance: &Document,
