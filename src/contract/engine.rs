@@ -168,11 +168,6 @@ impl Engine {
     }
 
     /// The violations of `instance` against the schema called `name`, if there is one.
-    pub(super) fn try_validate(&self, name: &str, instance: &Value) -> Option<Violations> {
-        self.try_validate_document(name, &Document::from_value(instance))
-    }
-
-    /// [`Engine::try_validate`] of a parsed document.
     pub(super) fn try_validate_document(
         &self,
         name: &str,

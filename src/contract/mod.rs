@@ -209,9 +209,7 @@ impl Contract {
     /// Validates `instance` against the embedded schema called `name`
     /// (`"afacturar/acuse_recibo_fev.success"`, `"sovos/errors"` …).
     pub fn validate_schema(&self, name: &str, instance: &Value) -> Result<Violations, SchemaError> {
-        self.engine
-            .try_validate(name, instance)
-            .ok_or_else(|| SchemaError::Unknown(name.to_owned()))
+        self.validate_schema_document(name, &Document::from_value(instance))
     }
 
     /// [`Contract::validate_schema`] of a parsed document.
