@@ -10,12 +10,10 @@
 //! with [`Node::to_value`].
 //!
 //! Objects keep their members in document order, and a document never holds a name twice in
-//! one object. A text that repeats one is read again as a `Value`, which keeps the name's first
-//! place and its last value as PHP does, and converted with [`Document::from_value`]:
-//! [`Document::parse`] does it itself; for [`Document::parse_php`] (`None`), PHP's own decoder
-//! does.
+//! one object. Where a text repeats one, the name keeps its first place and its last value, as
+//! in a `Value` and in PHP: [`Document::parse`] merges it through a `Value`; for
+//! [`Document::parse_php`] (`None`), PHP's own decoder does.
 
-use std::borrow::Cow;
 use std::hash::BuildHasher as _;
 use std::sync::OnceLock;
 
@@ -98,6 +96,14 @@ struct Span {
     len: usize,
 }
 
+impl Span {
+    /// The string this span marks in `text`.
+    fn of(self, text: &str) -> &str {
+        text.get(self.start..self.start + self.len)
+            .unwrap_or_default()
+    }
+}
+
 /// Whose rules a text is read by: serde_json's (a Sovos body), or PHP's `json_decode` where
 /// serde_json reads it alike (see [`Document::parse_php`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,14 +123,14 @@ impl Document {
         let mut builder = Builder::new(bytes.len(), Rules::Serde);
         ValueSeed(&mut builder).deserialize(&mut deserializer)?;
         deserializer.end()?;
-        if let Some(document) = builder.finish() {
-            return Ok(document);
+        let repeated_name = builder.repeated_name;
+        let document = builder.into_document();
+        if repeated_name {
+            // `to_value` inserts the members one by one into a `Value`'s object, which keeps
+            // a repeated name's first place and its last value.
+            return Ok(Document::from_value(&document.root().to_value()));
         }
-        // A repeated name: read again as a `Value`, whose objects merge it.
-        let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let value = NamedValue.deserialize(&mut deserializer)?;
-        deserializer.end()?;
-        Ok(Document::from_value(&value))
+        Ok(document)
     }
 
     /// The document PHP's `json_decode` reads in `text`, for the texts serde_json reads alike
@@ -136,7 +142,7 @@ impl Document {
             .deserialize(&mut deserializer)
             .ok()?;
         deserializer.end().ok()?;
-        builder.finish()
+        (!builder.repeated_name).then(|| builder.into_document())
     }
 
     /// `value` as a document.
@@ -155,32 +161,21 @@ impl Document {
                     for item in items {
                         push(item, builder);
                     }
-                    builder.nodes[at] = Slot::Array {
-                        len: items.len(),
-                        end: builder.nodes.len(),
-                    };
+                    builder.close(at, false, items.len());
                 }
                 Value::Object(members) => {
                     let at = builder.open();
                     for (name, child) in members {
-                        let span = builder.text(name);
-                        builder.nodes.push(Slot::Key(span));
+                        builder.name(name);
                         push(child, builder);
                     }
-                    builder.nodes[at] = Slot::Object {
-                        len: members.len(),
-                        end: builder.nodes.len(),
-                    };
+                    builder.close(at, true, members.len());
                 }
             }
         }
         let mut builder = Builder::new(0, Rules::Serde);
         push(value, &mut builder);
-        Document {
-            text: builder.text,
-            nodes: builder.nodes,
-            tables: OnceLock::new(),
-        }
+        builder.into_document()
     }
 
     /// An object of strings, in the order their names first came, each with the last value
@@ -209,7 +204,7 @@ impl Document {
                 Some(index) => index.get(name).copied(),
                 None => (1..builder.nodes.len())
                     .step_by(2)
-                    .find(|&at| builder.name(at) == name)
+                    .find(|&at| builder.name_at(at) == name)
                     .map(|at| at + 1),
             };
             // A repeated field's value is written anew and its member pointed at it.
@@ -217,8 +212,7 @@ impl Document {
             match found {
                 Some(at) => builder.nodes[at] = Slot::String(span),
                 None => {
-                    let key = builder.text(name);
-                    builder.nodes.push(Slot::Key(key));
+                    builder.name(name);
                     builder.nodes.push(Slot::String(span));
                     let members = builder.nodes.len() / 2;
                     if let Some(index) = &mut index {
@@ -227,20 +221,16 @@ impl Document {
                         index = Some(
                             (1..builder.nodes.len())
                                 .step_by(2)
-                                .map(|at| (builder.name(at).to_owned(), at + 1))
+                                .map(|at| (builder.name_at(at).to_owned(), at + 1))
                                 .collect(),
                         );
                     }
                 }
             }
         }
-        let end = builder.nodes.len();
-        builder.nodes[0] = Slot::Object { len: end / 2, end };
-        Document {
-            text: builder.text,
-            nodes: builder.nodes,
-            tables: OnceLock::new(),
-        }
+        let members = builder.nodes.len() / 2;
+        builder.close(0, true, members);
+        builder.into_document()
     }
 
     /// A document holding one string (reusing this one's storage).
@@ -270,16 +260,6 @@ impl Document {
             })
     }
 
-    /// How many values and property names the document holds.
-    pub fn len(&self) -> usize {
-        self.nodes.len()
-    }
-
-    /// Whether the document holds nothing (never, once parsed: a document has a root).
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
     /// Every value and property name, in document order, as what [`Document::visit`] tells.
     pub fn visit(&self, mut visit: impl FnMut(Visited<'_>)) {
         for slot in &self.nodes {
@@ -293,9 +273,7 @@ impl Document {
     }
 
     fn str(&self, span: Span) -> &str {
-        self.text
-            .get(span.start..span.start + span.len)
-            .unwrap_or_default()
+        span.of(&self.text)
     }
 
     fn tables(&self) -> &Tables {
@@ -508,11 +486,6 @@ impl<'d> Node<'d> {
             }
         }
     }
-
-    /// The string as a `Cow`, as the engine's representation wants it.
-    pub fn as_cow(self) -> Option<Cow<'d, str>> {
-        self.as_str().map(Cow::Borrowed)
-    }
 }
 
 /// The members of an object node: name and value.
@@ -620,26 +593,16 @@ impl Writer {
 
     /// The name of the member whose value is written next.
     pub(super) fn name(&mut self, name: &str) {
-        let span = self.builder.text(name);
-        self.builder.nodes.push(Slot::Key(span));
+        self.builder.name(name);
     }
 
     /// Closes the container opened at `at` as an array (or an object) of `len` items (members).
     pub(super) fn close(&mut self, at: usize, object: bool, len: usize) {
-        let end = self.builder.nodes.len();
-        self.builder.nodes[at] = if object {
-            Slot::Object { len, end }
-        } else {
-            Slot::Array { len, end }
-        };
+        self.builder.close(at, object, len);
     }
 
     pub(super) fn finish(self) -> Document {
-        Document {
-            text: self.builder.text,
-            nodes: self.builder.nodes,
-            tables: OnceLock::new(),
-        }
+        self.builder.into_document()
     }
 }
 
@@ -687,20 +650,35 @@ impl Builder {
         self.nodes.len() - 1
     }
 
-    fn finish(self) -> Option<Document> {
-        (!self.repeated_name).then_some(Document {
+    /// An object member's name, whose value comes next.
+    fn name(&mut self, name: &str) {
+        let span = self.text(name);
+        self.nodes.push(Slot::Key(span));
+    }
+
+    /// Fills the placeholder [`Builder::open`] made at `at`: an array (or an object) of `len`
+    /// items (members), ending here.
+    fn close(&mut self, at: usize, object: bool, len: usize) {
+        let end = self.nodes.len();
+        self.nodes[at] = if object {
+            Slot::Object { len, end }
+        } else {
+            Slot::Array { len, end }
+        };
+    }
+
+    fn into_document(self) -> Document {
+        Document {
             text: self.text,
             nodes: self.nodes,
             tables: OnceLock::new(),
-        })
+        }
     }
 
-    fn name(&self, at: usize) -> &str {
+    /// The name written at `at`.
+    fn name_at(&self, at: usize) -> &str {
         match self.nodes.get(at) {
-            Some(Slot::Key(span)) => self
-                .text
-                .get(span.start..span.start + span.len)
-                .unwrap_or_default(),
+            Some(Slot::Key(span)) => span.of(&self.text),
             _ => "",
         }
     }
@@ -770,10 +748,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         while seq.next_element_seed(ValueSeed(builder))?.is_some() {
             len += 1;
         }
-        builder.nodes[at] = Slot::Array {
-            len,
-            end: builder.nodes.len(),
-        };
+        builder.close(at, false, len);
         Ok(())
     }
 
@@ -787,7 +762,7 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
         let mut seen: Option<(HashTable<usize>, DefaultHashBuilder)> = None;
         while map.next_key_seed(NameSeed(builder))?.is_some() {
             let name_at = builder.nodes.len() - 1;
-            let name = builder.name(name_at);
+            let name = builder.name_at(name_at);
             if builder.rules == Rules::Php && name.starts_with('\0') {
                 return Err(serde::de::Error::custom("a property name PHP refuses"));
             }
@@ -795,22 +770,26 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
                 Some((table, hasher)) => {
                     let hash = hasher.hash_one(name);
                     let repeated = table
-                        .find(hash, |&other| builder.name(other) == name)
+                        .find(hash, |&other| builder.name_at(other) == name)
                         .is_some();
                     if !repeated {
-                        table.insert_unique(hash, name_at, |&at| hasher.hash_one(builder.name(at)));
+                        table.insert_unique(hash, name_at, |&at| {
+                            hasher.hash_one(builder.name_at(at))
+                        });
                     }
                     repeated
                 }
                 None => {
-                    let repeated = names.iter().any(|&other| builder.name(other) == name);
+                    let repeated = names.iter().any(|&other| builder.name_at(other) == name);
                     names.push(name_at);
                     if names.len() > SCANNED_MEMBERS {
                         let hasher = DefaultHashBuilder::default();
                         let mut table = HashTable::with_capacity(names.len() * 2);
                         for &at in &names {
-                            let hash = hasher.hash_one(builder.name(at));
-                            table.insert_unique(hash, at, |&at| hasher.hash_one(builder.name(at)));
+                            let hash = hasher.hash_one(builder.name_at(at));
+                            table.insert_unique(hash, at, |&at| {
+                                hasher.hash_one(builder.name_at(at))
+                            });
                         }
                         seen = Some((table, hasher));
                     }
@@ -821,76 +800,8 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
             map.next_value_seed(ValueSeed(builder))?;
             len += 1;
         }
-        builder.nodes[at] = Slot::Object {
-            len,
-            end: builder.nodes.len(),
-        };
+        builder.close(at, true, len);
         Ok(())
-    }
-}
-
-/// A `Value` as serde_json's own visitor builds it, but for names, which are all names (see
-/// [`Document::parse`]).
-struct NamedValue;
-
-impl<'de> DeserializeSeed<'de> for NamedValue {
-    type Value = Value;
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for NamedValue {
-    type Value = Value;
-
-    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str("any valid JSON value")
-    }
-
-    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
-        Ok(Value::Bool(value))
-    }
-
-    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
-    }
-
-    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
-        Ok(Value::Number(value.into()))
-    }
-
-    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
-        Ok(Number::from_f64(value).map_or(Value::Null, Value::Number))
-    }
-
-    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
-        Ok(Value::String(value.to_owned()))
-    }
-
-    fn visit_string<E>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element_seed(NamedValue)? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut members = Map::new();
-        while let Some(name) = map.next_key::<String>()? {
-            let value = map.next_value_seed(NamedValue)?;
-            members.insert(name, value);
-        }
-        Ok(Value::Object(members))
     }
 }
 
@@ -913,8 +824,7 @@ impl<'de> Visitor<'de> for NameSeed<'_> {
     }
 
     fn visit_str<E>(self, value: &str) -> Result<(), E> {
-        let span = self.0.text(value);
-        self.0.nodes.push(Slot::Key(span));
+        self.0.name(value);
         Ok(())
     }
 }

@@ -314,7 +314,7 @@ impl<'a> EngineNode<'a, DocumentJson> for Node<'a> {
     }
 
     fn as_string(&self) -> Option<Cow<'a, str>> {
-        self.as_cow()
+        self.as_str().map(Cow::Borrowed)
     }
 
     fn as_number(&self) -> Option<&'a Number> {

@@ -204,8 +204,10 @@ where
         return Err(FormError::MissingFields(missing));
     }
     let data = match (root.get("data").and_then(|data| data.as_str()), &data_bytes) {
-        (Some(_), Some(bytes)) if operation.registers_event() => Some(decode_data(bytes)?),
-        (Some(text), None) if operation.registers_event() => Some(decode_data(text.as_bytes())?),
+        (Some(_), Some(bytes)) if operation.registers_event() => Some(decode_data(bytes, None)?),
+        (Some(text), None) if operation.registers_event() => {
+            Some(decode_data(text.as_bytes(), Some(text))?)
+        }
         _ => None,
     };
     Ok(Form {
@@ -216,20 +218,27 @@ where
 }
 
 /// The `data` field as Afacturar's PHP decodes it (`json_decode`, see [`super::php`]): PHP's
-/// number types, 511 levels of nesting, UTF-8 checked, PHP's error messages.
-pub(super) fn decode_data(bytes: &[u8]) -> Result<Document, FormError> {
-    decode_data_within(bytes, super::MAX_DOCUMENT_VALUES)
+/// number types, 511 levels of nesting, UTF-8 checked, PHP's error messages. `text` is the
+/// bytes as text, when they are UTF-8 (already checked by whoever has it).
+pub(super) fn decode_data(bytes: &[u8], text: Option<&str>) -> Result<Document, FormError> {
+    decode_data_within(bytes, text, super::MAX_DOCUMENT_VALUES)
 }
 
 /// [`decode_data`] with a bound of `limit` values.
-fn decode_data_within(bytes: &[u8], limit: usize) -> Result<Document, FormError> {
+fn decode_data_within(
+    bytes: &[u8],
+    text: Option<&str>,
+    limit: usize,
+) -> Result<Document, FormError> {
     let too_many = || FormError::TooManyValues { limit };
     // serde_json where it reads the text as PHP does and the text is within the bound. A
     // text holds at most one value more than its bytes, so one shorter than the bound cannot
     // pass it; a longer one is counted first.
-    if bytes.len() < limit || super::json_value_bound(bytes) <= limit {
-        if let Some(document) = super::php::json_decode_plain(bytes) {
-            return Ok(document);
+    if let Some(text) = text {
+        if bytes.len() < limit || super::json_value_bound(bytes) <= limit {
+            if let Some(document) = super::php::json_decode_plain(text) {
+                return Ok(document);
+            }
         }
     }
     // The decoder counts the values as it reads and stops past the bound; a text it refuses
@@ -345,7 +354,7 @@ mod tests {
                         column: 0,
                     })
             };
-            let decoded = decode_data_within(bytes, limit).map(|data| data.root().to_value()).map_err(|error| match error {
+            let decoded = decode_data_within(bytes, Some(&text), limit).map(|data| data.root().to_value()).map_err(|error| match error {
                 FormError::DataNotJson { php_message, .. } => FormError::DataNotJson {
                     message: String::new(),
                     php_message,
