@@ -189,11 +189,19 @@ pub(crate) async fn handle(
     // connections (or many HTTP/2 streams of one) wait here instead of each holding the limit.
     let share = body_share_kib(parts.version, declared, &parts.headers, server.body_limit());
     let budget = state.bodies_in_flight();
-    let _share =
-        match tokio::time::timeout(server.read_timeout(), budget.acquire_many_owned(share)).await {
-            Ok(Ok(permit)) => permit,
-            _ => return refused(&state, entry, Refusal::RequestTimeout, started),
-        };
+    // Permits free now are taken without a timer: arming one reads the clock. The semaphore
+    // hands released permits to those waiting first, so this never passes a waiting request.
+    let _share = match budget.clone().try_acquire_many_owned(share) {
+        Ok(permit) => permit,
+        Err(_) => {
+            match tokio::time::timeout(server.read_timeout(), budget.acquire_many_owned(share))
+                .await
+            {
+                Ok(Ok(permit)) => permit,
+                _ => return refused(&state, entry, Refusal::RequestTimeout, started),
+            }
+        }
+    };
     let bytes = match read_body(body, server.body_limit(), server.read_timeout()).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(error)) => {
