@@ -1192,8 +1192,9 @@ fn calibrate(options: &Options, root: &Path, baseline: &Path, report: &mut Strin
          | --- | --- | --- | --- |",
         options.duration_s, options.rounds
     );
+    // 0 is the baseline itself, run once whether or not the list names it.
     let works: Vec<u64> = std::iter::once(0)
-        .chain(options.calibration.iter().copied())
+        .chain(options.calibration.iter().copied().filter(|&ns| ns > 0))
         .collect();
     // Per N: requests/s and CPU per request of each round.
     let mut measured: Vec<(Vec<f64>, Vec<f64>)> = vec![(Vec::new(), Vec::new()); works.len()];
