@@ -97,6 +97,65 @@ async fn an_unfinished_tls_handshake_is_closed_by_the_read_timeout() {
     let _ = serving.await;
 }
 
+/// Sends `first` whole, then a request head one byte every 50 ms (each within the fake's
+/// 300 ms deadline for a silent connection): how long after the head's first byte the fake
+/// closed the connection, or `None` when it was still open 5 s later.
+async fn head_trickled_until_closed(address: SocketAddr, first: &'static [u8]) -> Option<Duration> {
+    tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        stream.write_all(first).unwrap();
+        let mut answered = 0;
+        let mut buffer = [0u8; 4096];
+        // The answer to `first`, if any, before the slow head starts.
+        while !first.is_empty() && answered == 0 {
+            answered = stream.read(&mut buffer).unwrap();
+        }
+        let head = b"POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter();
+        let started = Instant::now();
+        for byte in head.chain(std::iter::repeat(&b'a')) {
+            if started.elapsed() > Duration::from_secs(5) {
+                return None;
+            }
+            if stream.write_all(&[*byte]).is_err() {
+                return Some(started.elapsed());
+            }
+            match stream.read(&mut buffer) {
+                Ok(0) => return Some(started.elapsed()),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return Some(started.elapsed()),
+            }
+        }
+        unreachable!("the head goes on for ever")
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_request_head_trickled_a_byte_at_a_time_is_cut_off_by_the_read_timeout() {
+    let fake = impatient_fake().await;
+    let closed = head_trickled_until_closed(fake.address(), b"").await;
+    let closed = closed.expect("a head that never ends is cut off");
+    assert!(closed < Duration::from_secs(2), "cut off after {closed:?}");
+}
+
+#[tokio::test]
+async fn the_next_head_on_a_kept_alive_connection_has_the_same_deadline() {
+    let fake = impatient_fake().await;
+    let closed = head_trickled_until_closed(
+        fake.address(),
+        b"POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: x\r\nRCApiKey: k\r\nContent-Type: application/json\r\nContent-Length: 25\r\n\r\n{\"MesConsulta\":\"2019-11\"}",
+    )
+    .await;
+    let closed = closed.expect("a head that never ends is cut off");
+    assert!(closed < Duration::from_secs(2), "cut off after {closed:?}");
+}
+
 #[tokio::test]
 async fn an_admin_body_never_finished_gets_408_within_the_read_timeout() {
     let fake = impatient_fake().await;
