@@ -7,9 +7,12 @@
 //! [`Deadline`] that notes each byte read or written, and a watchdog beside the connection
 //! ([`idle`]) drops it when nothing moved for `read_timeout` while no request is being handled —
 //! a client that sends nothing, half an HTTP/2 preface or half a TLS handshake, an idle HTTP/2
-//! connection, a keep-alive connection left open, a client that stops reading its answer. The
-//! watchdog does not depend on the protocol polling the socket. Requests themselves are bounded by the body reads of `intercept` and the
-//! admin guard. At most `max_connections` are open at once; past that new ones are closed as
+//! connection, a keep-alive connection left open, a client that stops reading its answer — or
+//! when a request head has been arriving for `read_timeout` without ending (a head trickled a
+//! byte at a time). The watchdog does not depend on the protocol polling the socket, and it
+//! keeps the head's deadline instead of hyper's timer, which registered and cancelled a timer
+//! per request. Requests themselves are bounded by the body reads of `intercept` and the admin
+//! guard. At most `max_connections` are open at once; past that new ones are closed as
 //! soon as they are accepted, and the established ones go on being served.
 
 use std::convert::Infallible;
@@ -129,11 +132,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let mut builder = Builder::new(TokioExecutor::new());
-    // A client that never finishes its headers is cut off instead of holding a task forever.
-    builder
-        .http1()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout);
     builder
         .http2()
         .timer(hyper_util::rt::TokioTimer::new())
@@ -287,6 +285,7 @@ impl hyper::service::Service<axum::extract::Request<hyper::body::Incoming>> for 
 
     fn call(&self, request: axum::extract::Request<hyper::body::Incoming>) -> Answer {
         self.progress.active.fetch_add(1, Ordering::Relaxed);
+        self.progress.head_ended(request.version());
         let active = Active(Arc::clone(&self.progress));
         // HTTP's `Host` rules, judged on what came off the wire (`edge`).
         let bad_host = super::edge::host_problem(request.version(), request.headers());
@@ -325,14 +324,24 @@ impl hyper::service::Service<axum::extract::Request<hyper::body::Incoming>> for 
     }
 }
 
-/// When a connection last moved a byte, and how many of its requests are being handled.
+/// When a connection last moved a byte, how many of its requests are being handled, and when
+/// the request head being read began.
 #[derive(Debug)]
 struct Progress {
     origin: tokio::time::Instant,
     /// Milliseconds from `origin` to the last byte read or written.
     last: AtomicU64,
     active: AtomicUsize,
+    /// Milliseconds from `origin` to the first byte read of a request head not yet whole
+    /// ([`NO_HEAD`] when none is being read).
+    head: AtomicU64,
+    /// Whether the connection speaks HTTP/2, known from its first request: its frames between
+    /// requests (pings, settings) are not a request head.
+    http2: AtomicBool,
 }
+
+/// [`Progress::head`] when no request head is being read.
+const NO_HEAD: u64 = u64::MAX;
 
 impl Progress {
     fn new() -> Progress {
@@ -340,29 +349,72 @@ impl Progress {
             origin: tokio::time::Instant::now(),
             last: AtomicU64::new(0),
             active: AtomicUsize::new(0),
+            head: AtomicU64::new(NO_HEAD),
+            http2: AtomicBool::new(false),
         }
     }
 
-    fn touch(&self) {
+    /// Notes a byte moved, now; returns when (milliseconds from `origin`).
+    fn touch(&self) -> u64 {
         let now = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.last.store(now, Ordering::Relaxed);
+        now
+    }
+
+    /// Notes bytes read: the start of a request head when no request is being handled and no
+    /// head is under way. The first bytes of the connection (a TLS handshake, an HTTP/2
+    /// preface) count toward the first head's deadline.
+    fn read(&self) {
+        let now = self.touch();
+        if self.active.load(Ordering::Relaxed) == 0
+            && self.head.load(Ordering::Relaxed) == NO_HEAD
+            && !self.http2.load(Ordering::Relaxed)
+        {
+            self.head.store(now, Ordering::Relaxed);
+        }
+    }
+
+    /// A request head came whole.
+    fn head_ended(&self, version: axum::http::Version) {
+        self.head.store(NO_HEAD, Ordering::Relaxed);
+        if version == axum::http::Version::HTTP_2 {
+            self.http2.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn at(&self, millis: u64) -> tokio::time::Instant {
+        self.origin + Duration::from_millis(millis)
     }
 
     fn last(&self) -> tokio::time::Instant {
-        self.origin + Duration::from_millis(self.last.load(Ordering::Relaxed))
+        self.at(self.last.load(Ordering::Relaxed))
+    }
+
+    /// When the head being read began, if one is.
+    fn head(&self) -> Option<tokio::time::Instant> {
+        match self.head.load(Ordering::Relaxed) {
+            NO_HEAD => None,
+            millis => Some(self.at(millis)),
+        }
     }
 }
 
-/// Resolves once nothing moved on the connection for `timeout` while no request was being
-/// handled: the connection's deadline, whatever phase it is in. One timer per connection,
-/// moved once per `timeout` at most.
+/// Resolves once, while no request was being handled, nothing moved on the connection for
+/// `timeout` or a request head has been arriving for `timeout`: the connection's deadline,
+/// whatever phase it is in. One timer per connection, moved once per `timeout` at most.
 async fn idle(progress: &Progress, timeout: Duration) {
     loop {
-        tokio::time::sleep_until(progress.last() + timeout).await;
+        // A head began at its first byte read, so never after the last byte moved.
+        let since = progress.head().unwrap_or_else(|| progress.last());
+        tokio::time::sleep_until(since + timeout).await;
         if progress.active.load(Ordering::Relaxed) > 0 {
             // A handler may take its time (a delay scenario); its body reads have their own.
             progress.touch();
-        } else if tokio::time::Instant::now() >= progress.last() + timeout {
+            continue;
+        }
+        let now = tokio::time::Instant::now();
+        let head_late = progress.head().is_some_and(|head| now >= head + timeout);
+        if head_late || now >= progress.last() + timeout {
             return;
         }
     }
@@ -386,7 +438,7 @@ impl AsyncRead for Deadline {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.progress.touch();
+            self.progress.read();
         }
         polled
     }

@@ -1,5 +1,6 @@
 //! Connections: every deadline holds (nothing sent, half a preface, an idle HTTP/2 or TLS
-//! connection), one descriptor each, a cap that refuses new ones while established clients
+//! connection, a request head trickled a byte at a time) and a live HTTP/2 connection is not
+//! cut, one descriptor each, a cap that refuses new ones while established clients
 //! are served, v4-mapped loopback, long unknown paths. The slow forms are in
 //! `cargo xtask attack`.
 
@@ -154,6 +155,62 @@ async fn the_next_head_on_a_kept_alive_connection_has_the_same_deadline() {
     .await;
     let closed = closed.expect("a head that never ends is cut off");
     assert!(closed < Duration::from_secs(2), "cut off after {closed:?}");
+}
+
+#[tokio::test]
+async fn an_http2_connection_that_pings_between_requests_is_not_cut_as_a_slow_head() {
+    let fake = impatient_fake().await;
+    let address = fake.address();
+    let still_open = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let authority = address.to_string();
+        // HPACK literals without indexing.
+        let mut block = Vec::new();
+        for (name, value) in [
+            (":method", "GET"),
+            (":scheme", "http"),
+            (":path", "/__admin/health"),
+            (":authority", authority.as_str()),
+        ] {
+            block.push(0);
+            block.push(u8::try_from(name.len()).unwrap());
+            block.extend_from_slice(name.as_bytes());
+            block.push(u8::try_from(value.len()).unwrap());
+            block.extend_from_slice(value.as_bytes());
+        }
+        let mut first = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+        first.extend(super::http2_frame(0x4, 0, 0, &[]));
+        // HEADERS with END_STREAM and END_HEADERS: one request, answered.
+        first.extend(super::http2_frame(0x1, 0x5, 1, &block));
+        stream.write_all(&first).unwrap();
+        // Then only pings, one every 100 ms for three times the fake's 300 ms deadline: bytes
+        // keep moving, and no request head is being read.
+        let mut buffer = [0u8; 4096];
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(900) {
+            if stream
+                .write_all(&super::http2_frame(0x6, 0, 0, b"12345678"))
+                .is_err()
+            {
+                return false;
+            }
+            match stream.read(&mut buffer) {
+                Ok(0) => return false,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    })
+    .await
+    .unwrap();
+    assert!(still_open, "the fake closed a live HTTP/2 connection");
+    assert_eq!(fake.state().connections().timed_out(), 0);
 }
 
 #[tokio::test]

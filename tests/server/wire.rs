@@ -266,13 +266,7 @@ async fn an_http2_body_that_goes_on_past_its_declared_length_is_not_answered_as_
             block.push(u8::try_from(value.len()).unwrap());
             block.extend_from_slice(value.as_bytes());
         }
-        let frame = |kind: u8, flags: u8, stream: u32, payload: &[u8]| {
-            let mut bytes = u32::try_from(payload.len()).unwrap().to_be_bytes()[1..].to_vec();
-            bytes.extend([kind, flags]);
-            bytes.extend(stream.to_be_bytes());
-            bytes.extend_from_slice(payload);
-            bytes
-        };
+        let frame = super::http2_frame;
         // The preface, the headers and every declared byte in one write, without the end of
         // the stream; then five more bytes, and the end.
         let mut first = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
