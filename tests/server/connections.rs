@@ -167,20 +167,12 @@ async fn an_http2_connection_that_pings_between_requests_is_not_cut_as_a_slow_he
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
         let authority = address.to_string();
-        // HPACK literals without indexing.
-        let mut block = Vec::new();
-        for (name, value) in [
+        let block = super::http2_header_block(&[
             (":method", "GET"),
             (":scheme", "http"),
             (":path", "/__admin/health"),
             (":authority", authority.as_str()),
-        ] {
-            block.push(0);
-            block.push(u8::try_from(name.len()).unwrap());
-            block.extend_from_slice(name.as_bytes());
-            block.push(u8::try_from(value.len()).unwrap());
-            block.extend_from_slice(value.as_bytes());
-        }
+        ]);
         let mut first = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
         first.extend(super::http2_frame(0x4, 0, 0, &[]));
         // HEADERS with END_STREAM and END_HEADERS: one request, answered.

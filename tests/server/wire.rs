@@ -249,9 +249,7 @@ async fn an_http2_body_that_goes_on_past_its_declared_length_is_not_answered_as_
         let body = br#"{"MesConsulta":"2019-11"}"#;
         let authority = address.to_string();
         let length = body.len().to_string();
-        // HPACK literals without indexing, names and values as they are.
-        let mut block = Vec::new();
-        for (name, value) in [
+        let block = super::http2_header_block(&[
             (":method", "POST"),
             (":scheme", "http"),
             (":path", "/api/rest/Timbre/saldos"),
@@ -259,13 +257,7 @@ async fn an_http2_body_that_goes_on_past_its_declared_length_is_not_answered_as_
             ("rcapikey", "k"),
             ("content-type", "application/json"),
             ("content-length", length.as_str()),
-        ] {
-            block.push(0);
-            block.push(u8::try_from(name.len()).unwrap());
-            block.extend_from_slice(name.as_bytes());
-            block.push(u8::try_from(value.len()).unwrap());
-            block.extend_from_slice(value.as_bytes());
-        }
+        ]);
         let frame = super::http2_frame;
         // The preface, the headers and every declared byte in one write, without the end of
         // the stream; then five more bytes, and the end.
