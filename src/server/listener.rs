@@ -8,8 +8,8 @@
 //! ([`idle`]) drops it when nothing moved for `read_timeout` while no request is being handled —
 //! a client that sends nothing, half an HTTP/2 preface or half a TLS handshake, an idle HTTP/2
 //! connection, a keep-alive connection left open, a client that stops reading its answer — or
-//! when a request head has been arriving for `read_timeout` without ending (a head trickled a
-//! byte at a time). The watchdog does not depend on the protocol polling the socket, and it
+//! when a request head is not whole `read_timeout` after the connection opened or, over
+//! HTTP/1, after the answer before it was written (a head trickled a byte at a time). The watchdog does not depend on the protocol polling the socket, and it
 //! keeps the head's deadline instead of hyper's timer, which registered and cancelled a timer
 //! per request. Requests themselves are bounded by the body reads of `intercept` and the admin
 //! guard. At most `max_connections` are open at once; past that new ones are closed as
@@ -267,12 +267,18 @@ struct Connection {
 }
 
 /// Decrements the count of requests being handled when the response (or its failure) is in.
-struct Active(Arc<Progress>);
+struct Active {
+    progress: Arc<Progress>,
+    http1: bool,
+}
 
 impl Drop for Active {
     fn drop(&mut self) {
-        self.0.touch();
-        self.0.active.fetch_sub(1, Ordering::Relaxed);
+        let now = self.progress.touch();
+        if self.http1 {
+            self.progress.answered(now);
+        }
+        self.progress.active.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -285,8 +291,11 @@ impl hyper::service::Service<axum::extract::Request<hyper::body::Incoming>> for 
 
     fn call(&self, request: axum::extract::Request<hyper::body::Incoming>) -> Answer {
         self.progress.active.fetch_add(1, Ordering::Relaxed);
-        self.progress.head_ended(request.version());
-        let active = Active(Arc::clone(&self.progress));
+        self.progress.head_ended();
+        let active = Active {
+            progress: Arc::clone(&self.progress),
+            http1: request.version() <= axum::http::Version::HTTP_11,
+        };
         // HTTP's `Host` rules, judged on what came off the wire (`edge`).
         let bad_host = super::edge::host_problem(request.version(), request.headers());
         let mut request = request.map(axum::body::Body::new);
@@ -324,20 +333,22 @@ impl hyper::service::Service<axum::extract::Request<hyper::body::Incoming>> for 
     }
 }
 
-/// When a connection last moved a byte, how many of its requests are being handled, and when
-/// the request head being read began.
+/// When a connection last moved a byte, how many of its requests are being handled, and since
+/// when it has owed a request head.
 #[derive(Debug)]
 struct Progress {
     origin: tokio::time::Instant,
     /// Milliseconds from `origin` to the last byte read or written.
     last: AtomicU64,
     active: AtomicUsize,
-    /// Milliseconds from `origin` to the first byte read of a request head not yet whole
-    /// ([`NO_HEAD`] when none is being read).
+    /// Milliseconds from `origin` to when the request head being awaited could begin: the
+    /// connection's start, or the end of the answer before it over HTTP/1 ([`NO_HEAD`] while
+    /// a request is being handled, and on HTTP/2 after its first request: its frames between
+    /// requests, pings and settings, are not a head).
     head: AtomicU64,
-    /// Whether the connection speaks HTTP/2, known from its first request: its frames between
-    /// requests (pings, settings) are not a request head.
-    http2: AtomicBool,
+    /// Whether the answer just given is still being written: its writes move `head` on, until
+    /// the client sends a byte.
+    answer_tail: AtomicBool,
 }
 
 /// [`Progress::head`] when no request head is being read.
@@ -349,8 +360,8 @@ impl Progress {
             origin: tokio::time::Instant::now(),
             last: AtomicU64::new(0),
             active: AtomicUsize::new(0),
-            head: AtomicU64::new(NO_HEAD),
-            http2: AtomicBool::new(false),
+            head: AtomicU64::new(0),
+            answer_tail: AtomicBool::new(false),
         }
     }
 
@@ -361,25 +372,35 @@ impl Progress {
         now
     }
 
-    /// Notes bytes read: the start of a request head when no request is being handled and no
-    /// head is under way. The first bytes of the connection (a TLS handshake, an HTTP/2
-    /// preface) count toward the first head's deadline.
+    /// Notes bytes read. The next head's clock, started by an answer, runs from here on even
+    /// if the answer is still being written: the client has begun sending.
     fn read(&self) {
+        self.touch();
+        if self.answer_tail.load(Ordering::Relaxed) {
+            self.answer_tail.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes bytes written: the answer's tail moves the next head's clock on, as hyper's own
+    /// timer began once the answer was out.
+    fn wrote(&self) {
         let now = self.touch();
-        if self.active.load(Ordering::Relaxed) == 0
-            && self.head.load(Ordering::Relaxed) == NO_HEAD
-            && !self.http2.load(Ordering::Relaxed)
-        {
+        if self.answer_tail.load(Ordering::Relaxed) {
             self.head.store(now, Ordering::Relaxed);
         }
     }
 
     /// A request head came whole.
-    fn head_ended(&self, version: axum::http::Version) {
+    fn head_ended(&self) {
+        self.answer_tail.store(false, Ordering::Relaxed);
         self.head.store(NO_HEAD, Ordering::Relaxed);
-        if version == axum::http::Version::HTTP_2 {
-            self.http2.store(true, Ordering::Relaxed);
-        }
+    }
+
+    /// An HTTP/1 request was answered at `now`: the next head is awaited from then, and the
+    /// answer's writes move that on.
+    fn answered(&self, now: u64) {
+        self.head.store(now, Ordering::Relaxed);
+        self.answer_tail.store(true, Ordering::Relaxed);
     }
 
     fn at(&self, millis: u64) -> tokio::time::Instant {
@@ -390,7 +411,7 @@ impl Progress {
         self.at(self.last.load(Ordering::Relaxed))
     }
 
-    /// When the head being read began, if one is.
+    /// Since when a request head has been owed, if one is.
     fn head(&self) -> Option<tokio::time::Instant> {
         match self.head.load(Ordering::Relaxed) {
             NO_HEAD => None,
@@ -400,11 +421,12 @@ impl Progress {
 }
 
 /// Resolves once, while no request was being handled, nothing moved on the connection for
-/// `timeout` or a request head has been arriving for `timeout`: the connection's deadline,
+/// `timeout` or a request head has been owed for `timeout`: the connection's deadline,
 /// whatever phase it is in. One timer per connection, moved once per `timeout` at most.
 async fn idle(progress: &Progress, timeout: Duration) {
     loop {
-        // A head began at its first byte read, so never after the last byte moved.
+        // A head is owed from a moment the connection moved (its start, an answer's last
+        // write), so never from after its last byte.
         let since = progress.head().unwrap_or_else(|| progress.last());
         tokio::time::sleep_until(since + timeout).await;
         if progress.active.load(Ordering::Relaxed) > 0 {
@@ -452,7 +474,7 @@ impl AsyncWrite for Deadline {
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.stream).poll_write(cx, bytes);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.progress.touch();
+            self.progress.wrote();
         }
         polled
     }
@@ -464,7 +486,7 @@ impl AsyncWrite for Deadline {
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.progress.touch();
+            self.progress.wrote();
         }
         polled
     }

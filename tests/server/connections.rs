@@ -158,6 +158,58 @@ async fn the_next_head_on_a_kept_alive_connection_has_the_same_deadline() {
 }
 
 #[tokio::test]
+async fn half_a_head_sent_behind_a_request_has_the_deadline_from_the_answer_on() {
+    let mut config = deterministic_config();
+    config.server.read_timeout_ms = Some(1000);
+    let fake = FakeProvider::start_with(config).await;
+    let address = fake.address();
+    let closed_after_answer = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        // A whole request and, in the same write, the start of the next head.
+        stream
+            .write_all(b"POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: x\r\nRCApiKey: k\r\nContent-Type: application/json\r\nContent-Length: 25\r\n\r\n{\"MesConsulta\":\"2019-11\"}POST /api/rest/Timbre/saldos HTTP/1.1\r\nX-Slow: ")
+            .unwrap();
+        let mut buffer = [0u8; 4096];
+        let answered = loop {
+            match stream.read(&mut buffer) {
+                Ok(n) if n > 0 => break Instant::now(),
+                Ok(_) => panic!("closed before answering"),
+                Err(_) => {}
+            }
+        };
+        // Silent for most of the deadline, then the rest of the head a byte at a time.
+        std::thread::sleep(Duration::from_millis(900));
+        loop {
+            if answered.elapsed() > Duration::from_secs(5) {
+                return None;
+            }
+            if stream.write_all(b"a").is_err() {
+                return Some(answered.elapsed());
+            }
+            match stream.read(&mut buffer) {
+                Ok(0) => return Some(answered.elapsed()),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+                Err(_) => return Some(answered.elapsed()),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let closed = closed_after_answer.expect("a head that never ends is cut off");
+    // Its deadline runs from the answer, as for a head that starts after it: not from the
+    // first byte that arrives after the answer.
+    assert!(
+        closed < Duration::from_millis(1500),
+        "cut off {closed:?} after the answer"
+    );
+}
+
+#[tokio::test]
 async fn an_http2_connection_that_pings_between_requests_is_not_cut_as_a_slow_head() {
     let fake = impatient_fake().await;
     let address = fake.address();
