@@ -9,9 +9,11 @@
 //! a client that sends nothing, half an HTTP/2 preface or half a TLS handshake, an idle HTTP/2
 //! connection, a keep-alive connection left open, a client that stops reading its answer — or
 //! when a request head is not whole `read_timeout` after the connection opened or, over
-//! HTTP/1, after the answer before it was written (a head trickled a byte at a time). The watchdog does not depend on the protocol polling the socket, and it
-//! keeps the head's deadline instead of hyper's timer, which registered and cancelled a timer
-//! per request. Requests themselves are bounded by the body reads of `intercept` and the admin
+//! HTTP/1, after the answer before it was written (a head trickled a byte at a time). After
+//! its first request an HTTP/2 connection owes no head (hyper's timer never applied to HTTP/2
+//! either): only the silence rule, `max_connections` and [`MAX_STREAMS`] bound it. The
+//! watchdog does not depend on the protocol polling the socket, and it keeps the head's
+//! deadline instead of hyper's timer, which registered and cancelled a timer per request. Requests themselves are bounded by the body reads of `intercept` and the admin
 //! guard. At most `max_connections` are open at once; past that new ones are closed as
 //! soon as they are accepted, and the established ones go on being served.
 

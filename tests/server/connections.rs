@@ -248,6 +248,7 @@ async fn an_http2_connection_that_pings_between_requests_is_not_cut_as_a_slow_he
                 Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
                 Err(_) => return false,
             }
+            std::thread::sleep(Duration::from_millis(100));
         }
         true
     })
