@@ -114,27 +114,34 @@ async fn head_trickled_until_closed(address: SocketAddr, first: &'static [u8]) -
         while !first.is_empty() && answered == 0 {
             answered = stream.read(&mut buffer).unwrap();
         }
-        let head = b"POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: x\r\nX-Slow: ".iter();
-        let started = Instant::now();
-        for byte in head.chain(std::iter::repeat(&b'a')) {
-            if started.elapsed() > Duration::from_secs(5) {
-                return None;
-            }
-            if stream.write_all(&[*byte]).is_err() {
-                return Some(started.elapsed());
-            }
-            match stream.read(&mut buffer) {
-                Ok(0) => return Some(started.elapsed()),
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(_) => return Some(started.elapsed()),
-            }
-        }
-        unreachable!("the head goes on for ever")
+        let head = b"POST /api/rest/Timbre/saldos HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+        trickled_until_closed(&mut stream, head, Instant::now())
     })
     .await
     .unwrap()
+}
+
+/// Writes `head` and then `a`s on `stream` a byte at a time, each followed by a read of up to
+/// the stream's read timeout: how long after `since` the fake closed the connection, or `None`
+/// when it was still open 5 s after it.
+fn trickled_until_closed(stream: &mut TcpStream, head: &[u8], since: Instant) -> Option<Duration> {
+    let mut buffer = [0u8; 4096];
+    for byte in head.iter().chain(std::iter::repeat(&b'a')) {
+        if since.elapsed() > Duration::from_secs(5) {
+            return None;
+        }
+        if stream.write_all(&[*byte]).is_err() {
+            return Some(since.elapsed());
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(since.elapsed()),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => return Some(since.elapsed()),
+        }
+    }
+    unreachable!("the head goes on for ever")
 }
 
 #[tokio::test]
@@ -182,21 +189,7 @@ async fn half_a_head_sent_behind_a_request_has_the_deadline_from_the_answer_on()
         };
         // Silent for most of the deadline, then the rest of the head a byte at a time.
         std::thread::sleep(Duration::from_millis(900));
-        loop {
-            if answered.elapsed() > Duration::from_secs(5) {
-                return None;
-            }
-            if stream.write_all(b"a").is_err() {
-                return Some(answered.elapsed());
-            }
-            match stream.read(&mut buffer) {
-                Ok(0) => return Some(answered.elapsed()),
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
-                Err(_) => return Some(answered.elapsed()),
-            }
-        }
+        trickled_until_closed(&mut stream, b"", answered)
     })
     .await
     .unwrap();
